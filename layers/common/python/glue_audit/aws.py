@@ -1,0 +1,27 @@
+"""AWS clients, created once per process.
+
+Endpoints come from the standard AWS environment (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``),
+so the same code talks to AWS, LocalStack or the embedded emulator.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# Standard retry mode backs off on throttling; a call that still fails surfaces to the caller,
+# which turns it into a retry by SQS or by Step Functions instead of burning Lambda time.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,148 @@
+"""Settings read once from the environment into a frozen, typed object.
+
+A missing or malformed variable fails at cold start with a message naming it. The Terraform
+`functions` module sets exactly the variables listed in ``ENVIRONMENT_VARIABLES`` (a contract test
+checks that).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A configuration variable is missing or malformed."""
+
+
+def _read(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T | None = None) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        if default is None:
+            raise SettingsError(f"environment variable {name} is required but not set")
+        return default
+    try:
+        return parse(raw.strip())
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"environment variable {name}={raw!r} is malformed: {exc}") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be a whole number >= 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be a whole number >= 0")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0:  # also rejects NaN
+        raise ValueError("must be a number >= 0")
+    return value
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError("must be a fraction in (0, 1]")
+    return value
+
+
+def _team_budgets(raw: str) -> dict[str, float]:
+    data: Any = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError('must be a JSON object such as {"data-eng": 40}')
+    budgets: dict[str, float] = {}
+    for team, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"team {team!r} has budget {value!r}; budgets are DPUs >= 0")
+        budgets[str(team)] = float(value)
+    return budgets
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    ledger_table: str
+    # Operator budgets: the share of each account quota the framework may use.
+    quota_fraction: float = 0.9
+    ip_reserve_per_subnet: int = 8
+    team_dpu_budgets: Mapping[str, float] = field(default_factory=dict)
+    # Fallbacks when neither Service Quotas nor its AWS defaults answer.
+    fallback_max_concurrent_runs: int = 50
+    fallback_max_job_concurrent_runs: int = 50
+    fallback_max_dpus: float = 1000.0
+    # Reconciliation and safety windows.
+    stale_run_seconds: int = 300
+    stale_claim_seconds: int = 600
+    ip_lag_seconds: int = 300
+    lease_seconds: int = 120
+    max_launch_attempts: int = 5
+    max_launches_per_tick: int = 100
+    # Policy.
+    aging_per_minute: float = 1.0
+    reserve_after_seconds: int = 1800
+    snapshot_ttl_days: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            ledger_table=_read(env, "LEDGER_TABLE", str),
+            quota_fraction=_read(env, "QUOTA_FRACTION", _fraction, 0.9),
+            ip_reserve_per_subnet=_read(env, "IP_RESERVE_PER_SUBNET", _non_negative_int, 8),
+            team_dpu_budgets=_read(env, "TEAM_DPU_BUDGETS", _team_budgets, {}),
+            fallback_max_concurrent_runs=_read(env, "FALLBACK_MAX_CONCURRENT_RUNS", _non_negative_int, 50),
+            fallback_max_job_concurrent_runs=_read(
+                env, "FALLBACK_MAX_JOB_CONCURRENT_RUNS", _non_negative_int, 50
+            ),
+            fallback_max_dpus=_read(env, "FALLBACK_MAX_DPUS", _non_negative_float, 1000.0),
+            stale_run_seconds=_read(env, "STALE_RUN_SECONDS", _positive_int, 300),
+            stale_claim_seconds=_read(env, "STALE_CLAIM_SECONDS", _positive_int, 600),
+            ip_lag_seconds=_read(env, "IP_LAG_SECONDS", _non_negative_int, 300),
+            lease_seconds=_read(env, "LEASE_SECONDS", _positive_int, 120),
+            max_launch_attempts=_read(env, "MAX_LAUNCH_ATTEMPTS", _positive_int, 5),
+            max_launches_per_tick=_read(env, "MAX_LAUNCHES_PER_TICK", _positive_int, 100),
+            aging_per_minute=_read(env, "AGING_PER_MINUTE", _non_negative_float, 1.0),
+            reserve_after_seconds=_read(env, "RESERVE_AFTER_SECONDS", _positive_int, 1800),
+            snapshot_ttl_days=_read(env, "SNAPSHOT_TTL_DAYS", _positive_int, 30),
+        )
+
+
+# Every variable Settings.from_env reads; the Terraform functions module must set exactly these.
+ENVIRONMENT_VARIABLES = (
+    "LEDGER_TABLE",
+    "QUOTA_FRACTION",
+    "IP_RESERVE_PER_SUBNET",
+    "TEAM_DPU_BUDGETS",
+    "FALLBACK_MAX_CONCURRENT_RUNS",
+    "FALLBACK_MAX_JOB_CONCURRENT_RUNS",
+    "FALLBACK_MAX_DPUS",
+    "STALE_RUN_SECONDS",
+    "STALE_CLAIM_SECONDS",
+    "IP_LAG_SECONDS",
+    "LEASE_SECONDS",
+    "MAX_LAUNCH_ATTEMPTS",
+    "MAX_LAUNCHES_PER_TICK",
+    "AGING_PER_MINUTE",
+    "RESERVE_AFTER_SECONDS",
+    "SNAPSHOT_TTL_DAYS",
+)
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (a Lambda's cold start)."""
+    return Settings.from_env()

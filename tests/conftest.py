@@ -1,0 +1,64 @@
+"""Fixtures shared by every tier.
+
+The embedded emulator is started once per session (only when a test asks for it) and reset
+before each test, so every test starts from an empty account.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from glue_audit.resources import ResourceNames
+
+NAMES = ResourceNames("glue-audit-test")
+
+# Handlers read their settings at import (cold start); point them at the test stack's table.
+os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GlueAudit")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "glue-audit")
+
+from tests.support.emulator import Emulator, FakeLambdaContext, LambdaDispatcher  # noqa: E402
+from tests.support.stack import Stack, provision  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator_session() -> Iterator[Emulator]:
+    emulator = Emulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def dispatcher_session(emulator_session: Emulator) -> Iterator[LambdaDispatcher]:
+    dispatcher = LambdaDispatcher(NAMES)
+    with dispatcher.installed():
+        yield dispatcher
+
+
+@pytest.fixture
+def emulator(emulator_session: Emulator, dispatcher_session: LambdaDispatcher) -> Emulator:
+    emulator_session.reset()
+    dispatcher_session.calls.clear()
+    dispatcher_session.overrides.clear()
+    return emulator_session
+
+
+@pytest.fixture
+def dispatcher(emulator: Emulator, dispatcher_session: LambdaDispatcher) -> LambdaDispatcher:
+    return dispatcher_session
+
+
+@pytest.fixture
+def stack(emulator: Emulator) -> Stack:
+    return provision(NAMES)
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext("glue-audit-test-local")
