@@ -40,3 +40,21 @@ test-localstack: venv
 
 clean:
 	rm -rf build $(VENV) $(CHECKOV_VENV)
+
+# Lambda zips (layer + one per function) into build/dist, reproducibly.
+build: venv
+	$(PY) scripts/build.py
+
+# checkov pins an old boto3, so it lives in its own virtualenv; offline with --skip-download.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
+# Benchmarks print figures; they are not tests (shared, noisy machines).
+bench: venv
+	$(PY) -m scripts.bench_ingest

@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from glue_audit import ingest, models
+from botocore.exceptions import BotoCoreError, ClientError
+from glue_audit import ingest, models, ticks
 from glue_audit.aws import client
+from glue_audit.models import utcnow
 from glue_audit.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.settings import get_settings
+from glue_audit.states import is_terminal
 
 settings = get_settings()
 models.configure(settings.ledger_table)
@@ -38,15 +40,43 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         )
         metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
         raise
-    outcome = ingest.ingest(event, client("glue"))
+    try:
+        outcome = ingest.ingest(event, client("glue"))
+    except Exception:  # reported as a batch item failure: SQS delivers it again
+        logger.exception(
+            "could not record Glue event", extra={"job_name": event.job_name, "run_id": event.run_id}
+        )
+        raise
     logger.info("recorded Glue event", extra={"event_id": event.event_id, **asdict(outcome)})
     if outcome.adopted:
         metrics.add_metric(name="AdoptedRuns", unit=MetricUnit.Count, value=1)
-    return {"job_name": outcome.job_name, "run_id": outcome.run_id, "state": outcome.state}
+    return {"run_finished": outcome.changed and is_terminal(outcome.state)}
+
+
+def kick_scheduler() -> None:
+    """Runs finished in this batch: capacity is free now, so tick now (deduplicated per window)."""
+    if not settings.scheduler_state_machine_arn:
+        return
+    try:
+        started = ticks.start_tick(
+            client("stepfunctions"),
+            settings.scheduler_state_machine_arn,
+            "run-finished",
+            utcnow(),
+            settings.tick_dedup_seconds,
+        )
+    except (ClientError, BotoCoreError) as exc:  # the scheduled tick still comes; never fail the batch
+        logger.warning("could not start an event-driven tick", extra={"error": str(exc)})
+        return
+    logger.info("event-driven tick", extra={"started": started})
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
+        processed = processor.process()
+    if any(status == "success" and result.get("run_finished") for status, result, _ in processed):
+        kick_scheduler()
+    return dict(processor.response())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -19,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from glue_audit.resources import FUNCTIONS, ResourceNames
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.server import ThreadedMotoServer
-
-from glue_audit.resources import FUNCTIONS, ResourceNames
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -135,6 +135,7 @@ class Emulator:
         }
 
     def start(self) -> Emulator:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
         for key, value in self.environment().items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value

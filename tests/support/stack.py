@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from localstack_client.session import Session
-
 from glue_audit import models
 from glue_audit.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
+from localstack_client.session import Session
 
 # Matches the ingest module's redrive policy: after this many receives a message goes to the DLQ.
 MAX_RECEIVE_COUNT = 3
@@ -41,7 +40,9 @@ class Stack:
 
 def create_ledger_table(dynamodb: Any, table_name: str) -> None:
     dynamodb.create_table(TableName=table_name, **models.table_schema())
-    dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+    )
 
 
 def provision(names: ResourceNames | None = None) -> Stack:
@@ -53,15 +54,21 @@ def provision(names: ResourceNames | None = None) -> Stack:
 
     sqs = clients["sqs"]
     dlq_url = sqs.create_queue(QueueName=names.events_dlq)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     queue_url = sqs.create_queue(
         QueueName=names.events_queue,
         Attributes={
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
             "VisibilityTimeout": "0",  # tests redeliver failed records at once instead of waiting
         },
     )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
 
     events = clients["events"]
     events.put_rule(Name=names.glue_events_rule, EventPattern=json.dumps(GLUE_EVENT_PATTERN), State="ENABLED")
@@ -126,7 +133,10 @@ class DrainResult:
 
 
 def drain(
-    stack: Stack, handler: Callable[[dict[str, Any], Any], dict[str, Any]], context: Any, max_batches: int = 10_000
+    stack: Stack,
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    context: Any,
+    max_batches: int = 10_000,
 ) -> DrainResult:
     """Play the SQS event source mapping: receive batches of 10, call the handler, delete what it
     did not report as failed. Failed records come back (visibility 0) until the redrive policy
@@ -148,7 +158,10 @@ def drain(
         for start in range(0, len(done), 10):
             sqs.delete_message_batch(
                 QueueUrl=stack.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
             )
         batches += 1
         processed += len(messages)
@@ -158,6 +171,75 @@ def drain(
 
 def queue_depth(stack: Stack, queue_url: str) -> int:
     attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def eventbridge_body(
+    job_name: str | None,
+    run_id: str | None,
+    state: str,
+    time: datetime,
+    detail_type: str = STATE_CHANGE,
+    source: str = GLUE_EVENT_SOURCE,
+) -> str:
+    """The JSON body EventBridge puts on the SQS queue for a Glue job event."""
+    detail: dict[str, Any] = {"severity": "INFO", "state": state, "message": ""}
+    if job_name is not None:
+        detail["jobName"] = job_name
+    if run_id is not None:
+        detail["jobRunId"] = run_id
+    return json.dumps(
+        {
+            "version": "0",
+            "id": f"{run_id}-{state}-{time.timestamp()}",
+            "detail-type": detail_type,
+            "source": source,
+            "account": "123456789012",
+            "time": time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+    )
+
+
+def send_bodies(stack: Stack, bodies: list[str]) -> None:
+    """Put raw message bodies on the ingest queue, in order (as a misbehaving producer could)."""
+    sqs = stack.client("sqs")
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start : start + 10]
+        sqs.send_message_batch(
+            QueueUrl=stack.queue_url,
+            Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
+        )
+
+
+def create_job(
+    stack: Stack,
+    name: str,
+    worker_type: str = "G.1X",
+    workers: int = 5,
+    max_concurrent_runs: int = 1,
+    connection: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
+    job: dict[str, Any] = {
+        "Name": name,
+        "Role": "arn:aws:iam::123456789012:role/glue-job",
+        "Command": {"Name": "glueetl", "ScriptLocation": f"s3://scripts/{name}.py", "PythonVersion": "3"},
+        "GlueVersion": "4.0",
+        "WorkerType": worker_type,
+        "NumberOfWorkers": workers,
+        "ExecutionProperty": {"MaxConcurrentRuns": max_concurrent_runs},
+        "DefaultArguments": {"--enable-metrics": "true"},
+    }
+    if connection:
+        job["Connections"] = {"Connections": [connection]}
+    if tags:
+        job["Tags"] = tags
+    stack.client("glue").create_job(**job)

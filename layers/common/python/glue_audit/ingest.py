@@ -58,7 +58,9 @@ def parse_event(body: str) -> GlueJobEvent:
     except (json.JSONDecodeError, TypeError) as exc:
         raise InvalidGlueEvent(f"message body is not JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise InvalidGlueEvent(f"message body is JSON {type(raw).__name__}, expected an EventBridge event object")
+        raise InvalidGlueEvent(
+            f"message body is JSON {type(raw).__name__}, expected an EventBridge event object"
+        )
     event = EventBridgeEvent(raw)
     if event.get("source") != GLUE_EVENT_SOURCE:
         raise InvalidGlueEvent(f"source is {event.get('source')!r}, expected {GLUE_EVENT_SOURCE!r}")

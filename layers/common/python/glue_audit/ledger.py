@@ -66,7 +66,6 @@ def new_run(job_name: str, run_id: str, state: RunState, observed_at: datetime) 
         state_at=observed_at,
         origin="external",
     )
-    run.set_history_time(observed_at)
     run.mark_active(is_active(state))
     return run
 
@@ -99,8 +98,6 @@ def apply_details(run: RunItem, details: RunDetails) -> None:
     if details.request_id and not run.request_id:
         run.request_id = details.request_id
         run.origin = "framework"
-    if run.started_on is not None:
-        run.set_history_time(run.started_on)
     if is_terminal(details.state):
         run.dpu_seconds, run.dpu_seconds_source = details.cost_dpu_seconds()
         run.enriched = True
@@ -116,12 +113,28 @@ def _apply(run: RunItem, obs: Observation, now: datetime) -> bool:
         # Details are applied only with the state they were read for, or to fill a row never enriched.
         apply_details(run, obs.details)
         changed = True
-    if obs.delay_notified and run.delay_notified_at is None:
+    if obs.delay_notified and (run.delay_notified_at is None or obs.observed_at < run.delay_notified_at):
         run.delay_notified_at = obs.observed_at
         changed = True
+    if run.earliest_observed_at is None or obs.observed_at < run.earliest_observed_at:
+        run.earliest_observed_at = obs.observed_at
+        changed = True
+    # History is ordered by the run's start; until Glue tells it, by the earliest observation.
+    history_time = run.started_on or run.earliest_observed_at
+    if history_time is not None:
+        run.set_history_time(history_time)
     if changed:
         run.updated_at = now
     return changed
+
+
+def merge(run: RunItem | None, obs: Observation, now: datetime) -> tuple[RunItem, bool]:
+    """Pure part of recording: the row after ``obs``, and whether it changed."""
+    if run is None:
+        run = new_run(obs.job_name, obs.run_id, obs.state, obs.observed_at)
+        _apply(run, obs, now)
+        return run, True
+    return run, _apply(run, obs, now)
 
 
 def record_observation(
@@ -135,11 +148,7 @@ def record_observation(
     run = current if current is not None or not read_first else get_run(obs.job_name, obs.run_id)
     for _ in range(WRITE_ATTEMPTS):
         created = run is None
-        if run is None:
-            run = new_run(obs.job_name, obs.run_id, obs.state, obs.observed_at)
-            changed = _apply(run, obs, utcnow()) or True
-        else:
-            changed = _apply(run, obs, utcnow())
+        run, changed = merge(run, obs, utcnow())
         if not changed:
             return RecordResult(run, changed=False, created=False)
         try:
@@ -160,7 +169,7 @@ def state_key(state: RunState | str, observed_at: datetime) -> str:
 def mark_request_from_run(run: RunItem) -> bool:
     """Tell the request the run it produced, and that run's latest state.
 
-    One conditional update, no read: it applies only if the request exists and the run state it
+    One conditional update, no read (PynamoDB still bumps ``version``, so optimistic writers notice): it applies only if the request exists and the run state it
     carries is older than this one (so a late event cannot move the request backwards). A run
     existing proves the request was launched, whatever the request said before.
     """
@@ -178,7 +187,6 @@ def mark_request_from_run(run: RunItem) -> bool:
                 RequestItem.run_id.set(run.run_id),
                 RequestItem.run_state.set(run.state),
                 RequestItem.run_state_key.set(key),
-                RequestItem.version.add(1),
                 RequestItem.launched_at.set(RequestItem.launched_at | (run.launched_at or run.first_seen_at)),
                 RequestItem.updated_at.set(utcnow()),
                 RequestItem.active_pk.remove(),

@@ -121,7 +121,8 @@ class RunItem(LedgerItem, discriminator="run"):
     state_rank = NumberAttribute()
     state_at = UTCDateTimeAttribute()  # time of the observation that set ``state``
     origin = UnicodeAttribute(default="framework")  # framework | external (adopted)
-    first_seen_at = UTCDateTimeAttribute(default=utcnow)
+    first_seen_at = UTCDateTimeAttribute(default=utcnow)  # when the ledger first wrote the row
+    earliest_observed_at = UTCDateTimeAttribute(null=True)  # the earliest observation's own time
     launched_at = UTCDateTimeAttribute(null=True)
     # What the run takes, known at launch or from GetJobRun.
     dpus = NumberAttribute(null=True)
@@ -207,7 +208,9 @@ class RequestItem(LedgerItem, discriminator="request"):
         self.status = status
         if status == RequestStatus.PENDING:
             self.pending_pk = PENDING
-            self.pending_sk = f"{MAX_PRIORITY - int(self.priority):03d}#{iso(self.submitted_at)}#{self.request_id}"
+            self.pending_sk = (
+                f"{MAX_PRIORITY - int(self.priority):03d}#{iso(self.submitted_at)}#{self.request_id}"
+            )
         else:
             self.pending_pk = self.pending_sk = None
         if status == RequestStatus.CLAIMED:
@@ -255,7 +258,9 @@ def table_schema() -> dict[str, Any]:
     """
     schema = LedgerItem._get_schema()
     return {
-        "KeySchema": [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema["key_schema"]],
+        "KeySchema": [
+            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema["key_schema"]
+        ],
         "AttributeDefinitions": [
             {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
             for a in schema["attribute_definitions"]
@@ -263,7 +268,9 @@ def table_schema() -> dict[str, Any]:
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": i["index_name"],
-                "KeySchema": [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in i["key_schema"]],
+                "KeySchema": [
+                    {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in i["key_schema"]
+                ],
                 "Projection": {"ProjectionType": i["projection"]["ProjectionType"]},
             }
             for i in schema["global_secondary_indexes"]

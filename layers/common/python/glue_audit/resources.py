@@ -21,13 +21,6 @@ GLUE_EVENT_PATTERN: dict[str, list[str]] = {
     "detail-type": [STATE_CHANGE, RUN_STATUS],
 }
 
-# A terminal run frees capacity: this pattern starts an event-driven scheduler tick.
-TERMINAL_EVENT_PATTERN: dict[str, object] = {
-    "source": [GLUE_EVENT_SOURCE],
-    "detail-type": [STATE_CHANGE],
-    "detail": {"state": ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"]},
-}
-
 FUNCTIONS = ("capacity", "launcher", "ingest")
 
 
@@ -54,10 +47,6 @@ class ResourceNames:
     @property
     def schedule_rule(self) -> str:
         return f"{self.prefix}-schedule"
-
-    @property
-    def terminal_tick_rule(self) -> str:
-        return f"{self.prefix}-run-finished"
 
     @property
     def state_machine(self) -> str:

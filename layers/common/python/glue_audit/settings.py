@@ -95,6 +95,10 @@ class Settings:
     aging_per_minute: float = 1.0
     reserve_after_seconds: int = 1800
     snapshot_ttl_days: int = 30
+    # Event-driven ticks: ingest starts the scheduler when a run finishes, at most once per window
+    # (the execution name is derived from the window, so Step Functions drops duplicates).
+    scheduler_state_machine_arn: str | None = None
+    tick_dedup_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +122,8 @@ class Settings:
             aging_per_minute=_read(env, "AGING_PER_MINUTE", _non_negative_float, 1.0),
             reserve_after_seconds=_read(env, "RESERVE_AFTER_SECONDS", _positive_int, 1800),
             snapshot_ttl_days=_read(env, "SNAPSHOT_TTL_DAYS", _positive_int, 30),
+            scheduler_state_machine_arn=env.get("SCHEDULER_STATE_MACHINE_ARN") or None,
+            tick_dedup_seconds=_read(env, "TICK_DEDUP_SECONDS", _positive_int, 30),
         )
 
 
@@ -139,6 +145,8 @@ ENVIRONMENT_VARIABLES = (
     "AGING_PER_MINUTE",
     "RESERVE_AFTER_SECONDS",
     "SNAPSHOT_TTL_DAYS",
+    "SCHEDULER_STATE_MACHINE_ARN",
+    "TICK_DEDUP_SECONDS",
 )
 
 

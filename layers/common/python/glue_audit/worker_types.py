@@ -59,7 +59,9 @@ def run_size(worker_type: str | None, number_of_workers: int | None, max_capacit
                 f"worker type {worker_type!r} is not one of {', '.join(sorted(DPUS_PER_WORKER))}"
             )
         if not number_of_workers or number_of_workers < 1:
-            raise ValueError(f"worker type {worker_type} needs NumberOfWorkers >= 1, got {number_of_workers!r}")
+            raise ValueError(
+                f"worker type {worker_type} needs NumberOfWorkers >= 1, got {number_of_workers!r}"
+            )
         return RunSize(
             dpus=DPUS_PER_WORKER[worker_type] * number_of_workers,
             ips=number_of_workers + EXTRA_IPS_WORKER_TYPE,

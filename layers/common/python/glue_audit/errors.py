@@ -1,0 +1,38 @@
+"""Typed domain failures. Their class names are the error names the state machine's Retry and
+Catch match (a Lambda function error carries the exception class name as ``errorType``)."""
+
+from __future__ import annotations
+
+
+class GlueAuditError(Exception):
+    """Base of the framework's own failures."""
+
+
+class GlueThrottled(GlueAuditError):
+    """Glue throttled the call; retry with backoff (ASL Retry)."""
+
+
+class LaunchDeferred(GlueAuditError):
+    """Glue refused the run for lack of capacity (ConcurrentRunsExceeded, ResourceNumberLimitExceeded);
+    the request went back to PENDING with the reason (ASL Catch)."""
+
+
+class LaunchFailed(GlueAuditError):
+    """The request can never be launched as it is, or ran out of attempts; it is FAILED (ASL Catch)."""
+
+
+class ClaimLost(GlueAuditError):
+    """The request is no longer claimed by this tick (launched, cancelled or re-claimed); nothing done."""
+
+
+class LaunchInProgress(GlueAuditError):
+    """Another invocation is starting this request; the reconciler settles it if that one died."""
+
+
+class InvalidLaunch(GlueAuditError):
+    """The launch input is malformed."""
+
+
+# The error names the ASL catches from the launcher, in one place for the contract tests.
+LAUNCHER_CAUGHT_ERRORS = ("LaunchDeferred", "LaunchFailed", "ClaimLost", "LaunchInProgress", "InvalidLaunch")
+LAUNCHER_RETRIED_ERRORS = ("GlueThrottled",)

@@ -1,0 +1,32 @@
+"""CloudWatch metric names the functions emit (namespace from POWERTOOLS_METRICS_NAMESPACE,
+``GlueAudit`` by default, dimension ``service``). The Terraform observability module's dashboard
+and alarms use the same names (contract test)."""
+
+from __future__ import annotations
+
+NAMESPACE = "GlueAudit"
+
+# Capacity Lambda, once per tick.
+HEADROOM_ACCOUNT_RUNS = "HeadroomAccountRuns"
+HEADROOM_DPUS = "HeadroomDpus"
+HEADROOM_SUBNET_IPS = "HeadroomSubnetIps"  # the smallest free-IP headroom over all subnets
+PENDING_REQUESTS = "PendingRequests"
+LAUNCHES_PLANNED = "LaunchesPlanned"
+STUCK_CLAIMS = "StuckClaims"
+RECONCILED_RUNS = "ReconciledRuns"
+DEFERRED_PREFIX = "Deferred_"  # + policy dimension, e.g. Deferred_subnet_ips
+
+# Launcher.
+RUNS_STARTED = "RunsStarted"
+LAUNCHES_DEFERRED_BY_GLUE = "LaunchesDeferredByGlue"
+LAUNCHES_FAILED = "LaunchesFailed"
+
+# Ingest.
+REJECTED_EVENTS = "RejectedEvents"
+ADOPTED_RUNS = "AdoptedRuns"
+DPU_HOURS = "DpuHours"
+
+# Insights (analysis of finished runs).
+FLOW_RATIO = "FlowRatio"
+REPROCESSING_DETECTED = "ReprocessingDetected"
+STRAGGLER_DETECTED = "StragglerDetected"

@@ -1,0 +1,35 @@
+"""The AWS API actions each function calls, declared once.
+
+The Terraform ``functions`` module grants exactly these (contract test on its IAM), and the
+integration tests record the calls each handler really makes and check they are a subset.
+Log-group and event-source permissions are granted by the module on top of these.
+"""
+
+from __future__ import annotations
+
+LEDGER_READ = ("dynamodb:GetItem", "dynamodb:Query")
+LEDGER_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+FUNCTION_ACTIONS: dict[str, frozenset[str]] = {
+    "ingest": frozenset(
+        {*LEDGER_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "glue:GetJobRun", "states:StartExecution"}
+    ),
+    "capacity": frozenset(
+        {
+            *LEDGER_READ,
+            *LEDGER_WRITE,
+            "glue:GetJob",
+            "glue:GetJobRun",
+            "glue:GetJobRuns",
+            "glue:GetConnection",
+            "glue:GetTags",
+            "ec2:DescribeSubnets",
+            "servicequotas:GetServiceQuota",
+            "servicequotas:GetAWSDefaultServiceQuota",
+            "cloudwatch:GetMetricData",
+        }
+    ),
+    "launcher": frozenset(
+        {*LEDGER_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "glue:StartJobRun", "glue:GetJobRuns"}
+    ),
+}
