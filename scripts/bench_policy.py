@@ -17,7 +17,7 @@ import random
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from glue_audit.policy import Limits, PendingRequest, Plan, PolicyConfig, Usage, plan
@@ -51,7 +51,7 @@ def _random_request(rng: random.Random, index: int) -> PendingRequest:
 def build_inputs(n_pending: int) -> tuple[Limits, Usage, list[PendingRequest]]:
     rng = random.Random(SEED)
     job_runs: Counter[str] = Counter()
-    team_dpus: Counter[str] = Counter()
+    team_dpus: defaultdict[str, float] = defaultdict(float)
     subnet_used: Counter[str] = Counter()
     dpus = 0.0
     for _ in range(ACTIVE_RUNS):
@@ -76,25 +76,32 @@ def build_inputs(n_pending: int) -> tuple[Limits, Usage, list[PendingRequest]]:
     return limits, usage, pending
 
 
-def time_plan(n_pending: int, repeats: int) -> tuple[float, Plan]:
+def time_plan(n_pending: int, repeats: int, collect: bool = True) -> tuple[float, Plan]:
     limits, usage, pending = build_inputs(n_pending)
     config = PolicyConfig()
     timings = []
     result = plan(limits, usage, pending, NOW, config)  # warm-up
     for _ in range(repeats):
         gc.collect()
+        if not collect:
+            gc.disable()
         start = time.perf_counter()
         result = plan(limits, usage, pending, NOW, config)
         timings.append(time.perf_counter() - start)
+        gc.enable()
     return statistics.median(timings) * 1000.0, result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=None, help="repeats per size (default: 41..5)")
+    parser.add_argument("--no-gc", action="store_true", help="disable the garbage collector while timing")
     args = parser.parse_args(argv)
 
-    print(f"plan() with {ACTIVE_RUNS} active runs; median of repeats, gc enabled, Python {sys.version.split()[0]}")
+    gc_state = "disabled" if args.no_gc else "enabled"
+    print(
+        f"plan() with {ACTIVE_RUNS} active runs; median of repeats; gc {gc_state}; Python {sys.version.split()[0]}"
+    )
     header = (
         f"{'pending':>8} {'repeats':>7} {'median ms':>10} {'us/req':>7} {'ratio':>6} {'n log n':>8}"
         f"  {'launched':>8} {'deferred':>8}  reservation"
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     previous: tuple[int, float] | None = None
     for n in SIZES:
         repeats = args.repeats or DEFAULT_REPEATS[n]
-        median_ms, result = time_plan(n, repeats)
+        median_ms, result = time_plan(n, repeats, collect=not args.no_gc)
         if previous is None:
             ratio = expected = "-"
         else:

@@ -61,7 +61,7 @@ def test_terminal_event_is_recorded_and_enriched_from_get_job_run(
     assert run.dpu_seconds == glue_run["ExecutionTime"] * 8.0
     assert run.dpu_seconds_source == "computed"
     assert run.started_on is not None and run.completed_on is not None
-    assert run.active_pk is None
+    assert run.active_pk == "ANALYSIS"  # no longer counted as active capacity
     request = RequestItem.get(*RequestItem.key("req-1"))
     assert (request.status, request.run_id, request.run_state) == (
         RequestStatus.LAUNCHED,
@@ -101,7 +101,7 @@ def test_duplicates_and_late_events_leave_the_row_as_the_newest_state(
 
     run = get_run("dup", run_id)
     assert run is not None
-    assert run.state == "SUCCEEDED" and run.active_pk is None
+    assert run.state == "SUCCEEDED" and run.active_pk != "ACTIVE"
     assert run.state_at == T0 + timedelta(minutes=9)
     assert run.delay_notified_at == T0 + timedelta(minutes=5)
     assert run.version == 2  # one write for the run, one for the late delay notification; duplicates none

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from glue_audit import models
 from glue_audit.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
+from localstack_client.config import get_service_ports
 from localstack_client.session import Session
 
 # Matches the ingest module's redrive policy: after this many receives a message goes to the DLQ.
@@ -34,7 +36,10 @@ class Stack:
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
-            self.clients[service] = session().client(service)
+            if service in get_service_ports():
+                self.clients[service] = session().client(service)
+            else:  # localstack_client lacks a few services; boto3 follows AWS_ENDPOINT_URL all the same
+                self.clients[service] = boto3.client(service)
         return self.clients[service]
 
 

@@ -81,7 +81,7 @@ def test_the_final_row_is_terminal_enriched_and_inactive() -> None:
     assert row["dpu_seconds"] == 420 * 10.0 and row["dpu_seconds_source"] == "computed"
     assert row["request_id"] == "req-9" and row["origin"] == "framework"
     assert row["delay_notified_at"] == T0 + timedelta(minutes=5)
-    assert row.get("active_pk") is None  # not written, so gone from the sparse index of active runs
+    assert row.get("active_pk") == "ANALYSIS"  # out of the active runs, waiting for its insights
 
 
 def test_a_late_running_event_does_not_reopen_a_finished_run() -> None:
@@ -89,5 +89,5 @@ def test_a_late_running_event_does_not_reopen_a_finished_run() -> None:
         None, Observation("etl", "jr_1", RunState.SUCCEEDED, T0, details_for(RunState.SUCCEEDED)), T0
     )
     run, changed = merge(run, Observation("etl", "jr_1", RunState.RUNNING, T0 + timedelta(hours=1)), T0)
-    assert run.state == "SUCCEEDED" and run.active_pk is None
+    assert run.state == "SUCCEEDED" and run.active_pk != "ACTIVE"
     assert not changed

@@ -37,6 +37,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 ACTIVE = "ACTIVE"
+ANALYSIS = "ANALYSIS"  # partition of the active index: finished runs whose insights are not in yet
 PENDING = "PENDING"
 MAX_PRIORITY = 100
 
@@ -151,14 +152,19 @@ class RunItem(LedgerItem, discriminator="run"):
     bytes_read = NumberAttribute(null=True)
     bytes_written = NumberAttribute(null=True)
     insights = JSONAttribute(null=True)
+    analyzed_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(job_name: str, run_id: str) -> tuple[str, str]:
         return f"JOB#{job_name}", f"RUN#{run_id}"
 
     def mark_active(self, active: bool) -> None:
+        """Keep the sparse ``active`` index in step: partition ACTIVE while the run is active,
+        ANALYSIS once it finished until its insights are recorded, absent after that."""
         if active:
             self.active_pk, self.active_sk = ACTIVE, f"RUN#{self.job_name}#{self.run_id}"
+        elif self.analyzed_at is None:
+            self.active_pk, self.active_sk = ANALYSIS, f"RUN#{self.job_name}#{self.run_id}"
         else:
             self.active_pk = self.active_sk = None
 
@@ -236,6 +242,8 @@ class LeaseItem(LedgerItem, discriminator="lease"):
 
     holder = UnicodeAttribute()
     expires_at_epoch = NumberAttribute()
+    # Claims of the last ticks, counted by the next tick until the active index shows them.
+    recent_claims = JSONAttribute(null=True)
 
     @staticmethod
     def key(name: str) -> tuple[str, str]:

@@ -18,14 +18,13 @@ FUNCTION_ACTIONS: dict[str, frozenset[str]] = {
         {
             *LEDGER_READ,
             *LEDGER_WRITE,
-            "glue:GetJob",
+            "glue:BatchGetJobs",
             "glue:GetJobRun",
             "glue:GetJobRuns",
             "glue:GetConnection",
-            "glue:GetTags",
             "ec2:DescribeSubnets",
             "servicequotas:GetServiceQuota",
-            "servicequotas:GetAWSDefaultServiceQuota",
+            "servicequotas:ListAWSDefaultServiceQuotas",
             "cloudwatch:GetMetricData",
         }
     ),

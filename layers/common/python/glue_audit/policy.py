@@ -20,10 +20,12 @@ Rules
   aside everything the reserved request needs (an account run slot, its DPUs, a slot of its job,
   its team's DPUs, its subnet's IPs); requests that do not share a dimension with it (another job,
   team or subnet) are unaffected on that dimension. Since lower-ranked requests can no longer take
-  what it needs, it starts in the first plan after the capacity held by earlier runs has drained.
-  A request that only waits for a slot of its own job reserves nothing: a job slot frees one at a
-  time and goes to the highest-ranked request of that job anyway, and holding account capacity for
-  it would leave that capacity idle for as long as the job's current run lasts.
+  what it needs, it starts in the first plan after the capacity held by earlier runs has drained
+  (higher-ranked requests still go first; aging makes it outrank every newcomer eventually).
+  Not eligible for the reservation: a request whose own job has no free slot (job slots free one at
+  a time and go to the job's highest-ranked request anyway; holding account capacity meanwhile would
+  idle it for as long as the job's current run lasts) and a request for a subnet whose free IPs are
+  unknown (deferred as ``subnet_ips``).
 
 Complexity: one sort, then one pass with dictionary look-ups: O(n log n) in pending requests.
 """
@@ -34,6 +36,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 __all__ = [
     "DIMENSIONS",
@@ -165,12 +168,13 @@ class Plan:
     """Request id holding the reservation, if any."""
 
 
+@lru_cache(maxsize=4096)
 def _num(value: float) -> str:
     """A DPU figure for a reason text: ``12.0``, ``0.25``, ``0.3`` (not ``0.30000000000000004``)."""
     return repr(round(float(value), 3) + 0.0)
 
 
-def _never_fits(limits: Limits, req: PendingRequest) -> str | None:
+def _never_fits_reason(limits: Limits, req: PendingRequest) -> str | None:
     """Why ``req`` could not start even on an idle system, or None."""
     if limits.max_concurrent_runs <= 0:
         return f"never fits: account allows {limits.max_concurrent_runs} concurrent runs"
@@ -193,114 +197,141 @@ def _never_fits(limits: Limits, req: PendingRequest) -> str | None:
     return None
 
 
-class _Ledger:
-    """Running totals of one plan: usage plus what this plan launched so far."""
+# Reason texts. Cached: in a saturated system thousands of deferrals share a handful of texts.
 
-    __slots__ = ("dpus", "job_runs", "limits", "runs", "subnet_free", "team_dpus")
 
-    def __init__(self, limits: Limits, usage: Usage) -> None:
-        self.limits = limits
-        self.runs = usage.runs
-        self.dpus = float(usage.dpus)
-        self.job_runs: dict[str, int] = dict(usage.job_runs)
-        self.team_dpus: dict[str, float] = {team: float(d) for team, d in usage.team_dpus.items()}
-        # Free IPs above the reserve, minus what this plan already placed there.
-        self.subnet_free: dict[str, int] = {
-            subnet: free - limits.ip_reserve for subnet, free in limits.subnet_free_ips.items()
-        }
+@lru_cache(maxsize=1024)
+def _account_text(free: int, limit: int) -> str:
+    return f"account has {max(0, free)} of {limit} concurrent runs free"
 
-    def job_limit(self, job: str) -> int:
-        return self.limits.job_max_concurrent_runs.get(job, DEFAULT_JOB_MAX_CONCURRENT_RUNS)
 
-    def job_fits(self, req: PendingRequest, held: int = 0) -> bool:
-        return self.job_runs.get(req.job_name, 0) + held + 1 <= self.job_limit(req.job_name)
+@lru_cache(maxsize=4096)
+def _job_text(job: str, limit: int) -> str:
+    return f"job {job} is at its {limit} concurrent runs"
 
-    def blocked(self, req: PendingRequest) -> tuple[str, str] | None:
-        """The first dimension ``req`` does not fit on, with the reason; None if it fits."""
-        lim = self.limits
-        if self.runs + 1 > lim.max_concurrent_runs:
-            free = max(0, lim.max_concurrent_runs - self.runs)
-            return "account_runs", f"account has {free} of {lim.max_concurrent_runs} concurrent runs free"
-        if not self.job_fits(req):
-            return "job_runs", f"job {req.job_name} is at its {self.job_limit(req.job_name)} concurrent runs"
-        if self.dpus + req.dpus > lim.max_dpus + _EPS:
-            free_dpus = max(0.0, lim.max_dpus - self.dpus)
-            return "dpus", (
-                f"DPU budget has {_num(free_dpus)} of {_num(lim.max_dpus)} DPUs free, needs {_num(req.dpus)}"
+
+@lru_cache(maxsize=4096)
+def _dpu_text(free: float, cap: float, need: float) -> str:
+    return f"DPU budget has {_num(max(0.0, free))} of {_num(cap)} DPUs free, needs {_num(need)}"
+
+
+@lru_cache(maxsize=4096)
+def _team_text(team: str, free: float, budget: float, need: float) -> str:
+    return (
+        f"team {team} DPU budget has {_num(max(0.0, free))} of {_num(budget)} DPUs free, needs {_num(need)}"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _subnet_text(subnet: str, free: int | None, reserve: int, need: int) -> str:
+    if free is None:
+        return f"subnet {subnet} has no known free IP count, needs {need}"
+    return f"subnet {subnet} has {max(0, free)} free IPs (reserve {reserve}), needs {need}"
+
+
+class _Reservation:
+    """The request holding the reservation, and the check that lower-ranked requests leave it room."""
+
+    __slots__ = ("dpus", "ips", "job", "prefix", "request", "subnet", "team", "waited")
+
+    def __init__(self, request: PendingRequest, waited: timedelta) -> None:
+        self.request = request
+        self.job = request.job_name
+        self.dpus = request.dpus
+        self.ips = request.ips
+        self.team = request.team
+        self.subnet = request.subnet_id
+        self.waited = f"{waited.total_seconds() / 60:.0f} min"
+        self.prefix = f"capacity is reserved for request {request.request_id} (waiting {self.waited})"
+
+    def held_back(
+        self,
+        req: PendingRequest,
+        *,
+        runs: int,
+        max_runs: int,
+        job_used: int,
+        job_limit: int,
+        dpus: float,
+        max_dpus: float,
+        team_used: float,
+        budget: float | None,
+        subnet_room: int | None,
+        ip_reserve: int,
+    ) -> str | None:
+        """Why ``req``, which fits, must leave room for the reserved request; None if it need not.
+
+        The arguments are the running totals and limits on ``req``'s dimensions.
+        """
+        if runs + 2 > max_runs:
+            return _held_account_text(self.prefix, max_runs - runs, max_runs)
+        if req.job_name == self.job and job_used + 2 > job_limit:
+            return _held_job_text(self.prefix, self.job, job_limit - job_used, job_limit)
+        if dpus + self.dpus + req.dpus > max_dpus + _EPS:
+            return _held_dpu_text(self.prefix, max_dpus - dpus, max_dpus, self.dpus, req.dpus)
+        if (
+            budget is not None
+            and req.team is not None
+            and req.team == self.team
+            and team_used + self.dpus + req.dpus > budget + _EPS
+        ):
+            return _held_team_text(self.prefix, req.team, budget - team_used, budget, self.dpus, req.dpus)
+        if subnet_room is not None and req.subnet_id == self.subnet and self.ips + req.ips > subnet_room:
+            return _held_subnet_text(
+                self.prefix, self.subnet, subnet_room + ip_reserve, ip_reserve, self.ips, req.ips
             )
-        if req.team is not None:
-            budget = lim.team_dpu_budgets.get(req.team)
-            if budget is not None:
-                used = self.team_dpus.get(req.team, 0.0)
-                if used + req.dpus > budget + _EPS:
-                    return "team_dpus", (
-                        f"team {req.team} DPU budget has {_num(max(0.0, budget - used))} of "
-                        f"{_num(budget)} DPUs free, needs {_num(req.dpus)}"
-                    )
-        if req.subnet_id is not None:
-            above_reserve = self.subnet_free.get(req.subnet_id)
-            if above_reserve is None:
-                return "subnet_ips", f"subnet {req.subnet_id} has no known free IP count, needs {req.ips}"
-            if req.ips > above_reserve:
-                free_ips = max(0, above_reserve + lim.ip_reserve)
-                return "subnet_ips", (
-                    f"subnet {req.subnet_id} has {free_ips} free IPs (reserve {lim.ip_reserve}), "
-                    f"needs {req.ips}"
-                )
         return None
 
-    def held_back(self, req: PendingRequest, res: PendingRequest, waited: str) -> str | None:
-        """Why ``req`` (which fits) must leave room for the reserved ``res``; None if it need not."""
-        lim = self.limits
-        prefix = f"capacity is reserved for request {res.request_id} (waiting {waited})"
-        if self.runs + 2 > lim.max_concurrent_runs:
-            free = max(0, lim.max_concurrent_runs - self.runs)
-            return (
-                f"{prefix}: account has {free} of {lim.max_concurrent_runs} concurrent runs free, "
-                f"1 held for it"
-            )
-        if req.job_name == res.job_name and not self.job_fits(req, held=1):
-            job_limit = self.job_limit(req.job_name)
-            free_slots = max(0, job_limit - self.job_runs.get(req.job_name, 0))
-            return (
-                f"{prefix}: job {req.job_name} has {free_slots} of {job_limit} concurrent runs free, "
-                f"1 held for it"
-            )
-        if self.dpus + res.dpus + req.dpus > lim.max_dpus + _EPS:
-            return (
-                f"{prefix}: DPU budget has {_num(max(0.0, lim.max_dpus - self.dpus))} of "
-                f"{_num(lim.max_dpus)} DPUs free, {_num(res.dpus)} held for it, needs {_num(req.dpus)}"
-            )
-        if req.team is not None and req.team == res.team:
-            budget = lim.team_dpu_budgets.get(req.team)
-            if budget is not None:
-                used = self.team_dpus.get(req.team, 0.0)
-                if used + res.dpus + req.dpus > budget + _EPS:
-                    return (
-                        f"{prefix}: team {req.team} DPU budget has {_num(max(0.0, budget - used))} of "
-                        f"{_num(budget)} DPUs free, {_num(res.dpus)} held for it, needs {_num(req.dpus)}"
-                    )
-        if req.subnet_id is not None and req.subnet_id == res.subnet_id:
-            above_reserve = self.subnet_free[req.subnet_id]
-            if res.ips + req.ips > above_reserve:
-                return (
-                    f"{prefix}: subnet {req.subnet_id} has {max(0, above_reserve + lim.ip_reserve)} free IPs "
-                    f"(reserve {lim.ip_reserve}), {res.ips} held for it, needs {req.ips}"
-                )
-        return None
 
-    def take(self, req: PendingRequest) -> None:
-        self.runs += 1
-        self.dpus += req.dpus
-        self.job_runs[req.job_name] = self.job_runs.get(req.job_name, 0) + 1
-        if req.team is not None:
-            self.team_dpus[req.team] = self.team_dpus.get(req.team, 0.0) + req.dpus
-        if req.subnet_id is not None:
-            self.subnet_free[req.subnet_id] -= req.ips
+@lru_cache(maxsize=1024)
+def _held_account_text(prefix: str, free: int, limit: int) -> str:
+    return f"{prefix}: account has {max(0, free)} of {limit} concurrent runs free, 1 held for it"
 
 
-def _minutes(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 60:.0f} min"
+@lru_cache(maxsize=1024)
+def _held_job_text(prefix: str, job: str, free: int, limit: int) -> str:
+    return f"{prefix}: job {job} has {max(0, free)} of {limit} concurrent runs free, 1 held for it"
+
+
+@lru_cache(maxsize=4096)
+def _held_dpu_text(prefix: str, free: float, cap: float, held: float, need: float) -> str:
+    return (
+        f"{prefix}: DPU budget has {_num(max(0.0, free))} of {_num(cap)} DPUs free, "
+        f"{_num(held)} held for it, needs {_num(need)}"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _held_team_text(prefix: str, team: str, free: float, budget: float, held: float, need: float) -> str:
+    return (
+        f"{prefix}: team {team} DPU budget has {_num(max(0.0, free))} of {_num(budget)} DPUs free, "
+        f"{_num(held)} held for it, needs {_num(need)}"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _held_subnet_text(prefix: str, subnet: str | None, free: int, reserve: int, held: int, need: int) -> str:
+    return (
+        f"{prefix}: subnet {subnet} has {max(0, free)} free IPs (reserve {reserve}), "
+        f"{held} held for it, needs {need}"
+    )
+
+
+def _ranked(
+    pending: Sequence[PendingRequest], now: datetime, aging_per_minute: float
+) -> list[tuple[float, datetime, str, PendingRequest]]:
+    """``(-effective priority, submitted_at, request_id, request)``, best first.
+
+    Minutes are ``seconds / 60`` so that whole minutes stay exact and true ties on effective
+    priority fall through to ``submitted_at`` instead of being decided by rounding noise.
+    """
+    keyed = []
+    for req in pending:
+        waited = (now - req.submitted_at).total_seconds()
+        effective = req.priority + aging_per_minute * (waited / 60.0) if waited > 0 else float(req.priority)
+        keyed.append((-effective, req.submitted_at, req.request_id, req))
+    keyed.sort()  # request ids are unique, so the request itself is never compared
+    return keyed
 
 
 def plan(
@@ -323,50 +354,104 @@ def plan(
         dupes = sorted(request_id for request_id, count in counts.items() if count > 1)
         raise DuplicateRequestError(f"duplicate request ids: {', '.join(dupes[:5])}")
 
-    aging_per_second = config.aging_per_minute / 60.0
-    ranked = sorted(
-        (
-            (req.priority + aging_per_second * max(0.0, (now - req.submitted_at).total_seconds()), req)
-            for req in pending
-        ),
-        key=lambda item: (-item[0], item[1].submitted_at, item[1].request_id),
-    )
+    max_runs = limits.max_concurrent_runs
+    max_dpus = limits.max_dpus
+    job_limits = limits.job_max_concurrent_runs
+    team_budgets = limits.team_dpu_budgets
+    subnet_totals = limits.subnet_total_ips
+    ip_reserve = limits.ip_reserve
 
-    ledger = _Ledger(limits, usage)
+    # Running totals: usage plus what this plan launched so far.
+    runs = usage.runs
+    dpus = float(usage.dpus)
+    job_runs = dict(usage.job_runs)
+    team_dpus = {team: float(used) for team, used in usage.team_dpus.items()}
+    # IPs above the reserve still free in each subnet, minus what this plan placed there.
+    room = {subnet: free - ip_reserve for subnet, free in limits.subnet_free_ips.items()}
+
     launches: list[Launch] = []
     deferrals: list[Deferral] = []
-    reserved: PendingRequest | None = None
-    reserved_wait = ""
-    for effective, req in ranked:
-        never = _never_fits(limits, req)
-        if never is not None:
-            deferrals.append(Deferral(req.request_id, req.job_name, "never_fits", never))
+    reserved: _Reservation | None = None
+
+    for neg_effective, submitted_at, request_id, req in _ranked(pending, now, config.aging_per_minute):
+        job = req.job_name
+        need = req.dpus
+        ips = req.ips
+        team = req.team
+        subnet = req.subnet_id
+        job_limit = job_limits.get(job, DEFAULT_JOB_MAX_CONCURRENT_RUNS)
+        budget = None if team is None else team_budgets.get(team)
+        total_ips = None if subnet is None else subnet_totals.get(subnet)
+
+        if (
+            max_runs <= 0
+            or job_limit <= 0
+            or need > max_dpus + _EPS
+            or (budget is not None and need > budget + _EPS)
+            or (total_ips is not None and ips > total_ips - ip_reserve)
+        ):
+            reason = _never_fits_reason(limits, req) or "never fits"
+            deferrals.append(Deferral(request_id, job, "never_fits", reason))
             continue
-        blocked = ledger.blocked(req)
-        if blocked is None:
-            held = None if reserved is None else ledger.held_back(req, reserved, reserved_wait)
-            if held is None:
-                ledger.take(req)
-                launches.append(
-                    Launch(req.request_id, req.job_name, req.dpus, req.ips, req.subnet_id, effective)
+
+        # The first dimension, in DIMENSIONS order, that has no room for the request.
+        job_used = job_runs.get(job, 0)
+        team_used = 0.0 if budget is None or team is None else team_dpus.get(team, 0.0)
+        subnet_room = None if subnet is None else room.get(subnet)
+        if runs >= max_runs:
+            dimension, reason = "account_runs", _account_text(max_runs - runs, max_runs)
+        elif job_used >= job_limit:
+            dimension, reason = "job_runs", _job_text(job, job_limit)
+        elif dpus + need > max_dpus + _EPS:
+            dimension, reason = "dpus", _dpu_text(max_dpus - dpus, max_dpus, need)
+        elif team is not None and budget is not None and team_used + need > budget + _EPS:
+            dimension, reason = "team_dpus", _team_text(team, budget - team_used, budget, need)
+        elif subnet is not None and (subnet_room is None or ips > subnet_room):
+            free_ips = None if subnet_room is None else subnet_room + ip_reserve
+            dimension, reason = "subnet_ips", _subnet_text(subnet, free_ips, ip_reserve, ips)
+        else:
+            # It fits. Below the reservation it must also leave what the reserved request needs.
+            if reserved is not None:
+                held = reserved.held_back(
+                    req,
+                    runs=runs,
+                    max_runs=max_runs,
+                    job_used=job_used,
+                    job_limit=job_limit,
+                    dpus=dpus,
+                    max_dpus=max_dpus,
+                    team_used=team_used,
+                    budget=budget,
+                    subnet_room=subnet_room,
+                    ip_reserve=ip_reserve,
                 )
-            else:
-                deferrals.append(Deferral(req.request_id, req.job_name, "reserved", held))
+                if held is not None:
+                    deferrals.append(Deferral(request_id, job, "reserved", held))
+                    continue
+            runs += 1
+            dpus += need
+            job_runs[job] = job_used + 1
+            if team is not None:
+                team_dpus[team] = team_dpus.get(team, 0.0) + need
+            if subnet is not None:
+                room[subnet] -= ips
+            launches.append(Launch(request_id, job, need, ips, subnet, -neg_effective))
             continue
-        dimension, reason = blocked
+
+        # It does not fit. The best-ranked old one holds the reservation, unless it only waits for
+        # a slot of its own job or for a subnet whose free IPs are unknown (see the module doc).
         if (
             reserved is None
-            and now - req.submitted_at >= config.reserve_after
-            and ledger.job_fits(req)
-            and (req.subnet_id is None or req.subnet_id in ledger.subnet_free)
+            and now - submitted_at >= config.reserve_after
+            and job_used < job_limit
+            and (subnet is None or subnet_room is not None)
         ):
-            reserved = req
-            reserved_wait = _minutes(now - req.submitted_at)
-            reason = f"{reason}; holds a reservation after waiting {reserved_wait}"
-        deferrals.append(Deferral(req.request_id, req.job_name, dimension, reason))
+            reserved = _Reservation(req, now - submitted_at)
+            reason = f"{reason}; holds a reservation after waiting {reserved.waited}"
+        deferrals.append(Deferral(request_id, job, dimension, reason))
 
     return Plan(
         launches=tuple(launches),
         deferrals=tuple(deferrals),
-        reservation=None if reserved is None else reserved.request_id,
+        reservation=None if reserved is None else reserved.request.request_id,
     )

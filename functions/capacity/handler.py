@@ -1,0 +1,58 @@
+"""Capacity Lambda: one scheduler tick. Returns the launch plan for the state machine's Map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from glue_audit import capacity, metric_names, models
+from glue_audit.aws import client
+from glue_audit.models import utcnow
+from glue_audit.observability import MetricUnit, logger, metrics, tracer
+from glue_audit.settings import get_settings
+
+settings = get_settings()
+models.configure(settings.ledger_table)
+
+
+def emit_metrics(result: capacity.TickResult) -> None:
+    snapshot = result.snapshot
+    dims = snapshot["dimensions"]
+    metrics.add_metric(metric_names.HEADROOM_ACCOUNT_RUNS, MetricUnit.Count, dims["account_runs"]["free"])
+    metrics.add_metric(metric_names.HEADROOM_DPUS, MetricUnit.Count, dims["dpus"]["free"])
+    if snapshot["subnets"]:
+        smallest = min(s["usable"] - s["reserve"] for s in snapshot["subnets"].values())
+        metrics.add_metric(metric_names.HEADROOM_SUBNET_IPS, MetricUnit.Count, smallest)
+    metrics.add_metric(metric_names.PENDING_REQUESTS, MetricUnit.Count, snapshot["pending"])
+    metrics.add_metric(metric_names.LAUNCHES_PLANNED, MetricUnit.Count, snapshot["launches"])
+    metrics.add_metric(metric_names.RECONCILED_RUNS, MetricUnit.Count, result.stats.reconciled_runs)
+    metrics.add_metric(metric_names.STUCK_CLAIMS, MetricUnit.Count, result.stats.released_claims)
+    for dimension, count in snapshot["deferred"].items():
+        metrics.add_metric(f"{metric_names.DEFERRED_PREFIX}{dimension}", MetricUnit.Count, count)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    tick_id = f"tick-{context.aws_request_id}"
+    clients = capacity.Clients(
+        glue=client("glue"), ec2=client("ec2"), service_quotas=client("service-quotas")
+    )
+    try:
+        result = capacity.run_tick(settings, clients, utcnow(), tick_id)
+    except capacity.TickSkipped as exc:
+        logger.info("tick skipped", extra={"reason": str(exc)})
+        return {"tick_id": tick_id, "launches": [], "snapshot": None, "skipped": str(exc)}
+    emit_metrics(result)
+    logger.info(
+        "tick planned",
+        extra={
+            "tick_id": tick_id,
+            "launches": len(result.launches),
+            "pending": result.snapshot["pending"],
+            "deferred": result.snapshot["deferred"],
+            "items_read": result.stats.items_read,
+        },
+    )
+    return {"tick_id": tick_id, "launches": result.launches, "snapshot": result.snapshot}

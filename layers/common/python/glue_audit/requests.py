@@ -1,0 +1,177 @@
+"""Run requests: submit (one, or a batch of argument sets), cancel, and their validation.
+
+A request is a Glue job name, arguments, a priority and an owner/team. Validation happens before
+anything is written: a batch with one bad argument set writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
+
+from glue_audit.aws import error_code
+from glue_audit.ledger import is_condition_failure
+from glue_audit.models import MAX_PRIORITY, RequestItem, RequestStatus, utcnow
+from glue_audit.resources import REQUEST_ID_ARGUMENT
+
+PRIORITY_TAG = "glue-audit:priority"
+TEAM_TAG = "glue-audit:team"
+DEFAULT_PRIORITY = 50
+# Glue job arguments are "--name" keys with string values.
+ARGUMENT_KEY = re.compile(r"^--[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class RequestError(ValueError):
+    """A request that cannot be accepted; the message says why."""
+
+
+class UnknownJob(RequestError):
+    pass
+
+
+class RequestNotCancellable(RequestError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class JobDefaults:
+    priority: int
+    team: str | None
+
+
+def new_request_id(now: datetime) -> str:
+    """Sortable by submission time, unique without coordination."""
+    return f"req-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def validate_priority(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value), 10)
+        except ValueError:
+            raise RequestError(f"priority {value!r} is not a whole number from 0 to {MAX_PRIORITY}") from None
+    if not 0 <= value <= MAX_PRIORITY:
+        raise RequestError(f"priority {value} is outside 0..{MAX_PRIORITY}")
+    return int(value)
+
+
+def validate_arguments(arguments: Any, where: str = "arguments") -> dict[str, str]:
+    if not isinstance(arguments, Mapping):
+        raise RequestError(
+            f"{where}: expected an object of --name: value pairs, got {type(arguments).__name__}"
+        )
+    clean: dict[str, str] = {}
+    for key, value in arguments.items():
+        if not isinstance(key, str) or not ARGUMENT_KEY.match(key):
+            raise RequestError(f"{where}: argument name {key!r} must look like --name")
+        if key == REQUEST_ID_ARGUMENT:
+            raise RequestError(f"{where}: {REQUEST_ID_ARGUMENT} is set by the framework, not by a request")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise RequestError(f"{where}: argument {key} has a {type(value).__name__} value; Glue takes text")
+        clean[key] = str(value)
+    return clean
+
+
+def job_defaults(glue: Any, job_name: str, job_arn: str | None = None) -> JobDefaults:
+    """Check the job exists and read its priority/team tags (absent tags give the defaults)."""
+    try:
+        glue.get_job(JobName=job_name)
+    except ClientError as exc:
+        if error_code(exc) == "EntityNotFoundException":
+            raise UnknownJob(f"Glue job {job_name!r} does not exist") from None
+        raise
+    tags: dict[str, str] = {}
+    if job_arn:
+        try:
+            tags = glue.get_tags(ResourceArn=job_arn).get("Tags", {})
+        except ClientError:
+            tags = {}
+    priority = DEFAULT_PRIORITY
+    if PRIORITY_TAG in tags:
+        try:
+            priority = validate_priority(tags[PRIORITY_TAG])
+        except RequestError:
+            priority = DEFAULT_PRIORITY
+    return JobDefaults(priority=priority, team=tags.get(TEAM_TAG))
+
+
+def build_requests(
+    job_name: str,
+    argument_sets: Iterable[Any],
+    *,
+    defaults: JobDefaults,
+    priority: Any = None,
+    team: str | None = None,
+    owner: str | None = None,
+    now: datetime | None = None,
+) -> list[RequestItem]:
+    """Validate every argument set, then build the items (nothing is written here)."""
+    now = now or utcnow()
+    prio = validate_priority(priority) if priority is not None else defaults.priority
+    items = []
+    for index, arguments in enumerate(argument_sets):
+        clean = validate_arguments(arguments, where=f"argument set {index + 1}")
+        request_id = new_request_id(now)
+        item = RequestItem(
+            *RequestItem.key(request_id),
+            request_id=request_id,
+            job_name=job_name,
+            priority=prio,
+            arguments=clean,
+            team=team or defaults.team,
+            owner=owner,
+            submitted_at=now,
+            updated_at=now,
+        )
+        item.set_status(RequestStatus.PENDING)
+        items.append(item)
+    if not items:
+        raise RequestError("no argument sets to submit")
+    return items
+
+
+def write_requests(items: list[RequestItem]) -> None:
+    with RequestItem.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def get_request(request_id: str) -> RequestItem:
+    try:
+        return RequestItem.get(*RequestItem.key(request_id), consistent_read=True)
+    except RequestItem.DoesNotExist:
+        raise RequestError(f"request {request_id!r} does not exist") from None
+
+
+def cancel(request_id: str, reason: str = "cancelled by an operator") -> RequestItem:
+    """PENDING -> CANCELLED, conditionally: a request already claimed or launched is not touched."""
+    request = get_request(request_id)
+    if request.status != RequestStatus.PENDING:
+        raise RequestNotCancellable(
+            f"request {request_id} is {request.status}; only PENDING requests can be cancelled"
+        )
+    try:
+        request.update(
+            actions=[
+                RequestItem.status.set(RequestStatus.CANCELLED),
+                RequestItem.last_reason.set(reason),
+                RequestItem.updated_at.set(utcnow()),
+                RequestItem.pending_pk.remove(),
+                RequestItem.pending_sk.remove(),
+            ],
+            condition=RequestItem.status == RequestStatus.PENDING,
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise RequestNotCancellable(
+                f"request {request_id} was claimed while cancelling; not cancelled"
+            ) from None
+        raise
+    return request

@@ -1,0 +1,59 @@
+"""A small Glue estate in the emulator: a VPC with subnets, NETWORK connections, sized jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.support.stack import Stack, create_job
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    worker_type: str
+    workers: int
+    subnet: str  # key into Estate.subnets
+    max_concurrent_runs: int = 1
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Estate:
+    subnets: dict[str, str]  # name -> subnet id
+    connections: dict[str, str]  # subnet name -> connection name
+    job_subnets: dict[str, str]  # job name -> subnet id
+
+
+def build_estate(stack: Stack, subnet_cidrs: dict[str, str], jobs: list[JobSpec]) -> Estate:
+    """Subnets in one VPC, one Glue NETWORK connection per subnet, and the jobs on them."""
+    ec2 = stack.client("ec2")
+    glue = stack.client("glue")
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets, connections = {}, {}
+    for name, cidr in subnet_cidrs.items():
+        subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr)["Subnet"]["SubnetId"]
+        subnets[name] = subnet_id
+        connections[name] = f"vpc-{name}"
+        glue.create_connection(
+            ConnectionInput={
+                "Name": f"vpc-{name}",
+                "ConnectionType": "NETWORK",
+                "ConnectionProperties": {},
+                "PhysicalConnectionRequirements": {
+                    "SubnetId": subnet_id,
+                    "SecurityGroupIdList": [],
+                    "AvailabilityZone": "us-east-1a",
+                },
+            }
+        )
+    for job in jobs:
+        create_job(
+            stack,
+            job.name,
+            worker_type=job.worker_type,
+            workers=job.workers,
+            max_concurrent_runs=job.max_concurrent_runs,
+            connection=connections[job.subnet],
+            tags=job.tags or None,
+        )
+    return Estate(subnets, connections, {job.name: subnets[job.subnet] for job in jobs})
