@@ -9,17 +9,25 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+ITEMS_READ = "items-read"  # DynamoDB items returned by GetItem, Query and Scan
+
 
 @contextmanager
 def recording_api_calls() -> Iterator[Counter[str]]:
-    """Counts ``service:Operation`` for each call made inside the block (IAM action names)."""
+    """Counts ``service:Operation`` for each call made inside the block (IAM action names), and
+    under ``ITEMS_READ`` the DynamoDB items those calls returned."""
     calls: Counter[str] = Counter()
     original = BaseClient._make_api_call
 
     def record(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         prefix = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
         calls[f"{prefix}:{operation_name}"] += 1
-        return original(self, operation_name, api_params)
+        response = original(self, operation_name, api_params)
+        if prefix == "dynamodb":
+            # A Scan reads (and is billed for) every item it passes, not only those its filter keeps.
+            read = response.get("ScannedCount", response.get("Count", 1 if "Item" in response else 0))
+            calls[ITEMS_READ] += int(read)
+        return response
 
     BaseClient._make_api_call = record  # type: ignore[method-assign]
     try:

@@ -1,0 +1,162 @@
+# The Glue Audit Framework in one AWS account and region. Build the zips first: `make build`.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+  region     = data.aws_region.current.region
+
+  repository_root = "${path.root}/../../.."
+  dist_dir        = coalesce(var.dist_dir, "${local.repository_root}/build/dist")
+
+  # Built from the name instead of referencing the state machine: the functions need it
+  # (SCHEDULER_STATE_MACHINE_ARN) and the state machine needs the functions. Checked below.
+  state_machine_arn = "${local.arn_prefix}:states:${local.region}:${local.account_id}:stateMachine:${var.name_prefix}-scheduler"
+
+  extra_launchable_job_arns = [for name in var.extra_launchable_job_names : "${local.arn_prefix}:glue:${local.region}:${local.account_id}:job/${name}"]
+}
+
+module "network" {
+  source = "../../modules/network"
+
+  name_prefix                 = var.name_prefix
+  vpc_cidr                    = var.vpc_cidr
+  private_subnet_cidrs        = var.private_subnet_cidrs
+  availability_zones          = var.availability_zones
+  interface_endpoint_services = var.interface_endpoint_services
+  largest_job_ips             = module.glue_jobs.largest_job_ips
+  ip_reserve_per_subnet       = var.ip_reserve_per_subnet
+  flow_logs_enabled           = var.flow_logs_enabled
+  log_retention_days          = var.log_retention_days
+  kms_key_arn                 = var.kms_key_arn
+  tags                        = var.tags
+}
+
+module "ledger" {
+  source = "../../modules/ledger"
+
+  name_prefix         = var.name_prefix
+  deletion_protection = var.deletion_protection
+  kms_key_arn         = var.kms_key_arn
+  tags                = var.tags
+}
+
+module "glue_jobs" {
+  source = "../../modules/glue_jobs"
+
+  name_prefix        = var.name_prefix
+  scripts_dir        = "${local.repository_root}/glue_jobs"
+  dist_dir           = local.dist_dir
+  connection_names   = module.network.connection_name_list
+  vpc_arn            = module.network.vpc_arn
+  subnet_arns        = values(module.network.subnet_arns)
+  security_group_arn = module.network.security_group_arn
+  glue_version       = var.glue_version
+  input_job          = var.input_job
+  output_job         = var.output_job
+  extra_jobs         = var.extra_jobs
+  input_source_uri   = var.input_source_uri
+  read_s3_uris       = var.read_s3_uris
+  force_destroy      = !var.deletion_protection
+  kms_key_arn        = var.kms_key_arn
+  tags               = var.tags
+}
+
+module "functions" {
+  source = "../../modules/functions"
+
+  name_prefix          = var.name_prefix
+  dist_dir             = local.dist_dir
+  architecture         = var.lambda_architecture
+  memory_size          = var.lambda_memory_size
+  timeout_seconds      = var.lambda_timeout_seconds
+  reserved_concurrency = var.lambda_reserved_concurrency
+  log_level            = var.log_level
+  log_retention_days   = var.log_retention_days
+  service_name         = var.name_prefix
+  metrics_namespace    = var.metrics_namespace
+  kms_key_arn          = var.kms_key_arn
+
+  ledger_table_name           = module.ledger.table_name
+  ledger_table_arn            = module.ledger.table_arn
+  scheduler_state_machine_arn = local.state_machine_arn
+  events_queue_arn            = module.ingest.queue_arn
+  events_queue_kms_key_arn    = var.kms_key_arn
+  launchable_job_arns         = concat(values(module.glue_jobs.job_arns), local.extra_launchable_job_arns)
+
+  quota_fraction                   = var.quota_fraction
+  ip_reserve_per_subnet            = var.ip_reserve_per_subnet
+  team_dpu_budgets                 = var.team_dpu_budgets
+  fallback_max_concurrent_runs     = var.fallback_max_concurrent_runs
+  fallback_max_job_concurrent_runs = var.fallback_max_job_concurrent_runs
+  fallback_max_dpus                = var.fallback_max_dpus
+  stale_run_seconds                = var.stale_run_seconds
+  stale_claim_seconds              = var.stale_claim_seconds
+  ip_lag_seconds                   = var.ip_lag_seconds
+  lease_seconds                    = var.lease_seconds
+  max_launch_attempts              = var.max_launch_attempts
+  max_launches_per_tick            = var.max_launches_per_tick
+  aging_per_minute                 = var.aging_per_minute
+  reserve_after_seconds            = var.reserve_after_seconds
+  snapshot_ttl_days                = var.snapshot_ttl_days
+  tick_dedup_seconds               = var.tick_dedup_seconds
+
+  tags = var.tags
+}
+
+module "scheduler" {
+  source = "../../modules/scheduler"
+
+  name_prefix           = var.name_prefix
+  capacity_function_arn = module.functions.function_arns["capacity"]
+  launcher_function_arn = module.functions.function_arns["launcher"]
+  map_max_concurrency   = var.map_max_concurrency
+  schedule_rate         = var.schedule_rate
+  schedule_enabled      = var.schedule_enabled
+  log_retention_days    = var.log_retention_days
+  kms_key_arn           = var.kms_key_arn
+  tags                  = var.tags
+}
+
+module "ingest" {
+  source = "../../modules/ingest"
+
+  name_prefix                     = var.name_prefix
+  ingest_function_arn             = module.functions.function_arns["ingest"]
+  function_timeout_seconds        = var.lambda_timeout_seconds["ingest"]
+  max_receive_count               = var.ingest_max_receive_count
+  batch_size                      = var.ingest_batch_size
+  maximum_batching_window_seconds = var.ingest_batching_window_seconds
+  maximum_concurrency             = var.ingest_maximum_concurrency
+  kms_key_arn                     = var.kms_key_arn
+  tags                            = var.tags
+}
+
+module "observability" {
+  source = "../../modules/observability"
+
+  name_prefix                     = var.name_prefix
+  metrics_namespace               = var.metrics_namespace
+  service_name                    = var.name_prefix
+  state_machine_arn               = module.scheduler.state_machine_arn
+  dlq_name                        = module.ingest.dlq_name
+  period_seconds                  = var.alarm_period_seconds
+  headroom_account_runs_threshold = var.headroom_account_runs_threshold
+  headroom_dpus_threshold         = var.headroom_dpus_threshold
+  headroom_subnet_ips_threshold   = var.headroom_subnet_ips_threshold
+  create_alarm_topic              = var.create_alarm_topic
+  alarm_topic_arn                 = var.alarm_topic_arn
+  tags                            = var.tags
+}
+
+check "scheduler_arn_matches" {
+  assert {
+    condition     = module.scheduler.state_machine_arn == local.state_machine_arn
+    error_message = "The state machine ARN given to the functions (${local.state_machine_arn}) differs from the real one (${module.scheduler.state_machine_arn})."
+  }
+}

@@ -1,0 +1,14 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = merge(
+      {
+        Project   = "glue-audit"
+        Stack     = var.name_prefix
+        ManagedBy = "terraform"
+      },
+      var.tags,
+    )
+  }
+}

@@ -1,0 +1,445 @@
+# Every variable a platform team sets. Defaults give a small, safe stack; see terraform.tfvars.example.
+
+# --- Stack -----------------------------------------------------------------------------------
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name (glue_audit.resources.ResourceNames) and the metrics' service dimension."
+  default     = "glue-audit"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region to deploy to."
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Extra tags for every resource (cost centre, owner...), on top of Project/Stack/ManagedBy."
+  default     = {}
+}
+
+variable "dist_dir" {
+  type        = string
+  description = "Directory of the zips built by `make build`. Null: build/dist in the repository."
+  default     = null
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key for the table, queues, buckets, log groups and Lambda environment. Its key policy must allow CloudWatch Logs, EventBridge (events.amazonaws.com) and Glue. Null: AWS managed keys (everything is still encrypted)."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the ledger table from deletion and keep the buckets' objects on destroy. Set false only for throw-away stacks."
+  default     = true
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of every log group (functions, state machine, flow logs), in days."
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+# --- Network ---------------------------------------------------------------------------------
+
+variable "vpc_cidr" {
+  type        = string
+  description = "IPv4 CIDR block of the VPC."
+  default     = "10.42.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-8])$", var.vpc_cidr))
+    error_message = "vpc_cidr must be an IPv4 CIDR block with a prefix length between /16 and /28."
+  }
+}
+
+variable "private_subnet_cidrs" {
+  type        = list(string)
+  description = "Private subnets for the Glue jobs, one per availability zone. Each must hold the largest job's workers + 2 IPs, plus ip_reserve_per_subnet, plus one IP per interface endpoint, plus the 5 AWS reserves."
+  default     = ["10.42.0.0/22", "10.42.4.0/22"]
+
+  validation {
+    condition     = length(var.private_subnet_cidrs) > 0 && alltrue([for cidr in var.private_subnet_cidrs : can(cidrhost(cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-8])$", cidr))])
+    error_message = "private_subnet_cidrs must hold at least one IPv4 CIDR block, each with a prefix length between /16 and /28."
+  }
+}
+
+variable "availability_zones" {
+  type        = list(string)
+  description = "Availability zone of each private subnet, in order. Empty: the region's first zones."
+  default     = []
+}
+
+variable "interface_endpoint_services" {
+  type        = list(string)
+  description = "Interface endpoints in the private subnets, so jobs reach these APIs without a NAT gateway (billed hourly, one IP per subnet each)."
+  default     = ["glue", "logs", "monitoring"]
+}
+
+variable "flow_logs_enabled" {
+  type        = bool
+  description = "Record VPC flow logs."
+  default     = true
+}
+
+# --- Scheduling policy (glue_audit.settings) -------------------------------------------------
+
+variable "quota_fraction" {
+  type        = number
+  description = "Share of each Glue account quota (concurrent runs, task DPUs) the framework may use, in (0, 1]. 0.9 leaves 10% for runs started outside it."
+  default     = 0.9
+
+  validation {
+    condition     = var.quota_fraction > 0 && var.quota_fraction <= 1
+    error_message = "quota_fraction must be a fraction in (0, 1]."
+  }
+}
+
+variable "ip_reserve_per_subnet" {
+  type        = number
+  description = "IP addresses the scheduler keeps free in every subnet (lingering ENIs, other tenants of the subnet)."
+  default     = 8
+
+  validation {
+    condition     = var.ip_reserve_per_subnet >= 0 && floor(var.ip_reserve_per_subnet) == var.ip_reserve_per_subnet
+    error_message = "ip_reserve_per_subnet must be a whole number >= 0."
+  }
+}
+
+variable "team_dpu_budgets" {
+  type        = map(number)
+  description = "DPU budget per team (the jobs' glue-audit:team tag), for example { data-eng = 40, finance = 16 }."
+  default     = {}
+}
+
+variable "fallback_max_concurrent_runs" {
+  type        = number
+  description = "Account concurrent job runs to assume when Service Quotas does not answer."
+  default     = 50
+}
+
+variable "fallback_max_job_concurrent_runs" {
+  type        = number
+  description = "Per-job concurrent runs to assume when Service Quotas does not answer."
+  default     = 50
+}
+
+variable "fallback_max_dpus" {
+  type        = number
+  description = "Account task DPUs to assume when Service Quotas does not answer."
+  default     = 1000
+}
+
+variable "stale_run_seconds" {
+  type        = number
+  description = "Active runs not updated for this long are reconciled with GetJobRun (lost events)."
+  default     = 300
+}
+
+variable "stale_claim_seconds" {
+  type        = number
+  description = "Claims not launched for this long are released (a tick died mid-launch)."
+  default     = 600
+}
+
+variable "ip_lag_seconds" {
+  type        = number
+  description = "Runs launched this recently count against subnet IPs even before DescribeSubnets shows their ENIs."
+  default     = 300
+}
+
+variable "lease_seconds" {
+  type        = number
+  description = "Lease of the planning lock (one tick plans at a time)."
+  default     = 120
+}
+
+variable "max_launch_attempts" {
+  type        = number
+  description = "Launch attempts before a request is FAILED."
+  default     = 5
+}
+
+variable "max_launches_per_tick" {
+  type        = number
+  description = "Most launches one tick plans."
+  default     = 100
+}
+
+variable "aging_per_minute" {
+  type        = number
+  description = "Priority points a waiting request gains per minute (nothing starves)."
+  default     = 1
+}
+
+variable "reserve_after_seconds" {
+  type        = number
+  description = "A request waiting this long reserves capacity; smaller ones only backfill around it."
+  default     = 1800
+}
+
+variable "snapshot_ttl_days" {
+  type        = number
+  description = "Days capacity snapshots are kept in the ledger."
+  default     = 30
+}
+
+variable "tick_dedup_seconds" {
+  type        = number
+  description = "Window of the event-driven tick: at most one tick per window when Glue runs end."
+  default     = 30
+}
+
+# --- Scheduler -------------------------------------------------------------------------------
+
+variable "schedule_rate" {
+  type        = string
+  description = "How often a scheduler tick starts, as an EventBridge rate expression such as rate(5 minutes)."
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_rate))
+    error_message = "schedule_rate must be an EventBridge rate expression such as rate(1 minute) or rate(5 minutes) (singular unit for 1, plural otherwise)."
+  }
+}
+
+variable "schedule_enabled" {
+  type        = bool
+  description = "Start ticks on the schedule (false pauses scheduled launching; event-driven ticks still run)."
+  default     = true
+}
+
+variable "map_max_concurrency" {
+  type        = number
+  description = "Launches of one tick that run at once."
+  default     = 5
+}
+
+# --- Lambda ----------------------------------------------------------------------------------
+
+variable "lambda_architecture" {
+  type        = string
+  description = "Lambda instruction set; build the layer for the same one (scripts/build.py --architecture)."
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_memory_size" {
+  type        = map(number)
+  description = "Memory in MB per function."
+  default     = { capacity = 512, launcher = 256, ingest = 256 }
+}
+
+variable "lambda_timeout_seconds" {
+  type        = map(number)
+  description = "Timeout in seconds per function."
+  default     = { capacity = 120, launcher = 60, ingest = 60 }
+}
+
+variable "lambda_reserved_concurrency" {
+  type        = map(number)
+  description = "Reserved concurrency per function (omit a function to leave it unreserved)."
+  default     = {}
+}
+
+variable "log_level" {
+  type        = string
+  description = "Log level of the functions (POWERTOOLS_LOG_LEVEL)."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the functions' metrics."
+  default     = "GlueAudit"
+}
+
+# --- Ingest ----------------------------------------------------------------------------------
+
+variable "ingest_max_receive_count" {
+  type        = number
+  description = "Receives of a Glue event before it moves to the DLQ."
+  default     = 3
+}
+
+variable "ingest_batch_size" {
+  type        = number
+  description = "Most Glue events per ingest invocation."
+  default     = 10
+}
+
+variable "ingest_batching_window_seconds" {
+  type        = number
+  description = "How long events are gathered before an ingest invocation."
+  default     = 1
+}
+
+variable "ingest_maximum_concurrency" {
+  type        = number
+  description = "Most concurrent ingest invocations (2-1000, null: unlimited)."
+  default     = 5
+}
+
+# --- Glue jobs -------------------------------------------------------------------------------
+
+variable "glue_version" {
+  type        = string
+  description = "Glue version of the jobs that do not set their own."
+  default     = "5.0"
+
+  validation {
+    condition     = contains(["3.0", "4.0", "5.0"], var.glue_version)
+    error_message = "glue_version must be 3.0, 4.0 or 5.0."
+  }
+}
+
+variable "input_job" {
+  type = object({
+    glue_version               = optional(string)
+    worker_type                = optional(string)
+    number_of_workers          = optional(number)
+    execution_class            = optional(string)
+    timeout_minutes            = optional(number)
+    notify_delay_after_minutes = optional(number)
+    max_concurrent_runs        = optional(number)
+    max_retries                = optional(number)
+    connection_index           = optional(number)
+    priority                   = optional(number)
+    team                       = optional(string)
+    upstream                   = optional(string)
+    arguments                  = optional(map(string))
+  })
+  description = "The seeds' Input job (<name_prefix>-input); unset attributes take the glue_jobs module defaults (G.1X x 2, 60 min timeout, notify after 30 min, priority 50, team data-platform)."
+  default     = {}
+}
+
+variable "output_job" {
+  type = object({
+    glue_version               = optional(string)
+    worker_type                = optional(string)
+    number_of_workers          = optional(number)
+    execution_class            = optional(string)
+    timeout_minutes            = optional(number)
+    notify_delay_after_minutes = optional(number)
+    max_concurrent_runs        = optional(number)
+    max_retries                = optional(number)
+    connection_index           = optional(number)
+    priority                   = optional(number)
+    team                       = optional(string)
+    upstream                   = optional(string)
+    arguments                  = optional(map(string))
+  })
+  description = "The seeds' Output job (<name_prefix>-output, upstream: the Input job); same attributes as input_job."
+  default     = {}
+}
+
+variable "extra_jobs" {
+  type = map(object({
+    script                     = string
+    description                = optional(string)
+    glue_version               = optional(string)
+    worker_type                = optional(string)
+    number_of_workers          = optional(number)
+    execution_class            = optional(string)
+    timeout_minutes            = optional(number)
+    notify_delay_after_minutes = optional(number)
+    max_concurrent_runs        = optional(number)
+    max_retries                = optional(number)
+    connection_index           = optional(number)
+    priority                   = optional(number)
+    team                       = optional(string)
+    upstream                   = optional(string)
+    arguments                  = optional(map(string))
+  }))
+  description = "More Glue jobs by key (job <name_prefix>-<key>): script is a file under glue_jobs/, the rest as input_job."
+  default     = {}
+}
+
+variable "input_source_uri" {
+  type        = string
+  description = "Where the Input job reads (s3://bucket/prefix/). Null: landing/ in the data bucket."
+  default     = null
+}
+
+variable "read_s3_uris" {
+  type        = list(string)
+  description = "Other S3 locations the jobs may read, for example [\"s3://awsglue-datasets/examples/medicare/\"]."
+  default     = []
+}
+
+variable "extra_launchable_job_names" {
+  type        = list(string)
+  description = "Glue jobs not deployed here that data teams may still request (the launcher may start them)."
+  default     = []
+}
+
+# --- Observability ---------------------------------------------------------------------------
+
+variable "alarm_period_seconds" {
+  type        = number
+  description = "Period of the dashboard graphs and alarms; at least the schedule rate."
+  default     = 300
+}
+
+variable "headroom_account_runs_threshold" {
+  type        = number
+  description = "Alarm when fewer concurrent runs than this are left in the account budget."
+  default     = 2
+}
+
+variable "headroom_dpus_threshold" {
+  type        = number
+  description = "Alarm when fewer DPUs than this are left in the DPU budget."
+  default     = 10
+}
+
+variable "headroom_subnet_ips_threshold" {
+  type        = number
+  description = "Alarm when the fullest subnet has fewer free IPs than this above the reserve."
+  default     = 10
+}
+
+variable "create_alarm_topic" {
+  type        = bool
+  description = "Create the SNS topic <name_prefix>-alarms (subscribe your on-call to it)."
+  default     = true
+}
+
+variable "alarm_topic_arn" {
+  type        = string
+  description = "An existing SNS topic the alarms also notify. Null: none."
+  default     = null
+}

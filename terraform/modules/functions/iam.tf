@@ -1,0 +1,154 @@
+# One role per function, granting exactly the actions in glue_audit.permissions.FUNCTION_ACTIONS
+# on the exact resources (contract test), plus writing its own log group, X-Ray, and for ingest
+# the SQS actions its event source mapping needs on its queue.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+  ledger_arns     = [var.ledger_table_arn, "${var.ledger_table_arn}/index/*"]
+  # Jobs in this account and region: capacity and ingest read runs of any job (ingest adopts runs
+  # started outside the framework); only the launcher starts runs, and only of launchable_job_arns.
+  account_job_arns = ["${local.glue_arn_prefix}:job/*"]
+
+  function_statements = {
+    capacity = [
+      {
+        sid       = "Ledger"
+        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        resources = local.ledger_arns
+      },
+      {
+        sid       = "GlueJobsRead"
+        actions   = ["glue:BatchGetJobs", "glue:GetJobRun", "glue:GetJobRuns"]
+        resources = local.account_job_arns
+      },
+      {
+        sid       = "GlueConnectionsRead"
+        actions   = ["glue:GetConnection"]
+        resources = ["${local.glue_arn_prefix}:catalog", "${local.glue_arn_prefix}:connection/*"]
+      },
+      {
+        # These actions have no resource-level permissions: AWS accepts only "*" for them
+        # (Service Authorization Reference: ec2:DescribeSubnets, servicequotas:GetServiceQuota,
+        # servicequotas:ListAWSDefaultServiceQuotas, cloudwatch:GetMetricData).
+        sid       = "NoResourceLevelPermissions"
+        actions   = ["ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "servicequotas:ListAWSDefaultServiceQuotas", "cloudwatch:GetMetricData"]
+        resources = ["*"]
+      },
+    ]
+    launcher = [
+      {
+        sid       = "Ledger"
+        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        resources = local.ledger_arns
+      },
+      {
+        sid       = "GlueLaunch"
+        actions   = ["glue:StartJobRun", "glue:GetJobRuns"]
+        resources = var.launchable_job_arns
+      },
+    ]
+    ingest = [
+      {
+        sid       = "Ledger"
+        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        resources = local.ledger_arns
+      },
+      {
+        sid       = "GlueJobRunRead"
+        actions   = ["glue:GetJobRun"]
+        resources = local.account_job_arns
+      },
+      {
+        # The event-driven tick: one execution per TICK_DEDUP_SECONDS window (the execution name).
+        sid       = "SchedulerTick"
+        actions   = ["states:StartExecution"]
+        resources = [var.scheduler_state_machine_arn]
+      },
+      {
+        # What the SQS event source mapping does with the function's role.
+        sid       = "EventSourceQueue"
+        actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        resources = [var.events_queue_arn]
+      },
+    ]
+  }
+
+  # Only when the queue is encrypted with a customer managed key.
+  queue_key_statements = {
+    ingest = var.events_queue_kms_key_arn == null ? [] : [
+      {
+        sid       = "EventSourceQueueKey"
+        actions   = ["kms:Decrypt"]
+        resources = [var.events_queue_kms_key_arn]
+      },
+    ]
+  }
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.functions
+
+  name               = "${var.name_prefix}-${each.key}"
+  description        = "Lambda ${var.name_prefix}-${each.key}: least privilege"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "this" {
+  for_each = local.functions
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this[each.key].arn}:*"]
+  }
+
+  statement {
+    # X-Ray has no resource-level permissions for sending traces: AWS accepts only "*".
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = concat(local.function_statements[each.key], try(local.queue_key_statements[each.key], []))
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.functions
+
+  name   = "least-privilege"
+  role   = aws_iam_role.this[each.key].id
+  policy = data.aws_iam_policy_document.this[each.key].json
+}

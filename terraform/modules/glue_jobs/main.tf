@@ -1,0 +1,285 @@
+# The Glue jobs the framework launches: the Input and Output jobs of the seeds (Input writes a
+# staging prefix, Output reads it with job bookmarks so it never reprocesses it) plus extra_jobs.
+# Scripts, column mappings and the shared glue_audit_etl package go to a private bucket; data
+# (landing, staging, output, run reports, temporary files) to another.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.region
+
+  buckets = {
+    scripts = "Glue job scripts, column mappings and the glue_audit_etl package"
+    data    = "Glue job data: landing, staging, output, run reports, temporary files"
+  }
+  bucket_names = { for kind, _ in local.buckets : kind => "${var.name_prefix}-${kind}-${local.account_id}-${local.region}" }
+  scripts_uri  = "s3://${local.bucket_names.scripts}"
+  data_uri     = "s3://${local.bucket_names.data}"
+
+  etl_package_key = "libs/glue_audit_etl.zip"
+  mapping_files   = fileset(var.scripts_dir, "mappings/*.json")
+
+  # The Input and Output jobs of the seeds ("Debugging multiple jobs"): chained through staging/.
+  seed_jobs = {
+    input = merge(var.input_job, {
+      script      = "input_job.py"
+      description = "Input job: reads the landing prefix, applies its column mapping, writes staging"
+      upstream    = var.input_job.upstream
+      arguments = merge({
+        "--input_path"   = coalesce(var.input_source_uri, "${local.data_uri}/landing/")
+        "--staging_path" = "${local.data_uri}/staging/"
+        "--mapping_path" = "${local.scripts_uri}/mappings/input_job.json"
+      }, var.input_job.arguments)
+    })
+    output = merge(var.output_job, {
+      script      = "output_job.py"
+      description = "Output job: reads staging with job bookmarks (no reprocessing), writes output"
+      upstream    = coalesce(var.output_job.upstream, "${var.name_prefix}-input")
+      arguments = merge({
+        "--staging_path" = "${local.data_uri}/staging/"
+        "--output_path"  = "${local.data_uri}/output/"
+        "--mapping_path" = "${local.scripts_uri}/mappings/output_job.json"
+      }, var.output_job.arguments)
+    })
+  }
+  jobs = merge(local.seed_jobs, var.extra_jobs)
+
+  # Arguments every job gets (a job's own arguments override them); the seeds' scripts read
+  # --input_path/--staging_path/--output_path/--mapping_path/--glue_audit_report_uri (glue_jobs/README.md).
+  common_arguments = {
+    "--job-language"                     = "python"
+    "--job-bookmark-option"              = "job-bookmark-enable"
+    "--enable-metrics"                   = "true" # the Glue job metrics the insights read
+    "--enable-observability-metrics"     = "true"
+    "--enable-continuous-cloudwatch-log" = "true"
+    "--extra-py-files"                   = "${local.scripts_uri}/${local.etl_package_key}"
+    "--TempDir"                          = "${local.data_uri}/temporary/"
+    "--glue_audit_report_uri"            = "${local.data_uri}/reports"
+  }
+
+  # A VPC job takes one ENI per worker plus 2 for G.* worker types (1 for Standard).
+  job_ips = { for name, job in local.jobs : name => job.number_of_workers + lookup({ Standard = 1 }, job.worker_type, 2) }
+}
+
+resource "aws_s3_bucket" "this" {
+  for_each = local.buckets
+
+  bucket        = local.bucket_names[each.key]
+  force_destroy = var.force_destroy
+
+  tags = merge(var.tags, { Purpose = each.value })
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = local.buckets
+
+  bucket                  = aws_s3_bucket.this[each.key].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = var.kms_key_arn # null: the AWS managed key aws/s3
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  rule {
+    id     = "expire-temporary-files"
+    status = "Enabled"
+
+    filter {
+      prefix = "temporary/"
+    }
+
+    expiration {
+      days = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+data "aws_iam_policy_document" "bucket" {
+  for_each = local.buckets
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+  policy = data.aws_iam_policy_document.bucket[each.key].json
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_object" "script" {
+  for_each = toset([for job in local.jobs : job.script])
+
+  bucket      = aws_s3_bucket.this["scripts"].id
+  key         = "jobs/${each.key}"
+  source      = "${var.scripts_dir}/${each.key}"
+  source_hash = filemd5("${var.scripts_dir}/${each.key}")
+
+  tags = var.tags
+}
+
+resource "aws_s3_object" "mapping" {
+  for_each = local.mapping_files
+
+  bucket       = aws_s3_bucket.this["scripts"].id
+  key          = each.key
+  source       = "${var.scripts_dir}/${each.key}"
+  source_hash  = filemd5("${var.scripts_dir}/${each.key}")
+  content_type = "application/json"
+
+  tags = var.tags
+}
+
+resource "aws_s3_object" "etl_package" {
+  bucket      = aws_s3_bucket.this["scripts"].id
+  key         = local.etl_package_key
+  source      = "${var.dist_dir}/glue_audit_etl.zip"
+  source_hash = filemd5("${var.dist_dir}/glue_audit_etl.zip")
+
+  tags = var.tags
+}
+
+resource "aws_glue_security_configuration" "this" {
+  name = "${var.name_prefix}-jobs"
+
+  encryption_configuration {
+    s3_encryption {
+      s3_encryption_mode = var.kms_key_arn == null ? "SSE-S3" : "SSE-KMS"
+      kms_key_arn        = var.kms_key_arn
+    }
+
+    cloudwatch_encryption {
+      cloudwatch_encryption_mode = var.kms_key_arn == null ? "DISABLED" : "SSE-KMS"
+      kms_key_arn                = var.kms_key_arn
+    }
+
+    job_bookmarks_encryption {
+      job_bookmarks_encryption_mode = var.kms_key_arn == null ? "DISABLED" : "CSE-KMS"
+      kms_key_arn                   = var.kms_key_arn
+    }
+  }
+}
+
+resource "aws_glue_job" "this" {
+  for_each = local.jobs
+
+  name                   = "${var.name_prefix}-${each.key}"
+  description            = each.value.description
+  role_arn               = aws_iam_role.this.arn
+  glue_version           = coalesce(each.value.glue_version, var.glue_version)
+  worker_type            = each.value.worker_type
+  number_of_workers      = each.value.number_of_workers
+  execution_class        = each.value.execution_class
+  timeout                = each.value.timeout_minutes
+  max_retries            = each.value.max_retries
+  connections            = [var.connection_names[each.value.connection_index]]
+  security_configuration = aws_glue_security_configuration.this.name
+
+  command {
+    name            = "glueetl"
+    script_location = "${local.scripts_uri}/jobs/${each.value.script}"
+    python_version  = "3"
+  }
+
+  default_arguments = merge(local.common_arguments, each.value.arguments)
+
+  execution_property {
+    max_concurrent_runs = each.value.max_concurrent_runs
+  }
+
+  # Glue sends a "Glue Job Run Status" event when a run takes longer than this (the ingest rule).
+  notification_property {
+    notify_delay_after = each.value.notify_delay_after_minutes
+  }
+
+  # The scheduler reads these: priority, the team whose DPU budget the job uses, its upstream job.
+  tags = merge(
+    var.tags,
+    {
+      "glue-audit:priority" = tostring(each.value.priority)
+      "glue-audit:team"     = each.value.team
+    },
+    each.value.upstream == null ? {} : { "glue-audit:upstream" = each.value.upstream },
+  )
+
+  depends_on = [aws_s3_object.script, aws_s3_object.etl_package]
+}

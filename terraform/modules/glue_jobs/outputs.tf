@@ -1,0 +1,44 @@
+output "job_names" {
+  description = "Glue job names by key (input, output and the extra_jobs keys)."
+  value       = { for key, job in aws_glue_job.this : key => job.name }
+}
+
+output "job_arns" {
+  description = "Glue job ARNs by key: the launcher may start these."
+  value       = { for key, job in aws_glue_job.this : key => job.arn }
+}
+
+output "job_ips" {
+  description = "IP addresses one run of each job takes in its subnet (workers + extra ENIs), by key."
+  value       = local.job_ips
+}
+
+output "largest_job_ips" {
+  description = "IP addresses the largest job takes in its subnet (the network module sizes its subnets by it)."
+  value       = max(values(local.job_ips)...)
+}
+
+output "scripts_bucket_name" {
+  description = "Name of the bucket holding scripts, mappings and the glue_audit_etl package."
+  value       = aws_s3_bucket.this["scripts"].id
+}
+
+output "data_bucket_name" {
+  description = "Name of the bucket holding the jobs' data (landing/, staging/, output/, reports/, temporary/)."
+  value       = aws_s3_bucket.this["data"].id
+}
+
+output "bucket_arns" {
+  description = "Bucket ARNs by kind (scripts, data)."
+  value       = { for kind, bucket in aws_s3_bucket.this : kind => bucket.arn }
+}
+
+output "role_arn" {
+  description = "ARN of the jobs' IAM role."
+  value       = aws_iam_role.this.arn
+}
+
+output "security_configuration_name" {
+  description = "Name of the jobs' Glue security configuration."
+  value       = aws_glue_security_configuration.this.name
+}

@@ -1,0 +1,298 @@
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name; jobs are <name_prefix>-<key>."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "scripts_dir" {
+  type        = string
+  description = "Directory of the job scripts (input_job.py, output_job.py, extra jobs' scripts) and mappings/*.json: the repository's glue_jobs/."
+}
+
+variable "dist_dir" {
+  type        = string
+  description = "Directory holding glue_audit_etl.zip from scripts/build.py (`make build`), shipped with --extra-py-files."
+}
+
+variable "connection_names" {
+  type        = list(string)
+  description = "Glue NETWORK connection names (one per private subnet); a job runs in the subnet of connection_names[connection_index]."
+
+  validation {
+    condition     = length(var.connection_names) > 0
+    error_message = "connection_names needs at least one Glue connection: jobs run in the VPC."
+  }
+}
+
+variable "vpc_arn" {
+  type        = string
+  description = "ARN of the VPC the jobs' ENIs are created in."
+}
+
+variable "subnet_arns" {
+  type        = list(string)
+  description = "ARNs of the private subnets the jobs' ENIs may be created in."
+}
+
+variable "security_group_arn" {
+  type        = string
+  description = "ARN of the jobs' self-referencing security group."
+}
+
+variable "glue_version" {
+  type        = string
+  description = "Glue version of jobs that do not set their own."
+  default     = "5.0"
+
+  validation {
+    condition     = contains(["3.0", "4.0", "5.0"], var.glue_version)
+    error_message = "glue_version must be 3.0, 4.0 or 5.0."
+  }
+}
+
+variable "input_job" {
+  type = object({
+    glue_version               = optional(string)
+    worker_type                = optional(string, "G.1X")
+    number_of_workers          = optional(number, 2)
+    execution_class            = optional(string, "STANDARD")
+    timeout_minutes            = optional(number, 60)
+    notify_delay_after_minutes = optional(number, 30)
+    max_concurrent_runs        = optional(number, 1)
+    max_retries                = optional(number, 0)
+    connection_index           = optional(number, 0)
+    priority                   = optional(number, 50)
+    team                       = optional(string, "data-platform")
+    upstream                   = optional(string)
+    arguments                  = optional(map(string), {})
+  })
+  description = "Sizing and scheduling of the seeds' Input job (<name_prefix>-input): reads input_source_uri, writes staging/. Attributes: worker_type, number_of_workers, execution_class, timeout_minutes, notify_delay_after_minutes, max_concurrent_runs, max_retries, connection_index, priority (0-100), team, upstream, arguments."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
+    error_message = "worker_type must be a Spark worker type: G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : contains(["STANDARD", "FLEX"], job.execution_class) && (job.execution_class == "STANDARD" || contains(["G.1X", "G.2X"], job.worker_type))])
+    error_message = "execution_class must be STANDARD or FLEX, and FLEX needs worker type G.1X or G.2X."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.glue_version == null || contains(["3.0", "4.0", "5.0"], coalesce(job.glue_version, "5.0"))])
+    error_message = "glue_version must be 3.0, 4.0 or 5.0 (or null for the module's glue_version)."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.number_of_workers >= 1 && floor(job.number_of_workers) == job.number_of_workers && job.max_concurrent_runs >= 1 && floor(job.max_concurrent_runs) == job.max_concurrent_runs])
+    error_message = "number_of_workers and max_concurrent_runs must be whole numbers >= 1."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.timeout_minutes >= 1 && job.timeout_minutes <= 10080 && job.notify_delay_after_minutes >= 1 && job.notify_delay_after_minutes <= job.timeout_minutes])
+    error_message = "timeout_minutes must be from 1 to 10080, and notify_delay_after_minutes from 1 to timeout_minutes."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.max_retries >= 0 && job.max_retries <= 10 && job.connection_index >= 0 && floor(job.connection_index) == job.connection_index])
+    error_message = "max_retries must be from 0 to 10 and connection_index a whole number >= 0."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
+    error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.connection_index < length(var.connection_names)])
+    error_message = "connection_index must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
+  }
+}
+
+variable "output_job" {
+  type = object({
+    glue_version               = optional(string)
+    worker_type                = optional(string, "G.1X")
+    number_of_workers          = optional(number, 2)
+    execution_class            = optional(string, "STANDARD")
+    timeout_minutes            = optional(number, 60)
+    notify_delay_after_minutes = optional(number, 30)
+    max_concurrent_runs        = optional(number, 1)
+    max_retries                = optional(number, 0)
+    connection_index           = optional(number, 0)
+    priority                   = optional(number, 50)
+    team                       = optional(string, "data-platform")
+    upstream                   = optional(string)
+    arguments                  = optional(map(string), {})
+  })
+  description = "Sizing and scheduling of the seeds' Output job (<name_prefix>-output): reads staging/ with bookmarks; its upstream defaults to the Input job. Attributes: worker_type, number_of_workers, execution_class, timeout_minutes, notify_delay_after_minutes, max_concurrent_runs, max_retries, connection_index, priority (0-100), team, upstream, arguments."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
+    error_message = "worker_type must be a Spark worker type: G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : contains(["STANDARD", "FLEX"], job.execution_class) && (job.execution_class == "STANDARD" || contains(["G.1X", "G.2X"], job.worker_type))])
+    error_message = "execution_class must be STANDARD or FLEX, and FLEX needs worker type G.1X or G.2X."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.glue_version == null || contains(["3.0", "4.0", "5.0"], coalesce(job.glue_version, "5.0"))])
+    error_message = "glue_version must be 3.0, 4.0 or 5.0 (or null for the module's glue_version)."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.number_of_workers >= 1 && floor(job.number_of_workers) == job.number_of_workers && job.max_concurrent_runs >= 1 && floor(job.max_concurrent_runs) == job.max_concurrent_runs])
+    error_message = "number_of_workers and max_concurrent_runs must be whole numbers >= 1."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.timeout_minutes >= 1 && job.timeout_minutes <= 10080 && job.notify_delay_after_minutes >= 1 && job.notify_delay_after_minutes <= job.timeout_minutes])
+    error_message = "timeout_minutes must be from 1 to 10080, and notify_delay_after_minutes from 1 to timeout_minutes."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.max_retries >= 0 && job.max_retries <= 10 && job.connection_index >= 0 && floor(job.connection_index) == job.connection_index])
+    error_message = "max_retries must be from 0 to 10 and connection_index a whole number >= 0."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
+    error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.connection_index < length(var.connection_names)])
+    error_message = "connection_index must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
+  }
+}
+
+variable "extra_jobs" {
+  type = map(object({
+    script                     = string # path under scripts_dir, for example "my_job.py"
+    description                = optional(string)
+    glue_version               = optional(string)
+    worker_type                = optional(string, "G.1X")
+    number_of_workers          = optional(number, 2)
+    execution_class            = optional(string, "STANDARD")
+    timeout_minutes            = optional(number, 60)
+    notify_delay_after_minutes = optional(number, 30)
+    max_concurrent_runs        = optional(number, 1)
+    max_retries                = optional(number, 0)
+    connection_index           = optional(number, 0)
+    priority                   = optional(number, 50)
+    team                       = optional(string, "data-platform")
+    upstream                   = optional(string)
+    arguments                  = optional(map(string), {})
+  }))
+  description = "More jobs, by key (the job is <name_prefix>-<key>). Same attributes as input_job plus script (a file under scripts_dir) and description."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key in keys(var.extra_jobs) : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", key)) && !contains(["input", "output"], key)])
+    error_message = "extra_jobs keys are lower-case names (letters, digits, - and _) other than input and output (the seed jobs)."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
+    error_message = "worker_type must be a Spark worker type: G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : contains(["STANDARD", "FLEX"], job.execution_class) && (job.execution_class == "STANDARD" || contains(["G.1X", "G.2X"], job.worker_type))])
+    error_message = "execution_class must be STANDARD or FLEX, and FLEX needs worker type G.1X or G.2X."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.glue_version == null || contains(["3.0", "4.0", "5.0"], coalesce(job.glue_version, "5.0"))])
+    error_message = "glue_version must be 3.0, 4.0 or 5.0 (or null for the module's glue_version)."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.number_of_workers >= 1 && floor(job.number_of_workers) == job.number_of_workers && job.max_concurrent_runs >= 1 && floor(job.max_concurrent_runs) == job.max_concurrent_runs])
+    error_message = "number_of_workers and max_concurrent_runs must be whole numbers >= 1."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.timeout_minutes >= 1 && job.timeout_minutes <= 10080 && job.notify_delay_after_minutes >= 1 && job.notify_delay_after_minutes <= job.timeout_minutes])
+    error_message = "timeout_minutes must be from 1 to 10080, and notify_delay_after_minutes from 1 to timeout_minutes."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.max_retries >= 0 && job.max_retries <= 10 && job.connection_index >= 0 && floor(job.connection_index) == job.connection_index])
+    error_message = "max_retries must be from 0 to 10 and connection_index a whole number >= 0."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
+    error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.connection_index < length(var.connection_names)])
+    error_message = "connection_index must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
+  }
+}
+
+variable "input_source_uri" {
+  type        = string
+  description = "S3 URI the Input job reads (s3://bucket/prefix/). Null: the landing/ prefix of the data bucket. Another bucket must also be in read_s3_uris."
+  default     = null
+
+  validation {
+    condition     = var.input_source_uri == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", var.input_source_uri))
+    error_message = "input_source_uri must be an s3://bucket/prefix/ URI or null."
+  }
+}
+
+variable "read_s3_uris" {
+  type        = list(string)
+  description = "Other S3 locations (s3://bucket/prefix/) the jobs may read, for example s3://awsglue-datasets/examples/medicare/."
+  default     = []
+
+  validation {
+    condition     = alltrue([for uri in var.read_s3_uris : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", uri))])
+    error_message = "read_s3_uris must hold s3://bucket/prefix/ URIs."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  type        = number
+  description = "Days an overwritten or deleted object version is kept in the buckets."
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
+    error_message = "noncurrent_version_expiration_days must be a whole number >= 1."
+  }
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let terraform destroy delete the buckets with their objects (test stacks only)."
+  default     = false
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key for the buckets, and for the jobs' security configuration (S3, CloudWatch logs, bookmarks). Null: SSE-S3/aws/s3 keys."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for every resource (on top of the provider's default_tags)."
+  default     = {}
+}

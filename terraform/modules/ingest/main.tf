@@ -1,0 +1,175 @@
+# Glue job events -> EventBridge rule -> encrypted SQS queue (+ DLQ) -> ingest function, in batches
+# with partial batch failure reporting. A record the function keeps failing moves to the DLQ after
+# max_receive_count receives; an event EventBridge cannot deliver goes to the same DLQ.
+
+locals {
+  # Must equal glue_audit.resources.GLUE_EVENT_PATTERN (contract test). Only terminal state changes
+  # (SUCCEEDED, FAILED, TIMEOUT, STOPPED) and "run exceeded NotifyDelayAfter" are emitted by Glue.
+  glue_event_pattern = {
+    source        = ["aws.glue"]
+    "detail-type" = ["Glue Job State Change", "Glue Job Run Status"]
+  }
+  # AWS recommends a visibility timeout of at least 6x the function timeout for SQS event sources.
+  visibility_timeout_seconds = max(var.visibility_timeout_seconds, 6 * var.function_timeout_seconds)
+}
+
+resource "aws_cloudwatch_event_rule" "this" {
+  name          = "${var.name_prefix}-glue-job-events"
+  description   = "Glue job state changes and run-status notifications to the ingest queue"
+  event_pattern = jsonencode(local.glue_event_pattern)
+  state         = "ENABLED"
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "this" {
+  rule      = aws_cloudwatch_event_rule.this.name
+  target_id = "ingest-queue"
+  arn       = aws_sqs_queue.this.arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.name_prefix}-glue-events-dlq"
+  message_retention_seconds = 1209600 # 14 days, the maximum: time to look at what failed
+  kms_master_key_id         = var.kms_key_arn
+  sqs_managed_sse_enabled   = var.kms_key_arn == null ? true : null
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "this" {
+  name                       = "${var.name_prefix}-glue-events"
+  visibility_timeout_seconds = local.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  kms_master_key_id          = var.kms_key_arn
+  sqs_managed_sse_enabled    = var.kms_key_arn == null ? true : null
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  tags = var.tags
+}
+
+# Only the events queue may redrive into the DLQ.
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.this.arn]
+  })
+}
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "GlueEventsRuleOnly"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.this.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = aws_sqs_queue.this.id
+  policy    = data.aws_iam_policy_document.queue.json
+}
+
+# Events EventBridge could not deliver to the queue (after its retries) land in the DLQ.
+data "aws_iam_policy_document" "dlq" {
+  statement {
+    sid       = "GlueEventsRuleDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.dlq.json
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  event_source_arn                   = aws_sqs_queue.this.arn
+  function_name                      = var.ingest_function_arn
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  dynamic "scaling_config" {
+    for_each = var.maximum_concurrency == null ? [] : [var.maximum_concurrency]
+
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
+
+  tags = var.tags
+}

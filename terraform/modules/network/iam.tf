@@ -1,0 +1,48 @@
+# The role VPC Flow Logs assumes to write into its own log group, and nothing else.
+
+data "aws_iam_policy_document" "flow_logs_assume" {
+  count = var.flow_logs_enabled ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs" {
+  count = var.flow_logs_enabled ? 1 : 0
+
+  statement {
+    sid = "OwnLogGroup"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:DescribeLogStreams",
+    ]
+    resources = [
+      aws_cloudwatch_log_group.flow_logs[0].arn,
+      "${aws_cloudwatch_log_group.flow_logs[0].arn}:*",
+    ]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  count = var.flow_logs_enabled ? 1 : 0
+
+  name               = "${var.name_prefix}-flow-logs"
+  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  count = var.flow_logs_enabled ? 1 : 0
+
+  name   = "write-own-log-group"
+  role   = aws_iam_role.flow_logs[0].id
+  policy = data.aws_iam_policy_document.flow_logs[0].json
+}

@@ -1,0 +1,124 @@
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name (glue_audit.resources.ResourceNames)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "vpc_cidr" {
+  type        = string
+  description = "IPv4 CIDR block of the VPC, for example 10.42.0.0/16."
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-8])$", var.vpc_cidr))
+    error_message = "vpc_cidr must be an IPv4 CIDR block with a prefix length between /16 and /28 (AWS VPC limits)."
+  }
+}
+
+variable "private_subnet_cidrs" {
+  type        = list(string)
+  description = <<-EOT
+    IPv4 CIDR blocks of the private subnets Glue jobs run in, one per availability zone. Size them for
+    the largest job: a run takes one IP per worker plus 2 (G.* worker types) or 1 (Standard), AWS
+    reserves 5 addresses per subnet, and the scheduler keeps ip_reserve_per_subnet free.
+  EOT
+
+  validation {
+    condition     = length(var.private_subnet_cidrs) > 0 && alltrue([for cidr in var.private_subnet_cidrs : can(cidrhost(cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-8])$", cidr))])
+    error_message = "private_subnet_cidrs must hold at least one IPv4 CIDR block, each with a prefix length between /16 and /28."
+  }
+
+  validation {
+    condition = alltrue([
+      for cidr in var.private_subnet_cidrs : try(
+        pow(2, 32 - tonumber(split("/", cidr)[1])) - 5 >= var.largest_job_ips + var.ip_reserve_per_subnet + length(var.interface_endpoint_services),
+        false
+      )
+    ])
+    error_message = "Every private subnet must hold the largest job (${var.largest_job_ips} IPs: workers + extra ENIs) plus the IP reserve (${var.ip_reserve_per_subnet}) plus one IP per interface endpoint (${length(var.interface_endpoint_services)}), after the 5 addresses AWS reserves per subnet. Use a larger CIDR block (a /24 holds 251 usable addresses)."
+  }
+}
+
+variable "availability_zones" {
+  type        = list(string)
+  description = "Availability zone of each private subnet, in the same order as private_subnet_cidrs. Empty: the region's first available zones."
+  default     = []
+
+  validation {
+    condition     = length(distinct(var.availability_zones)) == length(var.availability_zones)
+    error_message = "availability_zones must not repeat a zone: subnets are keyed by zone."
+  }
+
+  validation {
+    condition     = length(var.availability_zones) == 0 || length(var.availability_zones) == length(var.private_subnet_cidrs)
+    error_message = "Give one availability zone per private subnet CIDR block, or none."
+  }
+}
+
+variable "largest_job_ips" {
+  type        = number
+  description = "IP addresses the largest configured Glue job takes in its subnet (workers + 2 for G.* worker types, + 1 for Standard)."
+
+  validation {
+    condition     = var.largest_job_ips >= 2 && floor(var.largest_job_ips) == var.largest_job_ips
+    error_message = "largest_job_ips must be a whole number >= 2 (one worker plus its extra ENI)."
+  }
+}
+
+variable "ip_reserve_per_subnet" {
+  type        = number
+  description = "IP addresses the scheduler keeps free in every subnet (ENIs linger after runs end)."
+
+  validation {
+    condition     = var.ip_reserve_per_subnet >= 0 && floor(var.ip_reserve_per_subnet) == var.ip_reserve_per_subnet
+    error_message = "ip_reserve_per_subnet must be a whole number >= 0."
+  }
+}
+
+variable "interface_endpoint_services" {
+  type        = list(string)
+  description = "AWS services to reach through interface endpoints from the private subnets (no NAT gateway), for example [\"glue\", \"logs\", \"monitoring\"]. Each takes one IP per subnet and is billed hourly."
+  default     = ["glue", "logs", "monitoring"]
+
+  validation {
+    condition     = alltrue([for service in var.interface_endpoint_services : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)*$", service)) && service != "s3"])
+    error_message = "interface_endpoint_services holds service short names such as logs or monitoring (S3 already has a gateway endpoint)."
+  }
+}
+
+variable "flow_logs_enabled" {
+  type        = bool
+  description = "Record VPC flow logs (all traffic) in a CloudWatch log group."
+  default     = true
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the flow-log group, in days."
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key for the flow-log group (its key policy must allow CloudWatch Logs). Null: CloudWatch Logs' own encryption."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for every resource (on top of the provider's default_tags)."
+  default     = {}
+}

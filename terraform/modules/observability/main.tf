@@ -1,0 +1,250 @@
+# The operator's view: one dashboard (capacity headroom, launches, deferrals, DPU hours, rejected
+# events, data-flow health) and the alarms that need a human. Metric names are those of
+# glue_audit.metric_names (contract test), emitted with the `service` dimension.
+
+data "aws_region" "current" {}
+
+locals {
+  # glue_audit.metric_names
+  metric = {
+    headroom_account_runs = "HeadroomAccountRuns"
+    headroom_dpus         = "HeadroomDpus"
+    headroom_subnet_ips   = "HeadroomSubnetIps"
+    pending_requests      = "PendingRequests"
+    launches_planned      = "LaunchesPlanned"
+    stuck_claims          = "StuckClaims"
+    reconciled_runs       = "ReconciledRuns"
+    runs_started          = "RunsStarted"
+    launches_deferred     = "LaunchesDeferredByGlue"
+    launches_failed       = "LaunchesFailed"
+    rejected_events       = "RejectedEvents"
+    adopted_runs          = "AdoptedRuns"
+    dpu_hours             = "DpuHours"
+    flow_ratio            = "FlowRatio"
+    reprocessing          = "ReprocessingDetected"
+    straggler             = "StragglerDetected"
+  }
+  deferred_prefix = "Deferred_"
+  # glue_audit.policy.DIMENSIONS: the binding reason of a deferral.
+  deferral_dimensions = ["account_runs", "job_runs", "dpus", "team_dpus", "subnet_ips", "reserved", "never_fits"]
+
+  headroom_thresholds = {
+    (local.metric.headroom_account_runs) = var.headroom_account_runs_threshold
+    (local.metric.headroom_dpus)         = var.headroom_dpus_threshold
+    (local.metric.headroom_subnet_ips)   = var.headroom_subnet_ips_threshold
+  }
+
+  alarm_actions = compact([var.alarm_topic_arn, try(aws_sns_topic.this[0].arn, null)])
+
+  period = var.period_seconds
+  ns     = var.metrics_namespace
+  svc    = var.service_name
+
+  dashboard = {
+    widgets = [
+      {
+        type       = "text", x = 0, y = 0, width = 24, height = 1
+        properties = { markdown = "## ${var.name_prefix}: Glue capacity, launches and data flow" }
+      },
+      {
+        type = "metric", x = 0, y = 1, width = 12, height = 6
+        properties = {
+          title  = "Headroom (lowest over the period)"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Minimum"
+          period = local.period
+          metrics = [
+            [local.ns, local.metric.headroom_account_runs, "service", local.svc, { label = "Account runs" }],
+            [local.ns, local.metric.headroom_dpus, "service", local.svc, { label = "DPUs" }],
+            [local.ns, local.metric.headroom_subnet_ips, "service", local.svc, { label = "Subnet IPs (smallest subnet)" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 1, width = 12, height = 6
+        properties = {
+          title  = "Launches"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = local.period
+          metrics = [
+            [local.ns, local.metric.pending_requests, "service", local.svc, { label = "Pending requests", stat = "Maximum" }],
+            [local.ns, local.metric.launches_planned, "service", local.svc, { label = "Planned" }],
+            [local.ns, local.metric.runs_started, "service", local.svc, { label = "Runs started" }],
+            [local.ns, local.metric.launches_deferred, "service", local.svc, { label = "Deferred by Glue" }],
+            [local.ns, local.metric.launches_failed, "service", local.svc, { label = "Failed" }],
+            [local.ns, local.metric.adopted_runs, "service", local.svc, { label = "Adopted (started outside)" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 7, width = 12, height = 6
+        properties = {
+          title   = "Deferrals by binding dimension"
+          region  = data.aws_region.current.region
+          view    = "timeSeries"
+          stacked = true
+          stat    = "Sum"
+          period  = local.period
+          metrics = [
+            for dimension in local.deferral_dimensions :
+            [local.ns, "${local.deferred_prefix}${dimension}", "service", local.svc, { label = dimension }]
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 7, width = 12, height = 6
+        properties = {
+          title  = "DPU hours (finished runs)"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = 3600
+          metrics = [
+            [local.ns, local.metric.dpu_hours, "service", local.svc, { label = "DPU hours" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 13, width = 12, height = 6
+        properties = {
+          title  = "Ledger health"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = local.period
+          metrics = [
+            [local.ns, local.metric.rejected_events, "service", local.svc, { label = "Rejected events" }],
+            [local.ns, local.metric.stuck_claims, "service", local.svc, { label = "Stuck claims", stat = "Maximum" }],
+            [local.ns, local.metric.reconciled_runs, "service", local.svc, { label = "Reconciled runs" }],
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dlq_name, { label = "DLQ messages", stat = "Maximum" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 13, width = 12, height = 6
+        properties = {
+          title  = "Data flow between chained jobs"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Average"
+          period = local.period
+          metrics = [
+            [local.ns, local.metric.flow_ratio, "service", local.svc, { label = "Flow ratio (read downstream / written upstream)" }],
+            [local.ns, local.metric.reprocessing, "service", local.svc, { label = "Reprocessing detected", stat = "Sum" }],
+            [local.ns, local.metric.straggler, "service", local.svc, { label = "Straggler detected", stat = "Sum" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 19, width = 24, height = 6
+        properties = {
+          title  = "Scheduler executions"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = local.period
+          metrics = [
+            ["AWS/States", "ExecutionsStarted", "StateMachineArn", var.state_machine_arn, { label = "Started" }],
+            ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", var.state_machine_arn, { label = "Succeeded" }],
+            ["AWS/States", "ExecutionsFailed", "StateMachineArn", var.state_machine_arn, { label = "Failed" }],
+          ]
+        }
+      },
+    ]
+  }
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name_prefix
+  dashboard_body = jsonencode(local.dashboard)
+}
+
+resource "aws_sns_topic" "this" {
+  count = var.create_alarm_topic ? 1 : 0
+
+  name              = "${var.name_prefix}-alarms"
+  kms_master_key_id = var.sns_kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
+  alarm_name          = "${var.name_prefix}-dlq-not-empty"
+  alarm_description   = "Glue events the ingest function could not record are in ${var.dlq_name}: the ledger is missing them until they are redriven."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = var.dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "headroom_low" {
+  for_each = local.headroom_thresholds
+
+  alarm_name          = "${var.name_prefix}-headroom-low-${each.key}"
+  alarm_description   = "${each.key} stayed below ${each.value} for ${var.headroom_evaluation_periods} periods: requests wait for capacity. Raise the quota or the budget, or spread the schedule."
+  namespace           = local.ns
+  metric_name         = each.key
+  dimensions          = { service = local.svc }
+  statistic           = "Minimum"
+  period              = local.period
+  evaluation_periods  = var.headroom_evaluation_periods
+  threshold           = each.value
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "executions_failed" {
+  alarm_name          = "${var.name_prefix}-scheduler-executions-failed"
+  alarm_description   = "A scheduler tick failed (capacity function error after retries). Launch failures of single requests do not fail a tick."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  dimensions          = { StateMachineArn = var.state_machine_arn }
+  statistic           = "Sum"
+  period              = local.period
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "stuck_claims" {
+  alarm_name          = "${var.name_prefix}-stuck-claims"
+  alarm_description   = "Requests are claimed but were never launched (a tick died mid-launch); the reconciler releases them after STALE_CLAIM_SECONDS."
+  namespace           = local.ns
+  metric_name         = local.metric.stuck_claims
+  dimensions          = { service = local.svc }
+  statistic           = "Maximum"
+  period              = local.period
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}

@@ -1,0 +1,26 @@
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "dashboard_arn" {
+  description = "ARN of the CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.this.dashboard_arn
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the created alarm topic (null when create_alarm_topic is false)."
+  value       = try(aws_sns_topic.this[0].arn, null)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms, by purpose."
+  value = merge(
+    {
+      dlq_not_empty     = aws_cloudwatch_metric_alarm.dlq_not_empty.arn
+      executions_failed = aws_cloudwatch_metric_alarm.executions_failed.arn
+      stuck_claims      = aws_cloudwatch_metric_alarm.stuck_claims.arn
+    },
+    { for metric, alarm in aws_cloudwatch_metric_alarm.headroom_low : "headroom_low_${metric}" => alarm.arn },
+  )
+}

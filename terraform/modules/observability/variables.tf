@@ -1,0 +1,130 @@
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name; the dashboard is <name_prefix>, alarms <name_prefix>-..."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the functions' metrics (POWERTOOLS_METRICS_NAMESPACE)."
+  default     = "GlueAudit"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be a valid custom CloudWatch namespace (not AWS/...)."
+  }
+}
+
+variable "service_name" {
+  type        = string
+  description = "Value of the `service` metric dimension (POWERTOOLS_SERVICE_NAME of the functions)."
+  default     = "glue-audit"
+}
+
+variable "state_machine_arn" {
+  type        = string
+  description = "ARN of the scheduler state machine (ExecutionsFailed alarm)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:", var.state_machine_arn))
+    error_message = "state_machine_arn must be a Step Functions state machine ARN."
+  }
+}
+
+variable "dlq_name" {
+  type        = string
+  description = "Name of the Glue events dead-letter queue (alarm when not empty)."
+}
+
+variable "period_seconds" {
+  type        = number
+  description = "Period of the dashboard graphs and of the headroom, stuck-claims and executions-failed alarms; at least the schedule rate, or ticks fall between periods."
+  default     = 300
+
+  validation {
+    condition     = contains([60, 300, 600, 900, 1800, 3600], var.period_seconds)
+    error_message = "period_seconds must be 60, 300, 600, 900, 1800 or 3600."
+  }
+}
+
+variable "headroom_account_runs_threshold" {
+  type        = number
+  description = "Alarm when fewer concurrent job runs than this are left in the framework's account budget (HeadroomAccountRuns)."
+  default     = 2
+
+  validation {
+    condition     = var.headroom_account_runs_threshold >= 0
+    error_message = "headroom_account_runs_threshold must be >= 0."
+  }
+}
+
+variable "headroom_dpus_threshold" {
+  type        = number
+  description = "Alarm when fewer DPUs than this are left in the framework's DPU budget (HeadroomDpus)."
+  default     = 10
+
+  validation {
+    condition     = var.headroom_dpus_threshold >= 0
+    error_message = "headroom_dpus_threshold must be >= 0."
+  }
+}
+
+variable "headroom_subnet_ips_threshold" {
+  type        = number
+  description = "Alarm when the fullest subnet has fewer free IPs than this above the reserve (HeadroomSubnetIps)."
+  default     = 10
+
+  validation {
+    condition     = var.headroom_subnet_ips_threshold >= 0
+    error_message = "headroom_subnet_ips_threshold must be >= 0."
+  }
+}
+
+variable "headroom_evaluation_periods" {
+  type        = number
+  description = "Consecutive periods headroom must stay low before the alarm fires (short dips are normal at peaks)."
+  default     = 3
+
+  validation {
+    condition     = var.headroom_evaluation_periods >= 1 && var.headroom_evaluation_periods <= 100 && floor(var.headroom_evaluation_periods) == var.headroom_evaluation_periods
+    error_message = "headroom_evaluation_periods must be a whole number from 1 to 100."
+  }
+}
+
+variable "create_alarm_topic" {
+  type        = bool
+  description = "Create an SNS topic <name_prefix>-alarms for the alarms (subscribe to it yourself)."
+  default     = true
+}
+
+variable "alarm_topic_arn" {
+  type        = string
+  description = "An existing SNS topic for the alarms, in addition to (or instead of) the created one. Null: none."
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN or null."
+  }
+}
+
+variable "sns_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key for the alarm topic; its key policy must let cloudwatch.amazonaws.com use it (the AWS managed aws/sns key cannot, so alarms could not publish). Null: unencrypted topic."
+  default     = null
+
+  validation {
+    condition     = var.sns_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.sns_kms_key_arn))
+    error_message = "sns_kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags for every resource (on top of the provider's default_tags)."
+  default     = {}
+}

@@ -1,0 +1,62 @@
+# The scheduler: a Step Functions state machine (scheduler.asl.json, rendered with templatefile())
+# started on a schedule. It is also started by the ingest function when a Glue run ends: that is
+# the event-driven tick, deduplicated by execution name per TICK_DEDUP_SECONDS window (a STANDARD
+# state machine refuses a second execution with the same name), so no separate rule for terminal
+# Glue events is needed here.
+
+resource "aws_cloudwatch_log_group" "this" {
+  # The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
+  name              = "/aws/vendedlogs/states/${var.name_prefix}-scheduler"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name     = "${var.name_prefix}-scheduler"
+  type     = "STANDARD" # execution names are unique per state machine: the event-driven tick relies on it
+  role_arn = aws_iam_role.state_machine.arn
+
+  definition = templatefile("${path.module}/scheduler.asl.json", {
+    capacity_function_arn = var.capacity_function_arn
+    launcher_function_arn = var.launcher_function_arn
+    map_max_concurrency   = var.map_max_concurrency
+  })
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
+    include_execution_data = var.log_execution_data
+    level                  = var.log_level
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.state_machine]
+}
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  name                = "${var.name_prefix}-schedule"
+  description         = "Starts a scheduler tick ${var.schedule_rate}"
+  schedule_expression = var.schedule_rate
+  state               = var.schedule_enabled ? "ENABLED" : "DISABLED"
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "schedule" {
+  rule      = aws_cloudwatch_event_rule.schedule.name
+  target_id = "scheduler"
+  arn       = aws_sfn_state_machine.this.arn
+  role_arn  = aws_iam_role.schedule.arn
+  input     = jsonencode({ trigger = "schedule" })
+
+  retry_policy {
+    maximum_event_age_in_seconds = 300 # a missed tick is not worth more than the next one
+    maximum_retry_attempts       = 3
+  }
+}

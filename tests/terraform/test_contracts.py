@@ -1,0 +1,513 @@
+"""The Terraform matches the contracts declared in the code: function set and handlers, environment
+variables, table schema, IAM actions, resource names, event pattern, metric names, job arguments."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+import pytest
+from glue_audit import metric_names, models, settings
+from glue_audit.permissions import FUNCTION_ACTIONS
+from glue_audit.policy import DIMENSIONS
+from glue_audit.resources import FUNCTIONS, GLUE_EVENT_PATTERN, ResourceNames
+
+from tests.support.stack import MAX_RECEIVE_COUNT
+from tests.terraform.hcl import (
+    ROOT,
+    actions_in_expression,
+    all_configs,
+    blocks,
+    environment,
+    environment_names,
+    is_expression,
+    module,
+    substitute_prefix,
+)
+
+# Actions the Service Authorization Reference lists without any resource type: AWS accepts only
+# Resource "*" for them. Any other action must name its resources.
+NO_RESOURCE_LEVEL_ACTIONS = frozenset(
+    {
+        "cloudwatch:GetMetricData",
+        "cloudwatch:PutMetricData",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeVpcs",
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+        "servicequotas:GetAWSDefaultServiceQuota",
+        "servicequotas:GetServiceQuota",
+        "servicequotas:ListAWSDefaultServiceQuotas",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+)
+
+# Granted to every function on top of FUNCTION_ACTIONS: its own log group and X-Ray.
+COMMON_EXTRAS = frozenset(
+    {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+)
+# What the SQS event source mapping does with the ingest role (kms:Decrypt only with a CMK).
+EVENT_SOURCE_EXTRAS = frozenset(
+    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "kms:Decrypt"}
+)
+
+POWERTOOLS_REQUIRED = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+POWERTOOLS_OPTIONAL = {"POWERTOOLS_LOG_LEVEL"}
+
+PREFIX = "acme-data"
+
+
+# --- Functions -------------------------------------------------------------------------------
+
+
+def test_functions_module_deploys_exactly_the_functions_of_the_code() -> None:
+    config = module("functions")
+    assert set(config.locals["functions"]) == set(FUNCTIONS)
+    function = config.resource("aws_lambda_function", "this")
+    assert function["for_each"] == "${local.functions}"
+    assert function["handler"] == "handler.lambda_handler"
+    assert function["runtime"] == "python3.11"
+    assert function["filename"] == "${var.dist_dir}/${each.key}.zip"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_has_a_handler_file_with_lambda_handler(name: str) -> None:
+    handler = ROOT / "functions" / name / "handler.py"
+    assert handler.is_file(), f"{handler.relative_to(ROOT)} is missing (zip root is functions/{name}/)"
+    tree = ast.parse(handler.read_text())
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert "lambda_handler" in defined
+
+
+def test_function_environment_is_exactly_the_settings_variables() -> None:
+    config = module("functions")
+    environment_block = blocks(config.resource("aws_lambda_function", "this"), "environment")[0]
+    assert environment_block["variables"] == "${local.environment}"
+    names = set(config.locals["environment"])
+    assert names >= POWERTOOLS_REQUIRED
+    assert names - POWERTOOLS_REQUIRED - POWERTOOLS_OPTIONAL == set(settings.ENVIRONMENT_VARIABLES)
+
+
+def test_function_environment_values_parse_as_settings() -> None:
+    """The defaults of the module's variables, put through Settings.from_env, give valid settings."""
+    config = module("functions")
+    env: dict[str, str] = {}
+    for name, expression in config.locals["environment"].items():
+        match = re.fullmatch(r"\$\{(?:tostring|jsonencode)?\(?var\.([a-z_]+)\)?\}", str(expression))
+        assert match, f"{name} = {expression}: expected var.<name> (optionally tostring/jsonencode)"
+        default = config.variable_default(match.group(1))
+        if default is None:  # wired by the caller (table name, state machine ARN)
+            env[name] = "wired-by-caller"
+        elif isinstance(default, dict):
+            env[name] = json.dumps(default)
+        else:
+            env[name] = str(default)
+    parsed = settings.Settings.from_env(env)
+    assert parsed.quota_fraction == config.variable_default("quota_fraction")
+    assert parsed.ip_reserve_per_subnet == config.variable_default("ip_reserve_per_subnet")
+
+
+def _function_grants() -> dict[str, set[str]]:
+    config = module("functions")
+    statements = config.locals["function_statements"]
+    key_statements = config.locals["queue_key_statements"]
+    document = config.data[("aws_iam_policy_document", "this")]
+    assert document["for_each"] == "${local.functions}"
+    common = {action for statement in blocks(document, "statement") for action in statement["actions"]}
+    dynamic = blocks(document, "dynamic")
+    assert len(dynamic) == 1 and "local.function_statements[each.key]" in dynamic[0]["statement"]["for_each"]
+    grants = {}
+    for name in FUNCTIONS:
+        granted = set(common)
+        for statement in statements[name]:
+            granted.update(statement["actions"])
+        if name in key_statements:
+            granted.update(actions_in_expression(key_statements[name]))
+        grants[name] = granted
+    return grants
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_role_grants_exactly_its_declared_actions(name: str) -> None:
+    granted = _function_grants()[name]
+    declared = set(FUNCTION_ACTIONS[name])
+    assert declared <= granted, f"{name} role lacks {sorted(declared - granted)}"
+    allowed_extras = COMMON_EXTRAS | (EVENT_SOURCE_EXTRAS if name == "ingest" else frozenset())
+    assert granted - declared <= allowed_extras, (
+        f"{name} role grants more: {sorted(granted - declared - allowed_extras)}"
+    )
+
+
+def test_only_ingest_may_start_the_scheduler_and_only_the_launcher_starts_glue_runs() -> None:
+    grants = _function_grants()
+    assert [name for name in FUNCTIONS if "states:StartExecution" in grants[name]] == ["ingest"]
+    assert [name for name in FUNCTIONS if "glue:StartJobRun" in grants[name]] == ["launcher"]
+    launcher = module("functions").locals["function_statements"]["launcher"]
+    glue = [statement for statement in launcher if "glue:StartJobRun" in statement["actions"]]
+    assert glue[0]["resources"] == "${var.launchable_job_arns}"
+
+
+def _statements(body: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(blocks(body, "statement"))
+    for dynamic in blocks(body, "dynamic"):
+        found.extend(blocks(dynamic["statement"], "content"))
+    return found
+
+
+def _literal_star(resources: Any) -> bool:
+    return isinstance(resources, list) and "*" in resources
+
+
+@pytest.mark.parametrize("config", all_configs(), ids=lambda c: c.directory.name)
+def test_no_iam_statement_allows_resource_star_unless_aws_offers_no_resource_level(config) -> None:  # type: ignore[no-untyped-def]
+    offenders = []
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    for (kind, name), body in config.data.items():
+        if kind == "aws_iam_policy_document":
+            candidates.extend((f"data.{kind}.{name}", statement) for statement in _statements(body))
+    for local_name, value in config.locals.items():
+        if isinstance(value, dict):
+            for key, statements in value.items():
+                if isinstance(statements, list):
+                    candidates.extend(
+                        (f"local.{local_name}.{key}", s)
+                        for s in statements
+                        if isinstance(s, dict) and "actions" in s
+                    )
+    for where, statement in candidates:
+        if statement.get("effect", "Allow") != "Allow":
+            continue
+        resources = statement.get("resources")
+        if _literal_star(resources):
+            broad = set(statement["actions"]) - NO_RESOURCE_LEVEL_ACTIONS
+            if broad:
+                offenders.append(f"{where} {statement.get('sid')}: {sorted(broad)} on *")
+        actions = statement.get("actions", [])
+        if isinstance(actions, list) and any(action.endswith(":*") or action == "*" for action in actions):
+            offenders.append(f"{where} {statement.get('sid')}: wildcard action")
+    assert offenders == []
+
+
+def test_every_resource_star_statement_says_why() -> None:
+    """A `resources = ["*"]` line comes after a comment justifying it (no resource-level permissions)."""
+    for config in all_configs():
+        for path in config.directory.glob("*.tf"):
+            lines = path.read_text().splitlines()
+            for index, line in enumerate(lines):
+                if re.search(r'resources\s*=\s*\["\*"\]', line):
+                    start = index
+                    while start > 0 and not re.match(r"^\s*(statement\s*)?\{\s*$", lines[start]):
+                        start -= 1
+                    context = "\n".join(lines[max(0, start - 3) : index])
+                    assert re.search(r"#.*(resource-level|no resource)", context, re.IGNORECASE), (
+                        f"{path.relative_to(ROOT)}:{index + 1}: justify Resource '*' in a comment"
+                    )
+
+
+# --- Names -----------------------------------------------------------------------------------
+
+
+def test_names_built_from_name_prefix_equal_resource_names() -> None:
+    names = ResourceNames(PREFIX)
+
+    def name_of(module_name: str, type_: str, resource: str, attribute: str = "name") -> str:
+        return substitute_prefix(module(module_name).resource(type_, resource)[attribute], PREFIX)
+
+    assert name_of("ledger", "aws_dynamodb_table", "this") == names.ledger_table
+    assert name_of("ingest", "aws_sqs_queue", "this") == names.events_queue
+    assert name_of("ingest", "aws_sqs_queue", "dlq") == names.events_dlq
+    assert name_of("ingest", "aws_cloudwatch_event_rule", "this") == names.glue_events_rule
+    assert name_of("scheduler", "aws_cloudwatch_event_rule", "schedule") == names.schedule_rule
+    assert name_of("scheduler", "aws_sfn_state_machine", "this") == names.state_machine
+    template = name_of("functions", "aws_lambda_function", "this", "function_name")
+    for function in FUNCTIONS:
+        assert template.replace("${each.key}", function) == names.function(function)
+    log_group = name_of("functions", "aws_cloudwatch_log_group", "this")
+    assert log_group.replace("${each.key}", "ingest") == f"/aws/lambda/{names.function('ingest')}"
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_environments_default_to_the_code_prefix_and_build_the_state_machine_arn_from_it(env: str) -> None:
+    config = environment(env)
+    assert config.variable_default("name_prefix") == ResourceNames().prefix
+    arn = config.locals["state_machine_arn"]
+    assert arn.endswith(":stateMachine:${var.name_prefix}-scheduler")
+    assert substitute_prefix(arn, PREFIX).endswith(f":stateMachine:{ResourceNames(PREFIX).state_machine}")
+    assert config.modules["functions"]["scheduler_state_machine_arn"] == "${local.state_machine_arn}"
+    checks = [block for parsed in config.files.values() for block in parsed.get("check", [])]
+    assert any(
+        "module.scheduler.state_machine_arn == local.state_machine_arn" in str(check) for check in checks
+    )
+
+
+# --- Ledger ----------------------------------------------------------------------------------
+
+
+def test_table_keys_and_indexes_equal_the_models_schema() -> None:
+    schema = models.table_schema()
+    table = module("ledger").resource("aws_dynamodb_table", "this")
+    assert table["billing_mode"] == schema["BillingMode"]
+
+    def key_schema(hash_key: str, range_key: str | None) -> dict[str, str]:
+        keys = {hash_key: "HASH"}
+        if range_key:
+            keys[range_key] = "RANGE"
+        return keys
+
+    expected_keys = {k["AttributeName"]: k["KeyType"] for k in schema["KeySchema"]}
+    assert key_schema(table["hash_key"], table.get("range_key")) == expected_keys
+    attributes = {a["name"]: a["type"] for a in blocks(table, "attribute")}
+    assert attributes == {a["AttributeName"]: a["AttributeType"] for a in schema["AttributeDefinitions"]}
+    indexes = {
+        index["name"]: (key_schema(index["hash_key"], index.get("range_key")), index["projection_type"])
+        for index in blocks(table, "global_secondary_index")
+    }
+    expected = {
+        index["IndexName"]: (
+            {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]},
+            index["Projection"]["ProjectionType"],
+        )
+        for index in schema["GlobalSecondaryIndexes"]
+    }
+    assert indexes == expected
+    ttl = blocks(table, "ttl")[0]
+    assert ttl == {"attribute_name": models.TTL_ATTRIBUTE, "enabled": True}
+
+
+# --- Ingest ----------------------------------------------------------------------------------
+
+
+def test_ingest_rule_pattern_equals_the_code_pattern() -> None:
+    config = module("ingest")
+    assert config.locals["glue_event_pattern"] == GLUE_EVENT_PATTERN
+    rule = config.resource("aws_cloudwatch_event_rule", "this")
+    assert rule["event_pattern"] == "${jsonencode(local.glue_event_pattern)}"
+
+
+def test_ingest_queue_redrive_and_batch_failures() -> None:
+    config = module("ingest")
+    assert config.variable_default("max_receive_count") == MAX_RECEIVE_COUNT
+    queue = config.resource("aws_sqs_queue", "this")
+    assert "aws_sqs_queue.dlq.arn" in queue["redrive_policy"]
+    assert "var.max_receive_count" in queue["redrive_policy"]
+    mapping = config.resource("aws_lambda_event_source_mapping", "this")
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["batch_size"] == "${var.batch_size}"
+    assert mapping["maximum_batching_window_in_seconds"] == "${var.maximum_batching_window_seconds}"
+    assert mapping["event_source_arn"] == "${aws_sqs_queue.this.arn}"
+
+
+def test_ingest_queue_accepts_messages_from_its_rule_only() -> None:
+    config = module("ingest")
+    document = config.data[("aws_iam_policy_document", "queue")]
+    allows = [s for s in blocks(document, "statement") if s.get("effect", "Allow") == "Allow"]
+    assert len(allows) == 1
+    statement = allows[0]
+    assert statement["actions"] == ["sqs:SendMessage"]
+    assert blocks(statement, "principals")[0]["identifiers"] == ["events.amazonaws.com"]
+    condition = blocks(statement, "condition")[0]
+    assert condition["variable"] == "aws:SourceArn"
+    assert condition["values"] == ["${aws_cloudwatch_event_rule.this.arn}"]
+
+
+# --- Scheduler -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_scheduler_template_variables_are_bound_to_the_functions_module_outputs(env: str) -> None:
+    wiring = environment(env).modules["scheduler"]
+    assert wiring["capacity_function_arn"] == '${module.functions.function_arns["capacity"]}'
+    assert wiring["launcher_function_arn"] == '${module.functions.function_arns["launcher"]}'
+    ingest = environment(env).modules["ingest"]
+    assert ingest["ingest_function_arn"] == '${module.functions.function_arns["ingest"]}'
+
+
+def test_scheduler_renders_the_asl_file_with_exactly_its_template_variables() -> None:
+    from tests.support.asl import ASL_TEMPLATE, TEMPLATE_VARIABLES
+
+    machine = module("scheduler").resource("aws_sfn_state_machine", "this")
+    definition = machine["definition"]
+    assert definition.startswith('${templatefile("${path.module}/scheduler.asl.json"')
+    passed = set(re.findall(r"(\w+)\s*=\s*var\.", definition))
+    assert passed == set(TEMPLATE_VARIABLES)
+    placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_TEMPLATE.read_text()))
+    assert placeholders == set(TEMPLATE_VARIABLES)
+
+
+def test_state_machine_may_invoke_only_the_two_functions() -> None:
+    document = module("scheduler").data[("aws_iam_policy_document", "state_machine")]
+    invoke = [s for s in blocks(document, "statement") if "lambda:InvokeFunction" in s["actions"]]
+    assert len(invoke) == 1
+    assert set(invoke[0]["resources"]) == {
+        "${var.capacity_function_arn}",
+        "${var.capacity_function_arn}:*",
+        "${var.launcher_function_arn}",
+        "${var.launcher_function_arn}:*",
+    }
+
+
+def test_schedule_rate_is_a_validated_variable() -> None:
+    config = module("scheduler")
+    rule = config.resource("aws_cloudwatch_event_rule", "schedule")
+    assert rule["schedule_expression"] == "${var.schedule_rate}"
+    assert config.variable_default("schedule_rate") == "rate(5 minutes)"
+
+
+# --- Observability ---------------------------------------------------------------------------
+
+
+def _metric_constants() -> dict[str, str]:
+    return {
+        name: value
+        for name, value in vars(metric_names).items()
+        if name.isupper() and isinstance(value, str) and name not in {"NAMESPACE", "DEFERRED_PREFIX"}
+    }
+
+
+def test_observability_uses_the_code_metric_names() -> None:
+    config = module("observability")
+    used = set(config.locals["metric"].values())
+    assert used <= set(_metric_constants().values()), used - set(_metric_constants().values())
+    assert config.locals["deferred_prefix"] == metric_names.DEFERRED_PREFIX
+    assert config.locals["deferral_dimensions"] == list(DIMENSIONS)
+    assert config.variable_default("metrics_namespace") == metric_names.NAMESPACE
+    assert module("functions").variable_default("metrics_namespace") == metric_names.NAMESPACE
+
+
+def test_alarms_cover_dlq_headroom_failed_ticks_and_stuck_claims() -> None:
+    config = module("observability")
+    metric = config.locals["metric"]
+    thresholds = config.locals["headroom_thresholds"]
+    keys = {key.removeprefix("${").removesuffix("}").strip("()") for key in thresholds}
+    assert keys == {
+        "local.metric.headroom_account_runs",
+        "local.metric.headroom_dpus",
+        "local.metric.headroom_subnet_ips",
+    }
+    assert {metric["headroom_account_runs"], metric["headroom_dpus"], metric["headroom_subnet_ips"]} == {
+        metric_names.HEADROOM_ACCOUNT_RUNS,
+        metric_names.HEADROOM_DPUS,
+        metric_names.HEADROOM_SUBNET_IPS,
+    }
+    alarms = config.resources_of("aws_cloudwatch_metric_alarm")
+    assert alarms["dlq_not_empty"]["metric_name"] == "ApproximateNumberOfMessagesVisible"
+    assert alarms["dlq_not_empty"]["comparison_operator"] == "GreaterThanThreshold"
+    assert alarms["headroom_low"]["comparison_operator"] == "LessThanThreshold"
+    assert alarms["executions_failed"]["metric_name"] == "ExecutionsFailed"
+    assert alarms["stuck_claims"]["metric_name"] == "${local.metric.stuck_claims}"
+    assert metric["stuck_claims"] == metric_names.STUCK_CLAIMS
+    assert all(alarm["alarm_actions"] == "${local.alarm_actions}" for alarm in alarms.values())
+
+
+def test_dashboard_shows_headroom_launches_deferrals_cost_rejections_and_data_flow() -> None:
+    config = module("observability")
+    metric = config.locals["metric"]
+    text = str(config.locals["dashboard"])
+    for key in (
+        "headroom_account_runs",
+        "headroom_dpus",
+        "headroom_subnet_ips",
+        "runs_started",
+        "launches_planned",
+        "dpu_hours",
+        "rejected_events",
+        "flow_ratio",
+        "reprocessing",
+        "straggler",
+    ):
+        assert f"local.metric.{key}" in text, key
+    assert "local.deferred_prefix" in text
+    assert {metric[k] for k in ("flow_ratio", "reprocessing", "straggler")} == {
+        metric_names.FLOW_RATIO,
+        metric_names.REPROCESSING_DETECTED,
+        metric_names.STRAGGLER_DETECTED,
+    }
+
+
+# --- Glue jobs -------------------------------------------------------------------------------
+
+
+def _required_args(script: str) -> set[str]:
+    tree = ast.parse((ROOT / "glue_jobs" / script).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "REQUIRED_ARGS" for target in node.targets
+        ):
+            return {str(ast.literal_eval(item)) for item in node.value.elts}  # type: ignore[attr-defined]
+    raise AssertionError(f"glue_jobs/{script} has no REQUIRED_ARGS")
+
+
+def test_seed_jobs_get_every_argument_their_scripts_require() -> None:
+    config = module("glue_jobs")
+    seeds = config.locals["seed_jobs"]
+    common = set(config.locals["common_arguments"])
+    for key, script in (("input", "input_job.py"), ("output", "output_job.py")):
+        body = seeds[key]
+        assert re.search(rf'script\s*=\s*"{re.escape(script)}"', body), f"seed {key} should run {script}"
+        assert (ROOT / "glue_jobs" / script).is_file()
+        given = set(re.findall(r'"--([A-Za-z_]+)"\s*=', body)) | {name.removeprefix("--") for name in common}
+        required = _required_args(script) - {"JOB_NAME", "JOB_RUN_ID"}
+        assert required <= given, f"{script} needs {sorted(required - given)}"
+        for mapping in re.findall(r"mappings/([\w.-]+\.json)", body):
+            assert (ROOT / "glue_jobs" / "mappings" / mapping).is_file(), mapping
+
+
+def test_jobs_have_bookmarks_metrics_shared_package_connection_notification_and_tags() -> None:
+    config = module("glue_jobs")
+    common = config.locals["common_arguments"]
+    assert common["--job-bookmark-option"] == "job-bookmark-enable"
+    assert common["--enable-metrics"] == "true"
+    assert common["--extra-py-files"].endswith("${local.etl_package_key}")
+    assert config.locals["etl_package_key"].endswith("glue_audit_etl.zip")
+    job = config.resource("aws_glue_job", "this")
+    assert job["default_arguments"] == "${merge(local.common_arguments, each.value.arguments)}"
+    assert job["connections"] == ["${var.connection_names[each.value.connection_index]}"]
+    assert (
+        blocks(job, "notification_property")[0]["notify_delay_after"]
+        == "${each.value.notify_delay_after_minutes}"
+    )
+    assert job["worker_type"] == "${each.value.worker_type}"
+    assert job["number_of_workers"] == "${each.value.number_of_workers}"
+    assert job["timeout"] == "${each.value.timeout_minutes}"
+    for tag in ("glue-audit:priority", "glue-audit:team", "glue-audit:upstream"):
+        assert f'"{tag}"' in job["tags"], tag
+
+
+def test_network_has_self_referencing_group_s3_endpoint_and_network_connections() -> None:
+    config = module("network")
+    group = config.resource("aws_security_group", "glue")
+    ingress = blocks(group, "ingress")
+    assert len(ingress) == 1 and ingress[0]["self"] is True
+    assert (ingress[0]["protocol"], ingress[0]["from_port"], ingress[0]["to_port"]) == ("tcp", 0, 65535)
+    assert all("cidr_blocks" not in rule for rule in blocks(group, "egress")), "no egress to CIDR ranges"
+    endpoint = config.resource("aws_vpc_endpoint", "s3")
+    assert endpoint["vpc_endpoint_type"] == "Gateway"
+    connection = config.resource("aws_glue_connection", "this")
+    assert connection["connection_type"] == "NETWORK"
+    requirements = blocks(connection, "physical_connection_requirements")[0]
+    assert requirements["security_group_id_list"] == ["${aws_security_group.glue.id}"]
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_network_subnets_are_sized_by_the_largest_job(env: str) -> None:
+    network = environment(env).modules["network"]
+    assert network["largest_job_ips"] == "${module.glue_jobs.largest_job_ips}"
+    glue_jobs = module("glue_jobs")
+    assert "lookup({Standard = 1}, job.worker_type, 2)" in glue_jobs.locals["job_ips"].replace('"', "")
+    assert is_expression(glue_jobs.outputs["largest_job_ips"]["value"])

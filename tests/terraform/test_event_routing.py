@@ -1,0 +1,130 @@
+"""The ingest rule's event pattern routes Glue job events, and only those, to the queue.
+
+Published through the embedded emulator's EventBridge: once with the stack as the test harness
+provisions it (from glue_audit.resources.GLUE_EVENT_PATTERN), once with a rule whose pattern is
+parsed out of the Terraform, so the Terraform's own pattern is proven to route correctly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.support.stack import Stack, publish
+from tests.terraform.hcl import module
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def _entry(
+    source: str, detail_type: str, detail: dict[str, Any], resources: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "Source": source,
+        "DetailType": detail_type,
+        "Time": datetime(2024, 5, 1, 12, 3, 10, tzinfo=UTC),
+        "Resources": resources or [],
+        "Detail": json.dumps(detail),
+    }
+
+
+# As Glue sends them (EventBridge user guide, "Glue events"), in PutEvents entry form.
+STATE_CHANGE_SUCCEEDED = _entry(
+    "aws.glue",
+    "Glue Job State Change",
+    {
+        "jobName": "glue-audit-output",
+        "severity": "INFO",
+        "state": "SUCCEEDED",
+        "jobRunId": "jr_3c9c24f19d1d2d5f8d2a3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091",
+        "message": "Job run succeeded",
+    },
+)
+RUN_STATUS = _entry(
+    "aws.glue",
+    "Glue Job Run Status",
+    {
+        "jobName": "glue-audit-input",
+        "severity": "INFO",
+        "notificationCondition": {"NotifyDelayAfter": 30.0},
+        "state": "RUNNING",
+        "jobRunId": "jr_0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "message": "Job run exceeded the NotifyDelayAfter threshold of 30 minutes.",
+    },
+)
+S3_OBJECT_CREATED = _entry(
+    "aws.s3",
+    "Object Created",
+    {
+        "version": "0",
+        "bucket": {"name": "glue-audit-data"},
+        "object": {"key": "landing/orders.json", "size": 1227},
+        "reason": "PutObject",
+    },
+    resources=["arn:aws:s3:::glue-audit-data"],
+)
+CRAWLER_STATE_CHANGE = _entry(
+    "aws.glue",
+    "Glue Crawler State Change",
+    {"crawlerName": "orders", "state": "Succeeded", "message": "Crawler Succeeded", "tablesCreated": "1"},
+)
+
+ROUTED = {"Glue Job State Change", "Glue Job Run Status"}
+
+
+def received_detail_types(stack: Stack, queue_url: str, expected: int, timeout: float = 5.0) -> list[str]:
+    """Detail types of the events in ``queue_url``: polls until ``expected`` arrived, then drains
+    briefly to catch any that should not have."""
+    sqs = stack.client("sqs")
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    empty_polls_after_expected = 0
+    while time.monotonic() < deadline and empty_polls_after_expected < 3:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        for message in messages:
+            seen.append(json.loads(message["Body"])["detail-type"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if not messages and len(seen) >= expected:
+            empty_polls_after_expected += 1
+        elif not messages:
+            time.sleep(0.05)
+    return sorted(seen)
+
+
+EVENTS = [STATE_CHANGE_SUCCEEDED, RUN_STATUS, S3_OBJECT_CREATED, CRAWLER_STATE_CHANGE]
+
+
+def test_stack_rule_routes_glue_job_events_only(stack: Stack) -> None:
+    publish(stack, EVENTS)
+    assert received_detail_types(stack, stack.queue_url, expected=2) == sorted(ROUTED)
+
+
+@pytest.fixture
+def terraform_pattern_queue(stack: Stack) -> str:
+    """A queue fed by a rule whose pattern is the one in terraform/modules/ingest."""
+    pattern = module("ingest").locals["glue_event_pattern"]
+    name = f"tf-pattern-{uuid.uuid4().hex[:8]}"
+    sqs, events = stack.client("sqs"), stack.client("events")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    # Keep only the Terraform rule: the harness's own rule would route to its own queue anyway.
+    events.remove_targets(Rule=stack.names.glue_events_rule, Ids=["ingest-queue"])
+    return str(queue_url)
+
+
+def test_terraform_pattern_routes_glue_job_events_only(stack: Stack, terraform_pattern_queue: str) -> None:
+    publish(stack, EVENTS)
+    assert received_detail_types(stack, terraform_pattern_queue, expected=2) == sorted(ROUTED)
+    assert received_detail_types(stack, stack.queue_url, expected=0, timeout=0.5) == []

@@ -1,0 +1,169 @@
+"""A bad input fails at plan time with a clear message.
+
+Each module's variables.tf is copied alone into a temporary directory, where `terraform plan`
+needs no provider (so it runs offline) and evaluates exactly the module's validation blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.terraform.hcl import MODULES
+
+ARN = "arn:aws:lambda:eu-west-1:123456789012:function:glue-audit-{}"
+
+REQUIRED: dict[str, dict[str, Any]] = {
+    "network": {
+        "name_prefix": "glue-audit",
+        "vpc_cidr": "10.42.0.0/16",
+        "private_subnet_cidrs": ["10.42.0.0/24"],
+        "largest_job_ips": 12,
+        "ip_reserve_per_subnet": 8,
+    },
+    "scheduler": {
+        "name_prefix": "glue-audit",
+        "capacity_function_arn": ARN.format("capacity"),
+        "launcher_function_arn": ARN.format("launcher"),
+    },
+    "functions": {
+        "name_prefix": "glue-audit",
+        "dist_dir": "build/dist",
+        "ledger_table_name": "glue-audit-ledger",
+        "ledger_table_arn": "arn:aws:dynamodb:eu-west-1:123456789012:table/glue-audit-ledger",
+        "scheduler_state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:glue-audit-scheduler",
+        "events_queue_arn": "arn:aws:sqs:eu-west-1:123456789012:glue-audit-glue-events",
+        "launchable_job_arns": ["arn:aws:glue:eu-west-1:123456789012:job/glue-audit-input"],
+    },
+    "glue_jobs": {
+        "name_prefix": "glue-audit",
+        "scripts_dir": "glue_jobs",
+        "dist_dir": "build/dist",
+        "connection_names": ["glue-audit-vpc-eu-west-1a"],
+        "vpc_arn": "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1",
+        "subnet_arns": ["arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-1"],
+        "security_group_arn": "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-1",
+    },
+    "ingest": {
+        "name_prefix": "glue-audit",
+        "ingest_function_arn": ARN.format("ingest"),
+        "function_timeout_seconds": 60,
+    },
+    "ledger": {"name_prefix": "glue-audit"},
+}
+
+# (module, variables on top of REQUIRED, expected error text or None when the plan must pass)
+CASES: list[tuple[str, dict[str, Any], str | None]] = [
+    ("network", {}, None),
+    ("network", {"private_subnet_cidrs": ["10.42.0.0/28"]}, "must hold the largest job"),
+    ("network", {"private_subnet_cidrs": ["10.42.0.0/27"], "interface_endpoint_services": []}, None),
+    (
+        "network",
+        {"private_subnet_cidrs": ["10.42.0.0/27"], "largest_job_ips": 20},
+        "must hold the largest job",
+    ),
+    ("network", {"private_subnet_cidrs": ["10.42.0.0/33"]}, "prefix length between /16 and /28"),
+    ("network", {"vpc_cidr": "10.0.0.0/8"}, "prefix length between /16 and /28"),
+    ("network", {"availability_zones": ["eu-west-1a", "eu-west-1a"]}, "must not repeat a zone"),
+    ("network", {"name_prefix": "Glue_Audit"}, "name_prefix must be"),
+    ("scheduler", {"schedule_rate": "rate(1 minute)"}, None),
+    ("scheduler", {"schedule_rate": "rate(15 minutes)"}, None),
+    ("scheduler", {"schedule_rate": "rate(5 minute)"}, "EventBridge rate expression"),
+    ("scheduler", {"schedule_rate": "rate(1 minutes)"}, "EventBridge rate expression"),
+    ("scheduler", {"schedule_rate": "cron(0/5 * * * ? *)"}, "EventBridge rate expression"),
+    ("scheduler", {"map_max_concurrency": 0}, "map_max_concurrency must be"),
+    ("scheduler", {"log_level": "VERBOSE"}, "log_level must be"),
+    ("functions", {}, None),
+    ("functions", {"quota_fraction": 1}, None),
+    ("functions", {"quota_fraction": 0}, "fraction in (0, 1]"),
+    ("functions", {"quota_fraction": 1.5}, "fraction in (0, 1]"),
+    ("functions", {"architecture": "arm"}, "arm64 or x86_64"),
+    ("functions", {"ip_reserve_per_subnet": -1}, "whole number >= 0"),
+    ("functions", {"launchable_job_arns": ["*"]}, "Glue job ARN"),
+    ("glue_jobs", {}, None),
+    ("glue_jobs", {"input_job": {"worker_type": "G.3X"}}, "Spark worker type"),
+    (
+        "glue_jobs",
+        {"output_job": {"execution_class": "FLEX", "worker_type": "G.4X"}},
+        "FLEX needs worker type",
+    ),
+    ("glue_jobs", {"input_job": {"connection_index": 1}}, "connection_index must pick"),
+    (
+        "glue_jobs",
+        {"extra_jobs": {"big": {"script": "x.py", "priority": 101}}},
+        "priority must be from 0 to 100",
+    ),
+    ("glue_jobs", {"extra_jobs": {"input": {"script": "x.py"}}}, "other than input and output"),
+    (
+        "glue_jobs",
+        {"input_job": {"timeout_minutes": 10, "notify_delay_after_minutes": 20}},
+        "notify_delay_after",
+    ),
+    ("ingest", {"max_receive_count": 0}, "max_receive_count must be"),
+    ("ingest", {"batch_size": 10, "maximum_batching_window_seconds": 301}, "from 0 to 300"),
+    ("ledger", {"point_in_time_recovery_days": 36}, "from 1 to 35"),
+]
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, dict[str, Any]], tuple[bool, str]]:
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.fail("terraform is not on PATH; the validation tests need `terraform plan` (offline)")
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+    workdirs: dict[str, Path] = {}
+
+    def run(name: str, variables: dict[str, Any]) -> tuple[bool, str]:
+        if name not in workdirs:
+            workdir = tmp_path_factory.mktemp(f"validate-{name}")
+            shutil.copy(MODULES / name / "variables.tf", workdir / "variables.tf")
+            subprocess.run(
+                [terraform, "init", "-backend=false", "-input=false", "-no-color"],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            workdirs[name] = workdir
+        workdir = workdirs[name]
+        (workdir / "terraform.tfvars.json").write_text(json.dumps({**REQUIRED[name], **variables}))
+        result = subprocess.run(
+            [terraform, "plan", "-input=false", "-no-color", "-lock=false", "-refresh=false"],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        output = " ".join((result.stdout + result.stderr).split())
+        return result.returncode == 0, output
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("name", "variables", "error"), CASES, ids=[f"{c[0]}-{json.dumps(c[1])}" for c in CASES]
+)
+def test_variable_validation(
+    plan: Callable[[str, dict[str, Any]], tuple[bool, str]],
+    name: str,
+    variables: dict[str, Any],
+    error: str | None,
+) -> None:
+    ok, output = plan(name, variables)
+    if error is None:
+        assert ok, output
+    else:
+        assert not ok, f"plan should fail with {error!r}"
+        assert "Invalid value for variable" in output
+        assert error in output, output
