@@ -27,6 +27,8 @@ import sys
 from awsglue.context import GlueContext
 from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
+from pyspark.context import SparkContext
+
 from glue_audit_etl.mapping import load_mapping
 from glue_audit_etl.pipeline import (
     map_and_write,
@@ -37,7 +39,6 @@ from glue_audit_etl.pipeline import (
     s3_json_source,
 )
 from glue_audit_etl.report import utc_now, write_run_report
-from pyspark.context import SparkContext
 
 TRANSFORMATION_CTX = "staging_source"
 REQUIRED_ARGS = ["JOB_NAME", "JOB_RUN_ID", "staging_path", "output_path", "mapping_path"]

@@ -22,7 +22,6 @@ os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 from glue_audit import capacity, requests  # noqa: E402
 from glue_audit.models import LedgerItem, RunItem  # noqa: E402
 from glue_audit.settings import Settings  # noqa: E402
-
 from tests.support.api_calls import ITEMS_READ, recording_api_calls  # noqa: E402
 from tests.support.emulator import Emulator  # noqa: E402
 from tests.support.scenario import JobSpec, build_estate  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from glue_audit import launcher, metric_names, models
 from glue_audit.aws import client
 from glue_audit.errors import LaunchDeferred, LaunchFailed

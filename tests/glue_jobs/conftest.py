@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyspark.sql import SparkSession
+
+from tests.glue_jobs.fake_awsglue import FakeGlue
 
 GLUE_JOBS_DIR = Path(__file__).resolve().parents[2] / "glue_jobs"
 MAPPINGS_DIR = GLUE_JOBS_DIR / "mappings"
 # In Glue the package arrives through --extra-py-files; here pytest's `pythonpath` (pyproject.toml)
 # puts glue_jobs/ on the path so `import glue_audit_etl` finds the source tree.
-
-from pyspark.sql import SparkSession
-
-from tests.glue_jobs.fake_awsglue import FakeGlue
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
 from glue_audit_etl.bookmarks import (
     DEFAULT_MAX_BAND_MS,
     BookmarkState,
@@ -44,9 +48,6 @@ from glue_audit_etl.bookmarks import (
 )
 from glue_audit_etl.mapping import SCALAR_TYPES
 from glue_audit_etl.storage import list_files
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 KNOWN_CONNECTION_OPTIONS = frozenset(
     {"paths", "recurse", "useS3ListImplementation", "groupFiles", "groupSize", "attachFilename", "maxBand"}

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from glue_audit_etl.mapping import SCALAR_TYPES, MappingError, load_mapping, parse_mapping, spark_sql_type
-from glue_audit_etl.pipeline import map_and_write
-from glue_audit_etl.transform import apply_mapping, can_convert
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
+from glue_audit_etl.mapping import SCALAR_TYPES, MappingError, load_mapping, parse_mapping, spark_sql_type
+from glue_audit_etl.pipeline import map_and_write
+from glue_audit_etl.transform import apply_mapping, can_convert
 from tests.glue_jobs.conftest import part_files, read_json_lines
 
 pytestmark = pytest.mark.spark

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from glue_audit_etl.bookmarks import BookmarkState, SourceFile, advance, select_unprocessed
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from glue_audit_etl.bookmarks import BookmarkState, SourceFile, advance, select_unprocessed
 
 BAND = 1_000
 

@@ -12,9 +12,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
+
 from glue_audit_etl.mapping import MappingError
 from glue_audit_etl.report import REPORT_KEYS
-
 from tests.glue_jobs.conftest import MAPPINGS_DIR, GlueJobs, part_files, read_json_lines
 
 pytestmark = pytest.mark.spark

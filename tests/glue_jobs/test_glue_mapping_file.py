@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from glue_audit_etl.mapping import MappingError, normalize_type, parse_mapping, parse_path
 
+from glue_audit_etl.mapping import MappingError, normalize_type, parse_mapping, parse_path
 from tests.glue_jobs.conftest import MAPPINGS_DIR
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
 from glue_audit_etl.pipeline import parse_group_size, present_options
 from glue_audit_etl.report import REPORT_KEYS, build_run_report, report_uri
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from glue_audit.cli import main
 from glue_audit.models import PENDING, LedgerItem, RequestItem, RequestStatus
-
 from tests.conftest import NAMES
 from tests.support.stack import Stack, create_job
 

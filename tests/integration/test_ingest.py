@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
+
+import functions.ingest.handler as ingest_handler
 from glue_audit import glue as glue_access
 from glue_audit.ledger import get_run
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
-
-import functions.ingest.handler as ingest_handler
 from tests.support.stack import (
     MAX_RECEIVE_COUNT,
     Stack,

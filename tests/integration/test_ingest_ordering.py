@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from glue_audit.ledger import get_run
-from glue_audit.resources import RUN_STATUS, STATE_CHANGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import functions.ingest.handler as ingest_handler
+from glue_audit.ledger import get_run
+from glue_audit.resources import RUN_STATUS, STATE_CHANGE
 from tests.support.stack import Stack, create_job, drain, eventbridge_body, send_bodies
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)

@@ -9,15 +9,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from glue_audit import capacity, launcher, requests
+
+import functions.ingest.handler as ingest_handler
+from glue_audit import capacity, launcher
 from glue_audit.errors import LaunchInProgress
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.settings import Settings
-
-import functions.ingest.handler as ingest_handler
 from tests.conftest import NAMES
 from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import Estate, JobSpec, build_estate
+from tests.support.scenario import Estate, JobSpec, build_estate, submit_requests
 from tests.support.stack import Stack, drain
 
 JOBS = [
@@ -45,12 +45,7 @@ def clients(stack: Stack) -> capacity.Clients:
 
 
 def submit(stack: Stack, job: str, count: int, priority: int = 50, at: datetime = T0) -> list[str]:
-    defaults = requests.job_defaults(stack.client("glue"), job)
-    items = requests.build_requests(
-        job, [{"--payer_id": str(i)} for i in range(count)], defaults=defaults, priority=priority, now=at
-    )
-    requests.write_requests(items)
-    return [item.request_id for item in items]
+    return submit_requests(stack, job, count, priority, at)
 
 
 def tick(stack: Stack, now: datetime, settings: Settings = SETTINGS, name: str = "t") -> capacity.TickResult:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,5 +33,41 @@ def recording_api_calls() -> Iterator[Counter[str]]:
     BaseClient._make_api_call = record  # type: ignore[method-assign]
     try:
         yield calls
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+# IAM's service prefix where botocore's signing name differs.
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
+_acting = threading.local()
+
+
+@contextmanager
+def acting_as(function: str) -> Iterator[None]:
+    """Attribute the AWS calls this thread makes inside the block to ``function``."""
+    previous = getattr(_acting, "function", None)
+    _acting.function = function
+    try:
+        yield
+    finally:
+        _acting.function = previous
+
+
+@contextmanager
+def recording_calls_by_function() -> Iterator[dict[str, set[str]]]:
+    """IAM actions (``glue:StartJobRun``) each function made, keyed by the ``acting_as`` name."""
+    actions: dict[str, set[str]] = defaultdict(set)
+    original = BaseClient._make_api_call
+
+    def record(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        function = getattr(_acting, "function", None)
+        if function is not None:
+            prefix = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
+            actions[function].add(f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}")
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = record  # type: ignore[method-assign]
+    try:
+        yield actions
     finally:
         BaseClient._make_api_call = original  # type: ignore[method-assign]

@@ -20,9 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from glue_audit.resources import FUNCTIONS, ResourceNames
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.server import ThreadedMotoServer
+from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
+
+from glue_audit.resources import FUNCTIONS, ResourceNames
+from tests.support.api_calls import acting_as
+
+# moto 5.2's Step Functions deep-copies the state machine, executions included, on every
+# StartExecution; a finished execution holds thread locks, so the second execution of a state
+# machine fails with "cannot pickle '_thread.RLock'". Executions are shared, not copied.
+ParserExecution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -84,7 +92,8 @@ class LambdaDispatcher:
         with self._lock:
             self.calls.append((short, payload))
         try:
-            result = handler(payload, FakeLambdaContext(function_name))
+            with acting_as(short):
+                result = handler(payload, FakeLambdaContext(function_name))
         except Exception as exc:  # a function error, reported the way Lambda reports it
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()

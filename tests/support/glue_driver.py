@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from glue_audit.states import TERMINAL_STATES
-from glue_audit.worker_types import run_size
 from moto.backends import get_backend
 from moto.glue.models import FakeJobRun
 from moto.moto_api import state_manager
 
+from glue_audit.states import TERMINAL_STATES
+from glue_audit.worker_types import run_size
 from tests.support.emulator import ACCOUNT_ID, REGION
 from tests.support.stack import Stack, glue_event, publish
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from glue_audit import requests
 from tests.support.stack import Stack, create_job
 
 
@@ -57,3 +59,15 @@ def build_estate(stack: Stack, subnet_cidrs: dict[str, str], jobs: list[JobSpec]
             tags=job.tags or None,
         )
     return Estate(subnets, connections, {job.name: subnets[job.subnet] for job in jobs})
+
+
+def submit_requests(
+    stack: Stack, job: str, count: int, priority: int | None = None, at: datetime | None = None
+) -> list[str]:
+    """Queue ``count`` requests for ``job`` through the same path as ``glue-audit submit``."""
+    defaults = requests.job_defaults(stack.client("glue"), job)
+    items = requests.build_requests(
+        job, [{"--payer_id": str(i)} for i in range(count)], defaults=defaults, priority=priority, now=at
+    )
+    requests.write_requests(items)
+    return [item.request_id for item in items]

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from glue_audit import models
-from glue_audit.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
 from localstack_client.config import get_service_ports
 from localstack_client.session import Session
+
+from glue_audit import models
+from glue_audit.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
 
 # Matches the ingest module's redrive policy: after this many receives a message goes to the DLQ.
 MAX_RECEIVE_COUNT = 3

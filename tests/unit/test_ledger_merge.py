@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from glue_audit.glue import RunDetails
 from glue_audit.ledger import Observation, merge, needs_details
 from glue_audit.models import RunItem
 from glue_audit.resources import REQUEST_ID_ARGUMENT
 from glue_audit.states import RunState
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PROCESSING_METADATA = {"updated_at", "version", "first_seen_at"}

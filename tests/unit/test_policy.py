@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from glue_audit.policy import (
     DIMENSIONS,
     DuplicateRequestError,
@@ -20,8 +23,6 @@ from glue_audit.policy import (
     Usage,
     plan,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 NOW = datetime(2024, 6, 11, 12, 0, tzinfo=UTC)
 IDLE = Usage(runs=0, dpus=0.0, job_runs={}, team_dpus={})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 from botocore.stub import Stubber
+
 from glue_audit.quotas import QUOTA_CODES, read_quotas
 from glue_audit.settings import Settings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from glue_audit.settings import ENVIRONMENT_VARIABLES, Settings, SettingsError
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from glue_audit.worker_types import DPUS_PER_WORKER, UnknownWorkerType, run_size
 
 

@@ -1,0 +1,124 @@
+"""``glue-audit``: the operators' command line for the Glue Audit Framework.
+
+Commands (``glue-audit COMMAND --help`` for each):
+
+  status                      headroom now, from the latest capacity snapshot
+  history JOB                 a job's runs, newest first, paginated (--limit, --next-token)
+  flow [UPSTREAM] DOWNSTREAM  data-flow ratio between chained jobs (reprocessing, backlog)
+  stragglers JOB RUN          did one executor do most of the run alone?
+  report                      PNG plots and a text summary of a period
+
+Every read command takes ``--json``. AWS endpoints and credentials come from the usual AWS
+environment (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL`` for LocalStack or the emulator);
+the ledger table from ``--table``, else ``LEDGER_TABLE``, else ``glue-audit-ledger``.
+
+Exit codes:
+  0  success
+  1  no data or not found: unknown job or run, no snapshot yet, empty ledger, nothing measurable
+     (the reason is on stderr; ``flow`` and ``stragglers`` still print what they found)
+  2  usage: bad arguments, a malformed --next-token or time
+  3  an AWS call failed: no credentials, endpoint unreachable, missing table, access denied
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from glue_audit import models
+from glue_audit.commands.common import EXIT_AWS, EXIT_USAGE, CommandError, Context
+from glue_audit.observability import logger
+
+DEFAULT_TABLE = "glue-audit-ledger"
+
+# Command modules under glue_audit.commands, in help order.
+COMMANDS = ["status", "history", "flow", "stragglers", "report"]
+# Commands owned elsewhere (the lead's submit/cancel): registered when the module exists.
+OPTIONAL_COMMANDS = ["submit"]
+
+
+def _load(name: str, optional: bool) -> ModuleType | None:
+    module_name = f"glue_audit.commands.{name}"
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if optional and exc.name == module_name:
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glue-audit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--table",
+        default=os.environ.get("LEDGER_TABLE") or DEFAULT_TABLE,
+        help="ledger table (default: $LEDGER_TABLE, else glue-audit-ledger)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS + OPTIONAL_COMMANDS:
+        module = _load(name, optional=name in OPTIONAL_COMMANDS)
+        if module is not None:
+            module.register(subparsers)
+    for sub in subparsers.choices.values():
+        # --table is accepted after the command too; SUPPRESS keeps the top-level value otherwise.
+        sub.add_argument("--table", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def _aws_message(exc: Exception, table: str) -> str:
+    code = getattr(exc, "cause_response_code", None)
+    if code is None and isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+    if code == "ResourceNotFoundException" and isinstance(exc, PynamoDBException):
+        return f"ledger table {table!r} not found (set --table or LEDGER_TABLE)"
+    return f"AWS call failed: {exc}"
+
+
+def _logs_to_stderr() -> None:
+    """Powertools logs JSON lines to stdout (right in Lambda); here stdout is the command's output."""
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(_CurrentStderr())
+
+
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now (tests and callers may swap it between calls)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _logs_to_stderr()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage (or --help)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    models.configure(args.table)
+    ctx = Context()
+    try:
+        return int(args.handler(args, ctx))
+    except CommandError as exc:
+        print(f"glue-audit {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (ClientError, BotoCoreError, PynamoDBException) as exc:
+        print(f"glue-audit {args.command}: {_aws_message(exc, args.table)}", file=sys.stderr)
+        return EXIT_AWS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

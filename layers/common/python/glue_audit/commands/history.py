@@ -1,0 +1,172 @@
+"""``glue-audit history JOB``: the job's runs, newest first, a page at a time.
+
+What the console's History tab shows (run id, attempt, status, error, execution time, timeout,
+triggered by, start and end) and more: the delay notification, DPU-hours and bytes read and
+written. ``--next-token`` takes the token printed at the end of the previous page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+from typing import Any
+
+from glue_audit.commands.common import (
+    Context,
+    UsageError,
+    add_json_flag,
+    fmt_bytes,
+    fmt_duration,
+    fmt_number,
+    fmt_time,
+    positive_int,
+    require_known_job,
+    table,
+    truncate,
+)
+from glue_audit.insights.times import iso_z
+from glue_audit.models import LedgerItem, RunItem
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="a job's runs, newest first, paginated",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("job", help="Glue job name")
+    parser.add_argument(
+        "--limit", type=positive_int, default=DEFAULT_LIMIT, help=f"runs per page (default {DEFAULT_LIMIT})"
+    )
+    parser.add_argument("--next-token", help="continue after the page that printed this token")
+    add_json_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def encode_token(job: str, key: dict[str, Any]) -> str:
+    raw = json.dumps({"job": job, "key": key}, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(job: str, token: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise UsageError(f"--next-token {token!r} is not a token this command printed") from None
+    if not isinstance(data, dict) or not isinstance(data.get("key"), dict):
+        raise UsageError(f"--next-token {token!r} is not a token this command printed")
+    if data.get("job") != job:
+        raise UsageError(f"--next-token belongs to the history of job {data.get('job')!r}, not {job!r}")
+    return data["key"]
+
+
+def page(job: str, limit: int, token: str | None) -> tuple[list[RunItem], str | None]:
+    """One page of the job's runs, newest first, and the token of the next page (None at the end)."""
+    start_key = decode_token(job, token) if token else None
+    results = LedgerItem.history_index.query(
+        job, scan_index_forward=False, limit=min(limit, MAX_LIMIT), last_evaluated_key=start_key
+    )
+    runs = [item for item in results if isinstance(item, RunItem)]
+    key = results.last_evaluated_key
+    return runs, (encode_token(job, key) if key else None)
+
+
+def triggered_by(run: RunItem) -> str:
+    if run.trigger_name:
+        return f"trigger {run.trigger_name}"
+    if run.request_id:
+        return f"request {run.request_id}"
+    return "external" if run.origin == "external" else "-"
+
+
+def run_row(run: RunItem) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "attempt": run.attempt,
+        "state": run.state,
+        "error_message": run.error_message,
+        "execution_time_seconds": run.execution_time,
+        "timeout_minutes": run.timeout,
+        "notify_delay_after_minutes": run.notify_delay_after,
+        "delay_notified_at": iso_z(run.delay_notified_at),
+        "triggered_by": triggered_by(run),
+        "request_id": run.request_id,
+        "origin": run.origin,
+        "started_on": iso_z(run.started_on),
+        "completed_on": iso_z(run.completed_on),
+        "worker_type": run.worker_type,
+        "number_of_workers": run.number_of_workers,
+        "dpus": run.dpus,
+        "dpu_hours": run.dpu_seconds / 3600 if run.dpu_seconds is not None else None,
+        "dpu_seconds_source": run.dpu_seconds_source,
+        "bytes_read": run.bytes_read,
+        "bytes_written": run.bytes_written,
+        "insights": run.insights,
+    }
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    runs, next_token = page(args.job, args.limit, args.next_token)
+    if not runs and not args.next_token:
+        require_known_job(ctx, args.job, has_runs=False)
+    if args.json:
+        ctx.print_json({"job_name": args.job, "runs": [run_row(r) for r in runs], "next_token": next_token})
+        return 0
+    if not runs:
+        ctx.print(f"No more runs of {args.job}.")
+        return 0
+    rows = []
+    for item in runs:
+        delay = "-"
+        if item.delay_notified_at is not None:
+            delay = f"at {fmt_time(item.delay_notified_at)}"
+        elif item.notify_delay_after:
+            delay = f"none (after {item.notify_delay_after}m)"
+        verdict = (item.insights or {}).get("verdict") if isinstance(item.insights, dict) else None
+        rows.append(
+            [
+                item.run_id,
+                "-" if item.attempt is None else str(item.attempt),
+                item.state,
+                truncate(item.error_message, 40),
+                fmt_duration(item.execution_time),
+                "-" if item.timeout is None else f"{item.timeout}m",
+                delay,
+                triggered_by(item),
+                fmt_time(item.started_on),
+                fmt_time(item.completed_on),
+                fmt_number(item.dpu_seconds / 3600 if item.dpu_seconds is not None else None, 3),
+                fmt_bytes(item.bytes_read),
+                fmt_bytes(item.bytes_written),
+                verdict or "-",
+            ]
+        )
+    headers = [
+        "run id",
+        "attempt",
+        "status",
+        "error",
+        "execution time",
+        "timeout",
+        "delay notification",
+        "triggered by",
+        "start",
+        "end",
+        "DPU-hours",
+        "bytes read",
+        "bytes written",
+        "insights",
+    ]
+    ctx.print(f"History of {args.job} (newest first)")
+    ctx.print(table(headers, rows))
+    if next_token:
+        ctx.print()
+        ctx.print(f"More: glue-audit history {args.job} --limit {args.limit} --next-token {next_token}")
+    return 0

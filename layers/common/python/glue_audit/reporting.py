@@ -1,0 +1,330 @@
+"""The operator report: PNG plots and a text summary of a period.
+
+* ``flow.png``: the data-flow ratio of every downstream run of each chained pair (jobs tagged
+  ``glue-audit:upstream``), with the healthy band;
+* ``capacity.png``: concurrent runs and DPUs in use from the capacity snapshots, against the
+  budget and the quota, and the pending requests;
+* ``dpu_hours.png``: DPU-hours per job from the ledger;
+* ``summary.txt``: the same in words.
+
+matplotlib (Agg backend, no display) is imported only when plotting: it is an operator-side
+dependency, not part of the Lambda layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from glue_audit.insights import flow
+from glue_audit.insights.collect import (
+    ByteReader,
+    FlowReport,
+    JobCatalog,
+    load_flow,
+    runs_between,
+)
+from glue_audit.models import RunItem, SnapshotItem, iso
+from glue_audit.states import RunState
+
+MAX_RUNS_PER_JOB = 5000
+MAX_SNAPSHOT_DAYS = 31
+
+FLOW_PNG = "flow.png"
+CAPACITY_PNG = "capacity.png"
+DPU_HOURS_PNG = "dpu_hours.png"
+SUMMARY_TXT = "summary.txt"
+
+_VERDICT_COLOURS = {
+    flow.HEALTHY: "tab:green",
+    flow.REPROCESSING: "tab:red",
+    flow.BACKLOG: "tab:orange",
+    flow.IDLE: "tab:gray",
+}
+
+
+@dataclass
+class JobCost:
+    job_name: str
+    runs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    dpu_hours: float = 0.0
+    runs_without_cost: int = 0
+    stragglers: int = 0
+    no_data: int = 0
+
+
+@dataclass
+class ReportData:
+    since: datetime
+    until: datetime
+    costs: list[JobCost] = field(default_factory=list)
+    flows: list[FlowReport] = field(default_factory=list)
+    snapshots: list[SnapshotItem] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any(cost.runs for cost in self.costs) and not self.snapshots
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    directory: Path
+    plots: dict[str, Path]
+    summary: Path
+    text: str
+
+
+def job_names(glue: Any) -> list[str]:
+    names: list[str] = []
+    for page in glue.get_paginator("list_jobs").paginate():
+        names.extend(page.get("JobNames", []))
+    return sorted(set(names))
+
+
+def snapshots_between(since: datetime, until: datetime) -> list[SnapshotItem]:
+    """The capacity snapshots of the period, oldest first: one Query per day partition."""
+    first = max(since, until - timedelta(days=MAX_SNAPSHOT_DAYS))
+    found: list[SnapshotItem] = []
+    day = first.date()
+    while day <= until.date():
+        condition = SnapshotItem.sk.between(iso(first), f"{iso(until)}#~")
+        found.extend(SnapshotItem.query(f"SNAPSHOT#{day:%Y-%m-%d}", condition))
+        day += timedelta(days=1)
+    return sorted(found, key=lambda item: item.taken_at)
+
+
+def job_cost(job_name: str, runs: Sequence[RunItem]) -> JobCost:
+    cost = JobCost(job_name)
+    for run in runs:
+        cost.runs += 1
+        if run.state == RunState.SUCCEEDED:
+            cost.succeeded += 1
+        elif run.state in (RunState.FAILED, RunState.TIMEOUT, RunState.ERROR):
+            cost.failed += 1
+        if run.dpu_seconds is None:
+            cost.runs_without_cost += 1
+        else:
+            cost.dpu_hours += run.dpu_seconds / 3600
+        insights = run.insights if isinstance(run.insights, dict) else {}
+        straggler = insights.get("straggler") or {}
+        if isinstance(straggler, dict) and straggler.get("flagged"):
+            cost.stragglers += 1
+        if insights.get("verdict") == "no data":
+            cost.no_data += 1
+    return cost
+
+
+def gather(
+    *,
+    cloudwatch: Any,
+    s3: Any,
+    catalog: JobCatalog,
+    now: datetime,
+    since: datetime,
+    until: datetime,
+    jobs: Sequence[str] | None = None,
+) -> ReportData:
+    names = sorted(set(jobs)) if jobs else job_names(catalog.glue)
+    data = ReportData(since, until)
+    reader = ByteReader(cloudwatch, s3, catalog, now)
+    for name in names:
+        runs = list(runs_between(name, since, until, newest_first=False, limit=MAX_RUNS_PER_JOB))
+        data.costs.append(job_cost(name, runs))
+        job = catalog.job(name)
+        if job is not None and job.upstream and runs:
+            data.flows.append(
+                load_flow(name, job.upstream, reader=reader, since=since, until=until, upstream_from="tag")
+            )
+    data.snapshots = snapshots_between(since, until)
+    return data
+
+
+def _dimension(snapshot: SnapshotItem, name: str) -> dict[str, Any]:
+    data = snapshot.data if isinstance(snapshot.data, dict) else {}
+    dimension = (data.get("dimensions") or {}).get(name)
+    return dimension if isinstance(dimension, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class PlottingUnavailable(RuntimeError):
+    """matplotlib is not installed where the report runs."""
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise PlottingUnavailable(
+            "the report needs matplotlib, which is not installed here: pip install matplotlib"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _empty(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_flow(flows: Sequence[FlowReport], path: Path) -> None:
+    plt = _pyplot()
+    count = max(1, len(flows))
+    fig, axes = plt.subplots(count, 1, figsize=(10, 3.2 * count), squeeze=False)
+    if not flows:
+        _empty(axes[0][0], "no chained jobs: tag a downstream job with glue-audit:upstream=<upstream job>")
+    for ax, report in zip((row[0] for row in axes), flows, strict=False):
+        ax.axhspan(flow.HEALTHY_LOW, flow.HEALTHY_HIGH, color="tab:green", alpha=0.15, label="healthy band")
+        ax.axhline(1.0, color="tab:green", linewidth=0.8)
+        measured = [r for r in report.results if r.ratio is not None]
+        if measured:
+            ax.plot([r.started_on for r in measured], [r.ratio for r in measured], color="0.5", linewidth=1)
+            ax.scatter(
+                [r.started_on for r in measured],
+                [r.ratio for r in measured],
+                c=[_VERDICT_COLOURS.get(r.verdict, "black") for r in measured],
+                zorder=3,
+            )
+        else:
+            _empty(ax, f"no measurable run of {report.downstream}: {report.summary.message}")
+        ax.set_title(f"{report.upstream} -> {report.downstream}: {report.summary.verdict}")
+        ax.set_ylabel("bytes read / written")
+        ax.set_xlabel("downstream run start (UTC)")
+        ax.set_ylim(bottom=0)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path) -> None:
+    plt = _pyplot()
+    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    if not snapshots:
+        for ax in axes:
+            _empty(ax, "no capacity snapshots in this period")
+    else:
+        times = [s.taken_at for s in snapshots]
+        for ax, name, title in (
+            (axes[0], "account_runs", "concurrent job runs"),
+            (axes[1], "dpus", "DPUs"),
+        ):
+            for key, style in (("used", "-"), ("budget", "--"), ("quota", ":")):
+                values = [_number(_dimension(s, name).get(key)) for s in snapshots]
+                if any(v is not None for v in values):
+                    ax.plot(times, [v if v is not None else float("nan") for v in values], style, label=key)
+            ax.set_title(title)
+            ax.set_ylim(bottom=0)
+            ax.legend(loc="lower left")
+        pending = [
+            _number((s.data or {}).get("pending")) if isinstance(s.data, dict) else None for s in snapshots
+        ]
+        axes[2].step(
+            times, [p if p is not None else float("nan") for p in pending], where="post", label="pending"
+        )
+        axes[2].set_title("pending requests")
+        axes[2].set_ylim(bottom=0)
+        axes[2].set_xlabel("UTC")
+        fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_dpu_hours(costs: Sequence[JobCost], path: Path) -> None:
+    plt = _pyplot()
+    shown = [c for c in costs if c.runs]
+    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.4 * len(shown) + 1.5)))
+    if not shown:
+        _empty(ax, "no runs in this period")
+    else:
+        ordered = sorted(shown, key=lambda c: c.dpu_hours)
+        ax.barh([c.job_name for c in ordered], [c.dpu_hours for c in ordered], color="tab:blue")
+        ax.set_xlabel("DPU-hours")
+        ax.set_title("DPU-hours per job")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _lines(data: ReportData) -> Iterator[str]:
+    yield f"Glue Audit report {data.since:%Y-%m-%d %H:%M}Z to {data.until:%Y-%m-%d %H:%M}Z"
+    yield ""
+    total = sum(c.dpu_hours for c in data.costs)
+    runs = sum(c.runs for c in data.costs)
+    yield f"Runs: {runs}; DPU-hours: {total:.2f}"
+    for cost in sorted(data.costs, key=lambda c: -c.dpu_hours):
+        if not cost.runs:
+            continue
+        extra = []
+        if cost.runs_without_cost:
+            extra.append(f"{cost.runs_without_cost} without cost figures")
+        if cost.stragglers:
+            extra.append(f"{cost.stragglers} straggler run(s)")
+        if cost.no_data:
+            extra.append(f"{cost.no_data} without metrics")
+        note = f" ({'; '.join(extra)})" if extra else ""
+        yield (
+            f"  {cost.job_name}: {cost.runs} runs, {cost.succeeded} succeeded, {cost.failed} failed, "
+            f"{cost.dpu_hours:.2f} DPU-hours{note}"
+        )
+    yield ""
+    if data.flows:
+        yield "Data flow:"
+        for report in data.flows:
+            yield f"  {report.upstream} -> {report.downstream}: {report.summary.verdict}: {report.summary.message}"
+            if report.summary.fix:
+                yield f"    fix: {report.summary.fix}"
+    else:
+        yield "Data flow: no chained jobs (tag a downstream job with glue-audit:upstream)"
+    yield ""
+    if data.snapshots:
+        yield f"Capacity: {len(data.snapshots)} snapshots"
+        for name, label in (("account_runs", "concurrent runs"), ("dpus", "DPUs")):
+            used = [u for s in data.snapshots if (u := _number(_dimension(s, name).get("used"))) is not None]
+            latest = _dimension(data.snapshots[-1], name)
+            if used:
+                yield (
+                    f"  {label}: peak {max(used):g} used; budget {latest.get('budget', '-')}, "
+                    f"quota {latest.get('quota', '-')} (latest)"
+                )
+        pending = [
+            p
+            for s in data.snapshots
+            if isinstance(s.data, dict) and (p := _number(s.data.get("pending"))) is not None
+        ]
+        if pending:
+            yield f"  pending requests: peak {max(pending):g}, latest {pending[-1]:g}"
+    else:
+        yield "Capacity: no snapshots in this period"
+
+
+def summary_text(data: ReportData) -> str:
+    return "\n".join(_lines(data)) + "\n"
+
+
+def write_report(data: ReportData, directory: Path) -> ReportFiles:
+    _pyplot()  # fail before creating anything when matplotlib is missing
+    directory.mkdir(parents=True, exist_ok=True)
+    plots = {
+        "flow": directory / FLOW_PNG,
+        "capacity": directory / CAPACITY_PNG,
+        "dpu_hours": directory / DPU_HOURS_PNG,
+    }
+    plot_flow(data.flows, plots["flow"])
+    plot_capacity(data.snapshots, plots["capacity"])
+    plot_dpu_hours(data.costs, plots["dpu_hours"])
+    text = summary_text(data)
+    summary = directory / SUMMARY_TXT
+    summary.write_text(text, encoding="utf-8")
+    return ReportFiles(directory, plots, summary, text)

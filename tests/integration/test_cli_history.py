@@ -1,0 +1,108 @@
+"""``glue-audit history JOB``: the job's runs from the ledger, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.integration.test_insights_support import cli, create_job, put_run
+from tests.support.stack import Stack
+
+JOB = "orders-etl"
+
+
+def _runs(count: int) -> list[str]:
+    """``count`` finished runs, one every 10 minutes; their ids oldest first."""
+    base = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    ids = []
+    for index in range(count):
+        started = base + timedelta(minutes=10 * index)
+        ids.append(put_run(JOB, started, started + timedelta(minutes=5), dpu_seconds=1800.0).run_id)
+    return ids
+
+
+def test_25_runs_in_pages_of_10_come_newest_first_without_overlap(stack: Stack) -> None:
+    ids = _runs(25)
+
+    pages: list[list[str]] = []
+    token: str | None = None
+    for _ in range(10):  # bounded: the test fails rather than loops if tokens never end
+        args = ["history", JOB, "--limit", "10", "--json"]
+        if token:
+            args += ["--next-token", token]
+        result = cli(*args)
+        assert result.code == 0, result.err
+        page = result.json()
+        pages.append([run["run_id"] for run in page["runs"]])
+        token = page["next_token"]
+        if not token:
+            break
+
+    assert [len(page) for page in pages] == [10, 10, 5]
+    assert [run_id for page in pages for run_id in page] == list(reversed(ids))
+
+
+def test_the_text_page_shows_the_console_columns_and_how_to_continue(stack: Stack) -> None:
+    _runs(3)
+    started = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    run_id = put_run(
+        JOB,
+        started,
+        started + timedelta(minutes=5),
+        state="FAILED",
+        dpu_seconds=1800.0,
+        error_message="OutOfMemoryError: Java heap",
+        attempt=1,
+        timeout=60,
+        trigger_name="nightly",
+        notify_delay_after=3,
+        delay_notified_at=started + timedelta(minutes=3),
+        bytes_read=3 * 1024**3,
+        bytes_written=512 * 1024**2,
+    ).run_id
+
+    result = cli("history", JOB, "--limit", "2")
+
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    header = lines[1]
+    for column in ("run id", "attempt", "status", "error", "execution time", "timeout", "delay notification"):
+        assert column in header
+    for column in ("triggered by", "start", "end", "DPU-hours", "bytes read", "bytes written"):
+        assert column in header
+    first = lines[3]  # the newest run
+    assert first.startswith(run_id)
+    for text in (
+        "FAILED",
+        "OutOfMemoryError",
+        "5m",
+        "60m",
+        "trigger nightly",
+        "0.500",
+        "3.0 GiB",
+        "512.0 MiB",
+    ):
+        assert text in first
+    assert f"at {started + timedelta(minutes=3):%Y-%m-%d %H:%M:%S}Z" in first  # the delay notification
+    assert "--limit 2 --next-token " in result.out
+
+
+def test_a_token_of_another_job_or_garbage_is_a_usage_error(stack: Stack) -> None:
+    _runs(3)
+    token = cli("history", JOB, "--limit", "1", "--json").json()["next_token"]
+
+    other = cli("history", "other-job", "--next-token", token)
+    garbage = cli("history", JOB, "--next-token", "!!not-a-token!!")
+
+    assert other.code == 2 and "belongs to the history of job 'orders-etl'" in other.err
+    assert garbage.code == 2 and "not a token this command printed" in garbage.err
+
+
+def test_unknown_job_and_known_job_without_runs(stack: Stack) -> None:
+    create_job(stack, "idle-job")
+
+    unknown = cli("history", "no-such-job")
+    idle = cli("history", "idle-job", "--json")
+
+    assert unknown.code == 1 and "unknown job 'no-such-job'" in unknown.err
+    assert idle.code == 1 and "no runs of job 'idle-job' in the ledger yet" in idle.err
+    assert unknown.out == idle.out == ""

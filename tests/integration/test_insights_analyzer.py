@@ -1,0 +1,243 @@
+"""``analyze_finished_runs`` and the analyzer Lambda against the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import functions.analyzer.handler as analyzer_handler
+from glue_audit import metric_names
+from glue_audit.insights import cloudwatch as cw
+from glue_audit.insights import flow
+from glue_audit.insights.analysis import analyze_finished_runs
+from glue_audit.ledger import get_run
+from glue_audit.models import ANALYSIS, LedgerItem, RunItem
+from glue_audit.observability import metrics
+from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, seed_story
+from tests.integration.test_insights_support import create_job, put_bytes, put_gauge, put_run
+from tests.support.api_calls import ITEMS_READ, recording_api_calls
+from tests.support.stack import Stack
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_metrics() -> Iterator[None]:
+    """Direct calls add metrics that only a handler flushes: start and end each test with none."""
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+
+
+def _minutes_ago(now: datetime, minutes: float) -> datetime:
+    return now - timedelta(minutes=minutes)
+
+
+def _reload(run: RunItem) -> RunItem:
+    fresh = get_run(str(run.job_name), run.run_id)
+    assert fresh is not None
+    return fresh
+
+
+def _analysis_partition() -> set[str]:
+    return {item.run_id for item in LedgerItem.active_index.query(ANALYSIS) if isinstance(item, RunItem)}
+
+
+def _analyze(stack: Stack, now: datetime, **kwargs: Any) -> Any:
+    return analyze_finished_runs(
+        now, stack.client("cloudwatch"), stack.client("glue"), stack.client("s3"), **kwargs
+    )
+
+
+def test_finished_runs_get_bytes_and_verdicts_young_and_silent_ones_wait(stack: Stack) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    create_job(stack, INPUT)
+    create_job(stack, OUTPUT, tags={"glue-audit:upstream": INPUT})
+    create_job(stack, "silent")  # --enable-metrics, but nothing arrives
+    create_job(stack, "unmetered", arguments={})  # no metrics, no report: nothing will ever come
+
+    up = put_run(INPUT, _minutes_ago(now, 90), _minutes_ago(now, 80), dpu_seconds=7200)
+    put_bytes(stack, INPUT, up, cw.WRITE_BYTES, 100 * MB)
+    down = put_run(OUTPUT, _minutes_ago(now, 79), _minutes_ago(now, 30), dpu_seconds=3600)
+    put_bytes(stack, OUTPUT, down, cw.READ_BYTES, 100 * MB)
+    put_bytes(stack, OUTPUT, down, cw.WRITE_BYTES, 40 * MB)
+    put_gauge(
+        stack, OUTPUT, down.run_id, cw.NEEDED_EXECUTORS, [(_minutes_ago(now, 79 - m), 8.0) for m in range(49)]
+    )
+    young = put_run(OUTPUT, _minutes_ago(now, 20), _minutes_ago(now, 2))
+    put_bytes(stack, OUTPUT, young, cw.READ_BYTES, 10 * MB)
+    silent_old = put_run("silent", _minutes_ago(now, 150), _minutes_ago(now, 120))
+    silent_recent = put_run("silent", _minutes_ago(now, 40), _minutes_ago(now, 20))
+    unmetered = put_run("unmetered", _minutes_ago(now, 40), _minutes_ago(now, 10))
+
+    summary = _analyze(stack, now)
+
+    assert summary.as_dict() == {
+        "analyzed": 2,
+        "no_data": 2,
+        "waiting": 1,
+        "too_young": 1,
+        "failed": 0,
+        "reprocessing": 0,
+        "stragglers": 0,
+    }
+    down = _reload(down)
+    assert down.bytes_read == pytest.approx(100 * MB) and down.bytes_written == pytest.approx(40 * MB)
+    assert down.analyzed_at == now and down.active_pk is None  # left the ANALYSIS partition
+    assert down.insights["verdict"] == "ok"
+    assert down.insights["flow"]["upstream"] == INPUT
+    assert down.insights["flow"]["verdict"] == flow.HEALTHY and down.insights["flow"][
+        "ratio"
+    ] == pytest.approx(1.0)
+    assert down.insights["straggler"]["verdict"] == "balanced"
+    assert down.insights["dpu_hours"] == 1.0
+    assert _reload(up).bytes_written == pytest.approx(100 * MB)
+    assert _reload(up).insights["flow"] is None  # the upstream job has no upstream itself
+
+    old = _reload(silent_old).insights
+    assert old["verdict"] == "no data" and "--enable-metrics" in old["reason"]
+    never = _reload(unmetered).insights
+    assert never["verdict"] == "no data" and "without --enable-metrics" in never["reason"]
+    # Left for a later call: the young run (metrics still arriving) and the silent recent one.
+    assert _analysis_partition() == {young.run_id, silent_recent.run_id}
+    assert _reload(silent_recent).insights is None and _reload(young).analyzed_at is None
+
+    # An hour later both are due: the young one has data, the silent one is given up on.
+    later = _analyze(stack, now + timedelta(hours=1))
+    assert (later.analyzed, later.no_data, later.waiting) == (1, 1, 0)
+    assert _analysis_partition() == set()
+    assert _reload(young).bytes_read == pytest.approx(10 * MB)
+    assert _reload(silent_recent).insights["verdict"] == "no data"
+
+
+def test_a_run_report_fills_the_bytes_when_the_job_has_no_metrics(stack: Stack) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    stack.client("s3").create_bucket(Bucket="etl-reports")
+    create_job(stack, "reported", arguments={"--glue_audit_report_uri": "s3://etl-reports/runs"})
+    run = put_run("reported", _minutes_ago(now, 40), _minutes_ago(now, 30))
+    report = {
+        "job_name": "reported",
+        "run_id": run.run_id,
+        "records_in": 1000,
+        "records_out": 990,
+        "bytes_in": 123456,
+        "bytes_out": 654321,
+        "malformed_records": 10,
+        "started_at": "2026-01-01T00:00:00.000Z",
+        "completed_at": "2026-01-01T00:10:00.000Z",
+    }
+    stack.client("s3").put_object(
+        Bucket="etl-reports", Key=f"runs/reported/{run.run_id}.json", Body=json.dumps(report).encode()
+    )
+
+    summary = _analyze(stack, now)
+
+    assert (summary.analyzed, summary.no_data) == (1, 0)
+    run = _reload(run)
+    assert (run.bytes_read, run.bytes_written) == (123456, 654321)
+    assert run.insights["bytes"]["source"] == "report"
+    assert run.insights["report"]["malformed_records"] == 10
+    assert run.insights["report"]["uri"] == f"s3://etl-reports/runs/reported/{run.run_id}.json"
+
+
+def test_limit_bounds_one_call(stack: Stack) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    create_job(stack, "many", arguments={})
+    for index in range(5):
+        put_run("many", _minutes_ago(now, 60 + index), _minutes_ago(now, 30 + index))
+
+    first = _analyze(stack, now, limit=3)
+    second = _analyze(stack, now, limit=3)
+
+    assert (first.no_data, second.no_data) == (3, 2)
+    assert _analysis_partition() == set()
+
+
+def _emf_metrics(stdout: str) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for line in stdout.splitlines():
+        try:
+            blob = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(blob, dict) or "_aws" not in blob:
+            continue
+        for definition in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in definition["Metrics"]:
+                value = blob[metric["Name"]]
+                found.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return found
+
+
+def test_the_lambda_records_the_seed_story_and_emits_the_metrics(
+    stack: Stack, lambda_context: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chain = seed_story(stack)
+    for run in [*chain.inputs, *chain.outputs]:
+        run.refresh()
+        run.dpu_seconds = 3600.0
+        run.save()
+    capsys.readouterr()
+
+    response = analyzer_handler.lambda_handler({"limit": 50}, lambda_context)
+
+    assert response["analyzed"] == 12 and response["reprocessing"] == 1 and response["failed"] == 0
+    verdicts = [(_reload(run).insights or {}).get("flow", {}).get("verdict") for run in chain.outputs]
+    assert verdicts == [
+        flow.HEALTHY,
+        flow.REPROCESSING,
+        flow.BACKLOG,
+        flow.REPROCESSING,
+        flow.HEALTHY,
+        flow.HEALTHY,
+    ]
+    fourth = _reload(chain.outputs[3]).insights
+    assert fourth["verdict"] == "reprocessing" and fourth["flow"]["persistent"] is True
+    emitted = _emf_metrics(capsys.readouterr().out)
+    assert sorted(round(v, 2) for v in emitted[metric_names.FLOW_RATIO]) == [0.83, 0.98, 1.0, 1.02, 2.5, 2.75]
+    assert sorted(emitted[metric_names.REPROCESSING_DETECTED]) == [0, 0, 0, 0, 0, 1]
+    assert sum(emitted[metric_names.DPU_HOURS]) == 12.0
+    assert metric_names.STRAGGLER_DETECTED not in emitted  # these runs have no executor metrics
+
+
+# What the analyzer Lambda calls (its IAM policy must grant these; GetCallerIdentity needs no grant).
+ANALYZER_ACTIONS = frozenset(
+    {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "glue:GetJob",
+        "glue:GetTags",
+        "glue:GetJobRun",
+        "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
+        "s3:GetObject",
+        "sts:GetCallerIdentity",
+    }
+)
+
+
+def test_the_lambda_calls_only_what_its_policy_grants(stack: Stack, lambda_context: object) -> None:
+    seed_story(stack)
+    stack.client("s3").create_bucket(Bucket="etl-reports")
+    create_job(stack, "reported", arguments={"--glue_audit_report_uri": "s3://etl-reports/runs"})
+    now = datetime.now(UTC)
+    put_run("reported", _minutes_ago(now, 40), _minutes_ago(now, 30))
+
+    with recording_api_calls() as calls:
+        response = analyzer_handler.lambda_handler({}, lambda_context)
+
+    assert response["analyzed"] == 12 and response["no_data"] == 0 and response["waiting"] == 1
+    # botocore signs CloudWatch as "monitoring"; IAM calls it "cloudwatch".
+    actions = {name.replace("monitoring:", "cloudwatch:") for name in calls if name != ITEMS_READ}
+    assert actions <= ANALYZER_ACTIONS, actions - ANALYZER_ACTIONS
+    # Only the ledger's indexes are queried: the items read stay in proportion to the runs analysed.
+    assert "dynamodb:Scan" not in calls and calls[ITEMS_READ] < 100
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_the_lambda_rejects_a_malformed_schedule_input(lambda_context: object, stack: Stack) -> None:
+    with pytest.raises(analyzer_handler.InvalidAnalyzerInput, match="limit"):
+        analyzer_handler.lambda_handler({"limit": "many"}, lambda_context)

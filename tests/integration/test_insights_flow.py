@@ -1,0 +1,260 @@
+"""``glue-audit flow`` against the emulator: the seed's Input/Output story, read back from CloudWatch.
+
+The seed ("Monitoring the progress of multiple jobs"): the Input job runs every 30 minutes, the
+Output job after each Input run. Without job bookmarks the Output job rereads the staging
+location: ratios 1, 2.5, 0.83 (the third Input run ran long, the Output run started late), 2.75;
+with bookmarks the ratio is about 1 again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from glue_audit.insights import cloudwatch as cw
+from glue_audit.insights import flow
+from glue_audit.models import RunItem
+from tests.integration.test_insights_support import cli, create_job, put_bytes, put_run
+from tests.support.stack import Stack
+
+MB = 1024 * 1024
+INPUT, OUTPUT = "input-job", "output-job"
+
+
+@dataclass
+class Chain:
+    inputs: list[RunItem]
+    outputs: list[RunItem]
+
+
+def seed_story(stack: Stack, *, upstream_tag: bool = True) -> Chain:
+    """Six Input runs and six Output runs on a 30-minute schedule, ending a few hours ago.
+
+    Each row: Input run (start minute, duration, MB written), Output run (start minute, duration,
+    MB read). Minutes are from the first run; the Output job has MaxConcurrentRuns 1, so its fourth
+    run waits for the third to finish.
+    """
+    create_job(stack, INPUT)
+    create_job(stack, OUTPUT, tags={"glue-audit:upstream": INPUT} if upstream_tag else None)
+    base = (datetime.now(UTC) - timedelta(hours=8)).replace(minute=0, second=0, microsecond=0)
+    story = [
+        ((0, 10, 100), (10, 10, 100)),  # 12:00 first runs: ratio 1
+        ((30, 10, 100), (40, 15, 250)),  # 12:30 no bookmarks: reread run 1 and 2: 2.5
+        ((60, 17, 120), (77, 28, 100)),  # 13:00 long tail, late start: 100 of 120 = 0.83
+        ((90, 10, 100), (105, 15, 275)),  # 13:30 overlap, rereads again: 2.75
+        ((120, 10, 100), (130, 10, 102)),  # 14:00 bookmarks enabled: 1.02
+        ((150, 10, 100), (160, 10, 98)),  # 14:30 0.98
+    ]
+    chain = Chain([], [])
+    for (up_start, up_minutes, written), (down_start, down_minutes, read) in story:
+        up_started = base + timedelta(minutes=up_start)
+        up = put_run(INPUT, up_started, up_started + timedelta(minutes=up_minutes))
+        put_bytes(stack, INPUT, up, cw.WRITE_BYTES, written * MB)
+        put_bytes(stack, INPUT, up, cw.READ_BYTES, 3 * written * MB)  # its own input: not part of the flow
+        down_started = base + timedelta(minutes=down_start)
+        down = put_run(OUTPUT, down_started, down_started + timedelta(minutes=down_minutes))
+        put_bytes(stack, OUTPUT, down, cw.READ_BYTES, read * MB)
+        put_bytes(stack, OUTPUT, down, cw.WRITE_BYTES, read * MB)
+        chain.inputs.append(up)
+        chain.outputs.append(down)
+    return chain
+
+
+def test_flow_reproduces_the_seed_ratios_and_verdicts(stack: Stack) -> None:
+    chain = seed_story(stack)
+
+    result = cli("flow", INPUT, OUTPUT, "--json")
+
+    assert result.code == 0, result.err
+    report = result.json()
+    runs = report["runs"]
+    assert [r["run_id"] for r in runs] == [run.run_id for run in chain.outputs]  # oldest first
+    assert [round(r["ratio"], 2) for r in runs] == [1.0, 2.5, 0.83, 2.75, 1.02, 0.98]
+    assert [r["verdict"] for r in runs] == [
+        flow.HEALTHY,
+        flow.REPROCESSING,
+        flow.BACKLOG,
+        flow.REPROCESSING,
+        flow.HEALTHY,
+        flow.HEALTHY,
+    ]
+    # The second run above 1 within three runs is the persistent reprocessing of the seed.
+    assert [r["persistent"] for r in runs] == [False, False, False, True, False, False]
+    assert "job-bookmark-enable" in runs[3]["fix"] and "transformation_ctx" in runs[3]["fix"]
+    # Each Output run is compared with exactly the Input run that finished since the previous one.
+    assert [r["window"]["upstream_run_ids"] for r in runs] == [[run.run_id] for run in chain.inputs]
+    assert runs[1]["bytes_read"] == pytest.approx(250 * MB)
+    assert runs[1]["upstream_bytes_written"] == pytest.approx(100 * MB)
+    assert all(r["sources"] == ["cloudwatch"] for r in runs)
+    # After the fix the chain is healthy again, and the summary says what happened before.
+    assert report["summary"]["verdict"] == flow.HEALTHY
+    assert "persistently" in report["summary"]["message"]
+
+
+def test_flow_text_names_the_fix_while_reprocessing_persists(stack: Stack) -> None:
+    chain = seed_story(stack)
+    until = chain.outputs[3].started_on
+    assert until is not None
+
+    result = cli("flow", INPUT, OUTPUT, "--until", until.isoformat())
+
+    assert result.code == 0, result.err
+    assert "Verdict: reprocessing" in result.out
+    assert "--job-bookmark-option job-bookmark-enable" in result.out
+    assert "2.75" in result.out and "0.83" in result.out
+    assert "backlog or late start" in result.out
+
+
+def test_flow_with_only_the_downstream_uses_its_upstream_tag(stack: Stack) -> None:
+    chain = seed_story(stack)
+
+    result = cli("flow", OUTPUT, "--last", "2", "--json")
+
+    assert result.code == 0, result.err
+    report = result.json()
+    assert (report["upstream"], report["downstream"], report["upstream_from"]) == (INPUT, OUTPUT, "tag")
+    assert [r["run_id"] for r in report["runs"]] == [run.run_id for run in chain.outputs[-2:]]
+    assert [round(r["ratio"], 2) for r in report["runs"]] == [1.02, 0.98]
+
+
+def test_flow_since_selects_runs_by_start_and_keeps_the_window_of_the_first(stack: Stack) -> None:
+    chain = seed_story(stack)
+    since = chain.outputs[2].started_on
+    assert since is not None
+
+    report = cli("flow", INPUT, OUTPUT, "--since", since.isoformat(), "--json").json()
+
+    assert [r["run_id"] for r in report["runs"]] == [run.run_id for run in chain.outputs[2:]]
+    # The first shown run still opens its window at the previous Output run's start.
+    assert round(report["runs"][0]["ratio"], 2) == 0.83
+    assert report["runs"][0]["window"]["opens_after"] == chain.outputs[1].started_on.isoformat().replace(
+        "+00:00", "Z"
+    )
+
+
+def test_a_downstream_without_upstream_tag_is_a_usage_error(stack: Stack) -> None:
+    seed_story(stack, upstream_tag=False)
+
+    result = cli("flow", OUTPUT)
+
+    assert result.code == 2
+    assert "no glue-audit:upstream tag" in result.err
+    assert "Traceback" not in result.err and result.out == ""
+
+
+@pytest.mark.parametrize("names", [("nope-up", OUTPUT), (INPUT, "nope-down"), ("nope-down",)])
+def test_an_unknown_job_is_reported_not_raised(stack: Stack, names: tuple[str, ...]) -> None:
+    seed_story(stack)
+
+    result = cli("flow", *names)
+
+    assert result.code == 1
+    assert "unknown job 'nope-" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_downstream_job_without_metrics_gets_no_data_not_a_division_by_zero(stack: Stack) -> None:
+    create_job(stack, INPUT)
+    create_job(stack, OUTPUT, arguments={})  # no --enable-metrics
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    up = put_run(INPUT, now - timedelta(hours=2), now - timedelta(hours=2) + timedelta(minutes=10))
+    put_bytes(stack, INPUT, up, cw.WRITE_BYTES, 100 * MB)
+    put_run(OUTPUT, now - timedelta(minutes=100), now - timedelta(minutes=90))
+
+    result = cli("flow", INPUT, OUTPUT, "--json")
+
+    assert result.code == 1
+    report = result.json()
+    assert report["runs"][0]["verdict"] == flow.NO_DATA and report["runs"][0]["ratio"] is None
+    assert "--enable-metrics" in report["runs"][0]["reason"]
+    assert report["summary"]["verdict"] == flow.NO_DATA
+
+
+def test_a_window_without_upstream_runs_gets_no_data(stack: Stack) -> None:
+    create_job(stack, INPUT)
+    create_job(stack, OUTPUT)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    early = put_run(INPUT, now - timedelta(hours=3), now - timedelta(hours=3) + timedelta(minutes=10))
+    put_bytes(stack, INPUT, early, cw.WRITE_BYTES, 50 * MB)
+    first = put_run(OUTPUT, now - timedelta(minutes=150), now - timedelta(minutes=140))
+    put_bytes(stack, OUTPUT, first, cw.READ_BYTES, 50 * MB)
+    # A second Output run with no Input run in between: nothing was written for it.
+    second = put_run(OUTPUT, now - timedelta(minutes=60), now - timedelta(minutes=50))
+    put_bytes(stack, OUTPUT, second, cw.READ_BYTES, 50 * MB)
+
+    result = cli("flow", INPUT, OUTPUT)
+
+    assert result.code == 0  # the first run was measured
+    lines = result.out.splitlines()
+    assert any(second.run_id in line and "no data" in line for line in lines)
+    assert f"{second.run_id}: no run of {INPUT} completed after" in result.out
+    assert "Traceback" not in result.err
+
+
+def test_no_runs_of_the_downstream_in_the_ledger(stack: Stack) -> None:
+    create_job(stack, INPUT)
+    create_job(stack, OUTPUT)
+
+    result = cli("flow", INPUT, OUTPUT)
+
+    assert result.code == 1
+    assert f"no runs of job '{OUTPUT}' in the ledger yet" in result.err
+
+
+def test_bad_times_are_usage_errors(stack: Stack) -> None:
+    seed_story(stack)
+
+    assert cli("flow", INPUT, OUTPUT, "--since", "yesterday-ish").code == 2
+    assert cli("flow", INPUT, OUTPUT, "--since", "1h", "--until", "2h").code == 2
+    assert cli("flow", INPUT, OUTPUT, "--last", "0").code == 2
+    assert cli("flow", "a", "b", "c").code == 2
+
+
+def test_a_verdict_does_not_depend_on_how_many_runs_are_shown(stack: Stack) -> None:
+    chain = seed_story(stack)
+    until = chain.outputs[3].started_on
+    assert until is not None
+
+    report = cli("flow", INPUT, OUTPUT, "--until", until.isoformat(), "--last", "1", "--json").json()
+
+    (only,) = report["runs"]
+    assert only["run_id"] == chain.outputs[3].run_id
+    assert (round(only["ratio"], 2), only["verdict"], only["persistent"]) == (2.75, flow.REPROCESSING, True)
+    assert (
+        report["summary"]["verdict"] == flow.REPROCESSING
+        and "job-bookmark-enable" in report["summary"]["fix"]
+    )
+
+
+def test_flow_falls_back_to_the_run_reports_when_the_jobs_have_no_metrics(stack: Stack) -> None:
+    stack.client("s3").create_bucket(Bucket="etl-reports")
+    arguments = {"--glue_audit_report_uri": "s3://etl-reports/runs"}
+    create_job(stack, INPUT, arguments=arguments)
+    create_job(stack, OUTPUT, arguments=arguments)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    up = put_run(INPUT, now - timedelta(hours=2), now - timedelta(hours=2) + timedelta(minutes=10))
+    down = put_run(OUTPUT, now - timedelta(minutes=105), now - timedelta(minutes=95))
+    for job, run, bytes_in, bytes_out in ((INPUT, up, 5000, 4000), (OUTPUT, down, 4000, 3900)):
+        report = {
+            "job_name": job,
+            "run_id": run.run_id,
+            "records_in": 10,
+            "records_out": 10,
+            "bytes_in": bytes_in,
+            "bytes_out": bytes_out,
+            "malformed_records": 0,
+            "started_at": "2026-01-01T00:00:00.000Z",
+            "completed_at": "2026-01-01T00:10:00.000Z",
+        }
+        stack.client("s3").put_object(
+            Bucket="etl-reports", Key=f"runs/{job}/{run.run_id}.json", Body=json.dumps(report).encode()
+        )
+
+    result = cli("flow", INPUT, OUTPUT, "--json")
+
+    assert result.code == 0, result.err
+    (only,) = result.json()["runs"]
+    assert (only["ratio"], only["verdict"], only["sources"]) == (1.0, flow.HEALTHY, ["report"])

@@ -1,0 +1,119 @@
+"""The real ASL (rendered from the Terraform template) executed by the emulator's Step Functions,
+with the real capacity and launcher handlers behind the Lambda tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import functions.launcher.handler as launcher_handler
+from glue_audit import errors
+from glue_audit.models import RequestItem, RequestStatus
+from tests.conftest import NAMES
+from tests.support.emulator import LambdaDispatcher
+from tests.support.glue_driver import GlueDriver
+from tests.support.scenario import JobSpec, build_estate, submit_requests
+from tests.support.scheduler import Scheduler, provision_scheduler
+from tests.support.stack import Stack
+
+JOBS = [JobSpec("orders", "G.1X", 4, "a", max_concurrent_runs=5), JobSpec("solo", "G.1X", 2, "a")]
+
+
+@pytest.fixture
+def scheduler(stack: Stack) -> Scheduler:
+    build_estate(stack, {"a": "10.20.1.0/24"}, JOBS)
+    return provision_scheduler(stack, NAMES)
+
+
+def outcomes(execution: dict[str, Any]) -> dict[str, str]:
+    return {o["request_id"]: o["outcome"] for o in execution["output_json"]["outcomes"]}
+
+
+def test_happy_path_launches_every_planned_request(
+    scheduler: Scheduler, stack: Stack, dispatcher: LambdaDispatcher
+) -> None:
+    ids = submit_requests(stack, "orders", 3)
+    execution = scheduler.tick("tick-happy")
+    assert execution["status"] == "SUCCEEDED"
+    assert outcomes(execution) == dict.fromkeys(ids, "started")
+    runs = stack.client("glue").get_job_runs(JobName="orders")["JobRuns"]
+    assert len(runs) == 3
+    for request_id in ids:
+        assert RequestItem.get(*RequestItem.key(request_id)).status == RequestStatus.LAUNCHED
+    assert [name for name, _ in dispatcher.calls].count("capacity") == 1
+    assert [name for name, _ in dispatcher.calls].count("launcher") == 3
+
+
+def test_nothing_to_launch_ends_at_the_choice(scheduler: Scheduler, dispatcher: LambdaDispatcher) -> None:
+    execution = scheduler.tick("tick-empty")
+    assert execution["status"] == "SUCCEEDED"
+    assert execution["output_json"]["launches"] == []
+    entered = scheduler.states_entered(execution["executionArn"])
+    assert entered[-1] == "NothingToLaunch" and "LaunchAll" not in entered
+    assert [name for name, _ in dispatcher.calls] == ["capacity"]
+
+
+def test_glue_refusing_for_capacity_returns_the_request_to_pending(
+    scheduler: Scheduler, stack: Stack
+) -> None:
+    [request_id] = submit_requests(stack, "solo", 1)
+    with GlueDriver(stack):  # runs stay STARTING until the driver moves them
+        # Someone started "solo" outside the framework: Glue's own per-job limit (1) refuses our run.
+        stack.client("glue").start_job_run(JobName="solo")
+        execution = scheduler.tick("tick-refused")
+    assert outcomes(execution) == {request_id: "LaunchDeferred"}
+    request = RequestItem.get(*RequestItem.key(request_id))
+    assert request.status == RequestStatus.PENDING and int(request.attempts) == 1
+    assert "ConcurrentRunsExceededException" in request.last_reason
+
+
+@pytest.mark.parametrize("error_name", errors.LAUNCHER_CAUGHT_ERRORS)
+def test_each_typed_launcher_error_is_caught_and_recorded(
+    scheduler: Scheduler, stack: Stack, dispatcher: LambdaDispatcher, error_name: str
+) -> None:
+    [request_id] = submit_requests(stack, "orders", 1)
+    error = getattr(errors, error_name)
+
+    def failing(event: dict[str, Any], context: object) -> dict[str, Any]:
+        raise error(f"{error_name} for {event['request_id']}")
+
+    dispatcher.overrides["launcher"] = failing
+    execution = scheduler.tick(f"tick-{error_name}")
+    assert execution["status"] == "SUCCEEDED"  # one failed launch does not fail the tick
+    [outcome] = execution["output_json"]["outcomes"]
+    assert (outcome["request_id"], outcome["outcome"]) == (request_id, error_name)
+    assert f"{error_name} for {request_id}" in outcome["cause"]
+
+
+def test_an_unexpected_crash_is_recorded_as_errored(
+    scheduler: Scheduler, stack: Stack, dispatcher: LambdaDispatcher
+) -> None:
+    submit_requests(stack, "orders", 1)
+
+    def crash(event: dict[str, Any], context: object) -> dict[str, Any]:
+        raise KeyError("bug")
+
+    dispatcher.overrides["launcher"] = crash
+    execution = scheduler.tick("tick-crash")
+    [outcome] = execution["output_json"]["outcomes"]
+    assert (outcome["outcome"], outcome["error"]) == ("LaunchErrored", "KeyError")
+
+
+def test_glue_throttling_is_retried_and_then_launches(
+    scheduler: Scheduler, stack: Stack, dispatcher: LambdaDispatcher
+) -> None:
+    [request_id] = submit_requests(stack, "orders", 1)
+    attempts = {"n": 0}
+
+    def throttled_once(event: dict[str, Any], context: object) -> dict[str, Any]:
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            raise errors.GlueThrottled("Rate exceeded")
+        return launcher_handler.lambda_handler(event, context)  # type: ignore[arg-type]
+
+    dispatcher.overrides["launcher"] = throttled_once
+    execution = scheduler.tick("tick-throttled", timeout=90)
+    assert outcomes(execution) == {request_id: "started"}
+    assert attempts["n"] == 2
+    assert len(stack.client("glue").get_job_runs(JobName="orders")["JobRuns"]) == 1
