@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
 from glue_audit.resources import ResourceNames
 
 NAMES = ResourceNames("glue-audit-test")
