@@ -18,8 +18,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
+# The whole system on the embedded emulator: report in build/demo/.
+demo: venv
+	$(PY) -m scripts.demo $(DEMO_ARGS)
+
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
-test: venv lint fmt-check
+test: venv lint typecheck fmt-check checkov
 	$(PY) -m pytest
 
 unit: venv
@@ -57,4 +61,6 @@ checkov: $(CHECKOV_VENV)/.installed
 
 # Benchmarks print figures; they are not tests (shared, noisy machines).
 bench: venv
+	$(PY) -m scripts.bench_policy
+	$(PY) -m scripts.bench_capacity
 	$(PY) -m scripts.bench_ingest

@@ -145,6 +145,8 @@ class Emulator:
 
     def start(self) -> Emulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+        # moto logs an ERROR each time a Choice tests IsPresent on a missing path (a normal outcome).
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         for key, value in self.environment().items():
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value

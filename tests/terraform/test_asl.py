@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from glue_audit.errors import LAUNCHER_CAUGHT_ERRORS, LAUNCHER_RETRIED_ERRORS
 
+from glue_audit.errors import LAUNCHER_CAUGHT_ERRORS, LAUNCHER_RETRIED_ERRORS
 from tests.support import asl
 
 CAPACITY = "arn:aws:lambda:eu-west-1:123456789012:function:glue-audit-capacity"

@@ -9,11 +9,12 @@ import re
 from typing import Any
 
 import pytest
+
 from glue_audit import metric_names, models, settings
+from glue_audit.insights.analysis import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE
 from glue_audit.permissions import FUNCTION_ACTIONS
 from glue_audit.policy import DIMENSIONS
 from glue_audit.resources import FUNCTIONS, GLUE_EVENT_PATTERN, ResourceNames
-
 from tests.support.stack import MAX_RECEIVE_COUNT
 from tests.terraform.hcl import (
     ROOT,
@@ -32,6 +33,7 @@ from tests.terraform.hcl import (
 NO_RESOURCE_LEVEL_ACTIONS = frozenset(
     {
         "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
         "cloudwatch:PutMetricData",
         "ec2:DescribeDhcpOptions",
         "ec2:DescribeNetworkInterfaces",
@@ -66,6 +68,10 @@ COMMON_EXTRAS = frozenset(
 EVENT_SOURCE_EXTRAS = frozenset(
     {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "kms:Decrypt"}
 )
+# What S3 needs from the analyzer role to return a run report encrypted with a CMK (SSE-KMS).
+RUN_REPORT_KEY_EXTRAS = frozenset({"kms:Decrypt"})
+# Grants on top of FUNCTION_ACTIONS and COMMON_EXTRAS, by function; none for the others.
+FUNCTION_EXTRAS = {"ingest": EVENT_SOURCE_EXTRAS, "analyzer": RUN_REPORT_KEY_EXTRAS}
 
 POWERTOOLS_REQUIRED = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
 POWERTOOLS_OPTIONAL = {"POWERTOOLS_LOG_LEVEL"}
@@ -126,12 +132,14 @@ def test_function_environment_values_parse_as_settings() -> None:
 def _function_grants() -> dict[str, set[str]]:
     config = module("functions")
     statements = config.locals["function_statements"]
-    key_statements = config.locals["queue_key_statements"]
+    key_statements = config.locals["key_statements"]
     document = config.data[("aws_iam_policy_document", "this")]
     assert document["for_each"] == "${local.functions}"
     common = {action for statement in blocks(document, "statement") for action in statement["actions"]}
     dynamic = blocks(document, "dynamic")
-    assert len(dynamic) == 1 and "local.function_statements[each.key]" in dynamic[0]["statement"]["for_each"]
+    for_each = dynamic[0]["statement"]["for_each"]
+    assert len(dynamic) == 1 and "local.function_statements[each.key]" in for_each
+    assert "local.key_statements[each.key]" in for_each
     grants = {}
     for name in FUNCTIONS:
         granted = set(common)
@@ -148,19 +156,58 @@ def test_function_role_grants_exactly_its_declared_actions(name: str) -> None:
     granted = _function_grants()[name]
     declared = set(FUNCTION_ACTIONS[name])
     assert declared <= granted, f"{name} role lacks {sorted(declared - granted)}"
-    allowed_extras = COMMON_EXTRAS | (EVENT_SOURCE_EXTRAS if name == "ingest" else frozenset())
+    allowed_extras = COMMON_EXTRAS | FUNCTION_EXTRAS.get(name, frozenset())
     assert granted - declared <= allowed_extras, (
         f"{name} role grants more: {sorted(granted - declared - allowed_extras)}"
     )
 
 
-def test_only_ingest_may_start_the_scheduler_and_only_the_launcher_starts_glue_runs() -> None:
+def _granting(name: str, action: str) -> list[dict[str, Any]]:
+    statements = module("functions").locals["function_statements"][name]
+    return [statement for statement in statements if action in statement["actions"]]
+
+
+def test_only_ingest_starts_the_scheduler_only_the_launcher_starts_glue_runs_only_the_analyzer_reads_s3() -> (
+    None
+):
     grants = _function_grants()
     assert [name for name in FUNCTIONS if "states:StartExecution" in grants[name]] == ["ingest"]
     assert [name for name in FUNCTIONS if "glue:StartJobRun" in grants[name]] == ["launcher"]
-    launcher = module("functions").locals["function_statements"]["launcher"]
-    glue = [statement for statement in launcher if "glue:StartJobRun" in statement["actions"]]
-    assert glue[0]["resources"] == "${var.launchable_job_arns}"
+    assert _granting("launcher", "glue:StartJobRun")[0]["resources"] == "${var.launchable_job_arns}"
+    # No function touches S3 but the analyzer, which only reads, and only the run reports.
+    assert [name for name in FUNCTIONS if any(a.startswith("s3:") for a in grants[name])] == ["analyzer"]
+    assert {a for a in grants["analyzer"] if a.startswith("s3:")} == {"s3:GetObject"}
+    reports = _granting("analyzer", "s3:GetObject")
+    assert len(reports) == 1 and reports[0]["actions"] == ["s3:GetObject"]
+    assert reports[0]["resources"] == "${local.run_report_object_arns}"
+    assert [name for name in FUNCTIONS if "cloudwatch:GetMetricData" in grants[name]] == ["analyzer"]
+
+
+def test_analyzer_reads_the_objects_under_the_report_uris_and_decrypts_with_their_key_only() -> None:
+    config = module("functions")
+    arns = config.locals["run_report_object_arns"]
+    assert "var.run_report_s3_uris" in arns and 'trimprefix(uri, "s3://")' in arns
+    assert arns.endswith('s3:::${trimsuffix(trimprefix(uri, "s3://"), "/")}/*"]}'), arns
+    key = config.locals["key_statements"]["analyzer"]
+    assert key.startswith("${var.run_report_kms_key_arn == null ? [] :"), key
+    assert actions_in_expression(key) == {"kms:Decrypt"}
+    assert "resources = [var.run_report_kms_key_arn]" in key
+    # Glue reads on the account's jobs; the ledger and its indexes only; no ledger deletes anywhere.
+    assert _granting("analyzer", "glue:GetJob")[0]["resources"] == "${local.account_job_arns}"
+    assert _granting("analyzer", "dynamodb:Query")[0]["resources"] == "${local.ledger_arns}"
+    assert not any("dynamodb:DeleteItem" in granted for granted in _function_grants().values())
+
+
+@pytest.mark.parametrize("env", environment_names())
+def test_analyzer_may_read_exactly_where_the_jobs_write_their_run_reports(env: str) -> None:
+    """The jobs get --glue_audit_report_uri from the glue_jobs module's report_uri, which the
+    environment hands to the functions module as the only S3 location the analyzer may read."""
+    glue_jobs = module("glue_jobs")
+    assert glue_jobs.locals["common_arguments"]["--glue_audit_report_uri"] == "${local.report_uri}"
+    assert glue_jobs.outputs["report_uri"]["value"] == "${local.report_uri}"
+    assert glue_jobs.locals["report_uri"].startswith("${local.data_uri}/")
+    functions = environment(env).modules["functions"]
+    assert functions["run_report_s3_uris"] == ["${module.glue_jobs.report_uri}"]
 
 
 def _statements(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -234,6 +281,7 @@ def test_names_built_from_name_prefix_equal_resource_names() -> None:
     assert name_of("ingest", "aws_sqs_queue", "dlq") == names.events_dlq
     assert name_of("ingest", "aws_cloudwatch_event_rule", "this") == names.glue_events_rule
     assert name_of("scheduler", "aws_cloudwatch_event_rule", "schedule") == names.schedule_rule
+    assert name_of("scheduler", "aws_cloudwatch_event_rule", "analyzer") == f"{PREFIX}-analyzer-schedule"
     assert name_of("scheduler", "aws_sfn_state_machine", "this") == names.state_machine
     template = name_of("functions", "aws_lambda_function", "this", "function_name")
     for function in FUNCTIONS:
@@ -334,8 +382,11 @@ def test_scheduler_template_variables_are_bound_to_the_functions_module_outputs(
     wiring = environment(env).modules["scheduler"]
     assert wiring["capacity_function_arn"] == '${module.functions.function_arns["capacity"]}'
     assert wiring["launcher_function_arn"] == '${module.functions.function_arns["launcher"]}'
+    assert wiring["analyzer_function_arn"] == '${module.functions.function_arns["analyzer"]}'
     ingest = environment(env).modules["ingest"]
     assert ingest["ingest_function_arn"] == '${module.functions.function_arns["ingest"]}'
+    observability = environment(env).modules["observability"]
+    assert observability["analyzer_function_name"] == '${module.functions.function_names["analyzer"]}'
 
 
 def test_scheduler_renders_the_asl_file_with_exactly_its_template_variables() -> None:
@@ -369,6 +420,62 @@ def test_schedule_rate_is_a_validated_variable() -> None:
     assert config.variable_default("schedule_rate") == "rate(5 minutes)"
 
 
+def _rate_condition(config: Any, variable: str) -> str:
+    (rule,) = config.variables[variable]["validation"]
+    return str(rule["condition"]).replace(f"var.{variable}", "var.RATE")
+
+
+def test_analyzer_runs_on_its_own_validated_schedule_and_only_that_rule_may_invoke_it() -> None:
+    config = module("scheduler")
+    rule = config.resource("aws_cloudwatch_event_rule", "analyzer")
+    assert rule["schedule_expression"] == "${var.analyzer_schedule_rate}"
+    assert config.variable_default("analyzer_schedule_rate") == "rate(5 minutes)"
+    # The same rate validation as the scheduler's, in the module and in every environment.
+    assert _rate_condition(config, "analyzer_schedule_rate") == _rate_condition(config, "schedule_rate")
+    for env in environment_names():
+        assert _rate_condition(environment(env), "analyzer_schedule_rate") == _rate_condition(
+            config, "schedule_rate"
+        ), env
+        assert (
+            environment(env).modules["scheduler"]["analyzer_schedule_rate"] == "${var.analyzer_schedule_rate}"
+        )
+    target = config.resource("aws_cloudwatch_event_target", "analyzer")
+    assert target["rule"] == "${aws_cloudwatch_event_rule.analyzer.name}"
+    assert target["arn"] == "${var.analyzer_function_arn}"
+    assert "var.analyzer_input == null ? null : jsonencode(" in target["input"]
+    assert "role_arn" not in target, "a Lambda target is authorised by the function's resource policy"
+    permission = config.resource("aws_lambda_permission", "analyzer")
+    assert permission["action"] == "lambda:InvokeFunction"
+    assert permission["function_name"] == "${var.analyzer_function_arn}"
+    assert permission["principal"] == "events.amazonaws.com"
+    assert permission["source_arn"] == "${aws_cloudwatch_event_rule.analyzer.arn}"
+    assert config.resources_of("aws_lambda_permission").keys() == {"analyzer"}
+    invoke = config.resource("aws_lambda_function_event_invoke_config", "analyzer")
+    assert invoke["function_name"] == "${var.analyzer_function_arn}"
+    assert invoke["maximum_retry_attempts"] == 0, "the next scheduled call is the retry"
+
+
+def test_analyzer_input_is_what_the_handler_reads_with_its_defaults() -> None:
+    tree = ast.parse((ROOT / "functions" / "analyzer" / "handler.py").read_text())
+    read = {
+        node.args[1].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_whole"
+        and isinstance(node.args[1], ast.Constant)
+    }
+    assert read == {"min_age_seconds", "max_age_seconds", "limit"}
+    optional = re.compile(r"(\w+)\s*=\s*optional\(number\)")
+    for config in (module("scheduler"), environment("aws")):
+        assert set(optional.findall(config.variables["analyzer_input"]["type"])) == read, config.directory
+    # The order check fills unset ages with the function's own defaults.
+    (_, order) = module("scheduler").variables["analyzer_input"]["validation"]
+    min_age, max_age = int(DEFAULT_MIN_AGE.total_seconds()), int(DEFAULT_MAX_AGE.total_seconds())
+    assert f"coalesce(var.analyzer_input.max_age_seconds, {max_age})" in order["condition"]
+    assert f"coalesce(var.analyzer_input.min_age_seconds, {min_age})" in order["condition"]
+
+
 # --- Observability ---------------------------------------------------------------------------
 
 
@@ -390,7 +497,7 @@ def test_observability_uses_the_code_metric_names() -> None:
     assert module("functions").variable_default("metrics_namespace") == metric_names.NAMESPACE
 
 
-def test_alarms_cover_dlq_headroom_failed_ticks_and_stuck_claims() -> None:
+def test_alarms_cover_dlq_headroom_failed_ticks_stuck_claims_and_the_analyzer() -> None:
     config = module("observability")
     metric = config.locals["metric"]
     thresholds = config.locals["headroom_thresholds"]
@@ -412,7 +519,33 @@ def test_alarms_cover_dlq_headroom_failed_ticks_and_stuck_claims() -> None:
     assert alarms["executions_failed"]["metric_name"] == "ExecutionsFailed"
     assert alarms["stuck_claims"]["metric_name"] == "${local.metric.stuck_claims}"
     assert metric["stuck_claims"] == metric_names.STUCK_CLAIMS
+    assert alarms["analyzer_errors"]["namespace"] == "AWS/Lambda"
+    assert alarms["analyzer_errors"]["metric_name"] == "Errors"
+    assert alarms["analyzer_errors"]["dimensions"] == {"FunctionName": "${var.analyzer_function_name}"}
     assert all(alarm["alarm_actions"] == "${local.alarm_actions}" for alarm in alarms.values())
+
+
+def test_insight_findings_alarm_from_the_first_one() -> None:
+    """ReprocessingDetected and StragglerDetected: Sum >= 1 over a period, dimension service."""
+    config = module("observability")
+    metric = config.locals["metric"]
+    insights = config.locals["insight_alarms"]
+    used = {spec["metric"].removeprefix("${local.metric.").removesuffix("}") for spec in insights.values()}
+    assert {metric[key] for key in used} == {
+        metric_names.REPROCESSING_DETECTED,
+        metric_names.STRAGGLER_DETECTED,
+    }
+    alarm = config.resource("aws_cloudwatch_metric_alarm", "insight")
+    assert alarm["for_each"] == "${local.insight_alarms}"
+    assert alarm["metric_name"] == "${each.value.metric}"
+    assert alarm["namespace"] == "${local.ns}"
+    assert alarm["dimensions"] == {"service": "${local.svc}"}
+    assert alarm["statistic"] == "Sum"
+    assert alarm["period"] == "${local.period}"
+    assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["evaluation_periods"] == 1
+    assert alarm["treat_missing_data"] == "notBreaching"
+    assert alarm["alarm_actions"] == "${local.alarm_actions}"
 
 
 def test_dashboard_shows_headroom_launches_deferrals_cost_rejections_and_data_flow() -> None:

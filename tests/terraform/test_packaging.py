@@ -16,8 +16,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from glue_audit.resources import FUNCTIONS
 
+from glue_audit.resources import FUNCTIONS
 from tests.terraform.hcl import ROOT
 
 BUILD_SCRIPT = ROOT / "scripts" / "build.py"

@@ -42,7 +42,9 @@ UNTAGGABLE = {
     "aws_cloudwatch_event_target",
     "aws_glue_security_configuration",
     "aws_iam_role_policy",
+    "aws_lambda_function_event_invoke_config",
     "aws_lambda_layer_version",
+    "aws_lambda_permission",
     "aws_route_table_association",
     "aws_s3_bucket_lifecycle_configuration",
     "aws_s3_bucket_ownership_controls",
@@ -162,6 +164,7 @@ def test_aws_environment_documents_an_s3_backend_and_tfvars_example() -> None:
         "quota_fraction",
         "ip_reserve_per_subnet",
         "schedule_rate",
+        "analyzer_schedule_rate",
         "private_subnet_cidrs",
         "extra_jobs",
     ):

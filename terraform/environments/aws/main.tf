@@ -88,6 +88,8 @@ module "functions" {
   events_queue_arn            = module.ingest.queue_arn
   events_queue_kms_key_arn    = var.kms_key_arn
   launchable_job_arns         = concat(values(module.glue_jobs.job_arns), local.extra_launchable_job_arns)
+  run_report_s3_uris          = [module.glue_jobs.report_uri]
+  run_report_kms_key_arn      = var.kms_key_arn
 
   quota_fraction                   = var.quota_fraction
   ip_reserve_per_subnet            = var.ip_reserve_per_subnet
@@ -120,7 +122,13 @@ module "scheduler" {
   schedule_enabled      = var.schedule_enabled
   log_retention_days    = var.log_retention_days
   kms_key_arn           = var.kms_key_arn
-  tags                  = var.tags
+
+  analyzer_function_arn     = module.functions.function_arns["analyzer"]
+  analyzer_schedule_rate    = var.analyzer_schedule_rate
+  analyzer_schedule_enabled = var.analyzer_schedule_enabled
+  analyzer_input            = var.analyzer_input
+
+  tags = var.tags
 }
 
 module "ingest" {
@@ -144,6 +152,7 @@ module "observability" {
   metrics_namespace               = var.metrics_namespace
   service_name                    = var.name_prefix
   state_machine_arn               = module.scheduler.state_machine_arn
+  analyzer_function_name          = module.functions.function_names["analyzer"]
   dlq_name                        = module.ingest.dlq_name
   period_seconds                  = var.alarm_period_seconds
   headroom_account_runs_threshold = var.headroom_account_runs_threshold

@@ -239,6 +239,35 @@ variable "map_max_concurrency" {
   default     = 5
 }
 
+# --- Analyzer (insights of finished runs) ------------------------------------------------------
+
+variable "analyzer_schedule_rate" {
+  type        = string
+  description = "How often the analyzer records the insights of finished runs (flow ratio and verdict, stragglers), as an EventBridge rate expression such as rate(5 minutes)."
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.analyzer_schedule_rate))
+    error_message = "analyzer_schedule_rate must be an EventBridge rate expression such as rate(1 minute) or rate(5 minutes) (singular unit for 1, plural otherwise)."
+  }
+}
+
+variable "analyzer_schedule_enabled" {
+  type        = bool
+  description = "Invoke the analyzer on its schedule (false pauses insights; finished runs wait in the ledger)."
+  default     = true
+}
+
+variable "analyzer_input" {
+  type = object({
+    min_age_seconds = optional(number)
+    max_age_seconds = optional(number)
+    limit           = optional(number)
+  })
+  description = "Constant input of every analyzer call, for example { min_age_seconds = 300, max_age_seconds = 3600, limit = 25 } (the function's defaults). Null: the defaults."
+  default     = null
+}
+
 # --- Lambda ----------------------------------------------------------------------------------
 
 variable "lambda_architecture" {
@@ -254,14 +283,14 @@ variable "lambda_architecture" {
 
 variable "lambda_memory_size" {
   type        = map(number)
-  description = "Memory in MB per function."
-  default     = { capacity = 512, launcher = 256, ingest = 256 }
+  description = "Memory in MB per function (capacity, launcher, ingest, analyzer: all four)."
+  default     = { capacity = 512, launcher = 256, ingest = 256, analyzer = 256 }
 }
 
 variable "lambda_timeout_seconds" {
   type        = map(number)
-  description = "Timeout in seconds per function."
-  default     = { capacity = 120, launcher = 60, ingest = 60 }
+  description = "Timeout in seconds per function (capacity, launcher, ingest, analyzer: all four)."
+  default     = { capacity = 120, launcher = 60, ingest = 60, analyzer = 180 }
 }
 
 variable "lambda_reserved_concurrency" {

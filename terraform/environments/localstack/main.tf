@@ -67,6 +67,7 @@ module "functions" {
   scheduler_state_machine_arn = local.state_machine_arn
   events_queue_arn            = module.ingest.queue_arn
   launchable_job_arns         = values(module.glue_jobs.job_arns)
+  run_report_s3_uris          = [module.glue_jobs.report_uri]
   tags                        = local.tags
 }
 
@@ -78,7 +79,11 @@ module "scheduler" {
   launcher_function_arn = module.functions.function_arns["launcher"]
   schedule_rate         = var.schedule_rate
   log_retention_days    = 1
-  tags                  = local.tags
+
+  analyzer_function_arn  = module.functions.function_arns["analyzer"]
+  analyzer_schedule_rate = var.analyzer_schedule_rate
+
+  tags = local.tags
 }
 
 module "ingest" {
@@ -94,12 +99,13 @@ module "ingest" {
 module "observability" {
   source = "../../modules/observability"
 
-  name_prefix        = var.name_prefix
-  service_name       = var.name_prefix
-  state_machine_arn  = module.scheduler.state_machine_arn
-  dlq_name           = module.ingest.dlq_name
-  create_alarm_topic = false
-  tags               = local.tags
+  name_prefix            = var.name_prefix
+  service_name           = var.name_prefix
+  state_machine_arn      = module.scheduler.state_machine_arn
+  analyzer_function_name = module.functions.function_names["analyzer"]
+  dlq_name               = module.ingest.dlq_name
+  create_alarm_topic     = false
+  tags                   = local.tags
 }
 
 check "scheduler_arn_matches" {

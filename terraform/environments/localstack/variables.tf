@@ -70,3 +70,14 @@ variable "schedule_rate" {
     error_message = "schedule_rate must be an EventBridge rate expression such as rate(1 minute) or rate(5 minutes)."
   }
 }
+
+variable "analyzer_schedule_rate" {
+  type        = string
+  description = "How often the analyzer records the insights of finished runs."
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.analyzer_schedule_rate))
+    error_message = "analyzer_schedule_rate must be an EventBridge rate expression such as rate(1 minute) or rate(5 minutes)."
+  }
+}

@@ -19,6 +19,11 @@ locals {
       memory_size = var.memory_size["ingest"]
       timeout     = var.timeout_seconds["ingest"]
     }
+    analyzer = {
+      description = "On a schedule, records the insights of finished Glue runs (job metrics, run reports): flow verdicts, stragglers"
+      memory_size = var.memory_size["analyzer"]
+      timeout     = var.timeout_seconds["analyzer"]
+    }
   }
 
   # Exactly glue_audit.settings.ENVIRONMENT_VARIABLES plus the POWERTOOLS_* variables (contract test).

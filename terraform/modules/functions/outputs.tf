@@ -1,11 +1,11 @@
 output "function_arns" {
-  description = "Function ARNs by name (capacity, launcher, ingest). Available once each role's policy is attached."
+  description = "Function ARNs by name (capacity, launcher, ingest, analyzer). Available once each role's policy is attached."
   value       = { for name, function in aws_lambda_function.this : name => function.arn }
   depends_on  = [aws_iam_role_policy.this]
 }
 
 output "function_names" {
-  description = "Function names by short name (capacity, launcher, ingest)."
+  description = "Function names by short name (capacity, launcher, ingest, analyzer)."
   value       = { for name, function in aws_lambda_function.this : name => function.function_name }
 }
 

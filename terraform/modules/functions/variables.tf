@@ -26,34 +26,34 @@ variable "architecture" {
 
 variable "memory_size" {
   type        = map(number)
-  description = "Memory in MB per function (capacity, launcher, ingest)."
-  default     = { capacity = 512, launcher = 256, ingest = 256 }
+  description = "Memory in MB per function (capacity, launcher, ingest, analyzer)."
+  default     = { capacity = 512, launcher = 256, ingest = 256, analyzer = 256 }
 
   validation {
-    condition     = alltrue([for name in ["capacity", "launcher", "ingest"] : contains(keys(var.memory_size), name)]) && alltrue([for mb in values(var.memory_size) : mb >= 128 && mb <= 10240])
-    error_message = "memory_size needs capacity, launcher and ingest, each from 128 to 10240 MB."
+    condition     = alltrue([for name in ["capacity", "launcher", "ingest", "analyzer"] : contains(keys(var.memory_size), name)]) && alltrue([for mb in values(var.memory_size) : mb >= 128 && mb <= 10240])
+    error_message = "memory_size needs capacity, launcher, ingest and analyzer, each from 128 to 10240 MB."
   }
 }
 
 variable "timeout_seconds" {
   type        = map(number)
-  description = "Timeout in seconds per function (capacity, launcher, ingest). The ingest queue's visibility timeout is derived from ingest's."
-  default     = { capacity = 120, launcher = 60, ingest = 60 }
+  description = "Timeout in seconds per function (capacity, launcher, ingest, analyzer). The ingest queue's visibility timeout is derived from ingest's."
+  default     = { capacity = 120, launcher = 60, ingest = 60, analyzer = 180 }
 
   validation {
-    condition     = alltrue([for name in ["capacity", "launcher", "ingest"] : contains(keys(var.timeout_seconds), name)]) && alltrue([for s in values(var.timeout_seconds) : s >= 3 && s <= 900])
-    error_message = "timeout_seconds needs capacity, launcher and ingest, each from 3 to 900 seconds."
+    condition     = alltrue([for name in ["capacity", "launcher", "ingest", "analyzer"] : contains(keys(var.timeout_seconds), name)]) && alltrue([for s in values(var.timeout_seconds) : s >= 3 && s <= 900])
+    error_message = "timeout_seconds needs capacity, launcher, ingest and analyzer, each from 3 to 900 seconds."
   }
 }
 
 variable "reserved_concurrency" {
   type        = map(number)
-  description = "Reserved concurrency per function name (capacity, launcher, ingest); a missing name means unreserved. Reserving needs unreserved account concurrency to spare."
+  description = "Reserved concurrency per function name (capacity, launcher, ingest, analyzer); a missing name means unreserved. Reserving needs unreserved account concurrency to spare."
   default     = {}
 
   validation {
-    condition     = alltrue([for name, value in var.reserved_concurrency : contains(["capacity", "launcher", "ingest"], name) && (value == -1 || value >= 0)])
-    error_message = "reserved_concurrency keys are capacity, launcher or ingest; values are -1 (unreserved) or >= 0."
+    condition     = alltrue([for name, value in var.reserved_concurrency : contains(["capacity", "launcher", "ingest", "analyzer"], name) && (value == -1 || value >= 0)])
+    error_message = "reserved_concurrency keys are capacity, launcher, ingest or analyzer; values are -1 (unreserved) or >= 0."
   }
 }
 
@@ -160,6 +160,27 @@ variable "launchable_job_arns" {
   validation {
     condition     = length(var.launchable_job_arns) > 0 && alltrue([for arn in var.launchable_job_arns : can(regex("^arn:aws[a-z-]*:glue:[a-z0-9-]+:[0-9]{12}:job/.+", arn))])
     error_message = "launchable_job_arns must hold at least one Glue job ARN (arn:aws:glue:<region>:<account>:job/<name>)."
+  }
+}
+
+variable "run_report_s3_uris" {
+  type        = list(string)
+  description = "Where the Glue jobs write their run reports (--glue_audit_report_uri, s3://bucket/prefix): the analyzer may read (s3:GetObject) the objects under these prefixes only. The glue_jobs module's report_uri output."
+
+  validation {
+    condition     = length(var.run_report_s3_uris) > 0 && alltrue([for uri in var.run_report_s3_uris : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^*?]*)?$", uri))])
+    error_message = "run_report_s3_uris must hold at least one s3://bucket/prefix URI (no wildcards)."
+  }
+}
+
+variable "run_report_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key the run reports are encrypted with (SSE-KMS), if any: the analyzer role then gets kms:Decrypt on it. Null: the AWS managed aws/s3 key (no grant needed)."
+  default     = null
+
+  validation {
+    condition     = var.run_report_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.run_report_kms_key_arn))
+    error_message = "run_report_kms_key_arn must be a KMS key ARN or null."
   }
 }
 

@@ -20,6 +20,8 @@ locals {
   bucket_names = { for kind, _ in local.buckets : kind => "${var.name_prefix}-${kind}-${local.account_id}-${local.region}" }
   scripts_uri  = "s3://${local.bucket_names.scripts}"
   data_uri     = "s3://${local.bucket_names.data}"
+  # Run reports: <report_uri>/<job>/<run id>.json. The analyzer function may read only these.
+  report_uri = "${local.data_uri}/reports"
 
   etl_package_key = "libs/glue_audit_etl.zip"
   mapping_files   = fileset(var.scripts_dir, "mappings/*.json")
@@ -59,7 +61,7 @@ locals {
     "--enable-continuous-cloudwatch-log" = "true"
     "--extra-py-files"                   = "${local.scripts_uri}/${local.etl_package_key}"
     "--TempDir"                          = "${local.data_uri}/temporary/"
-    "--glue_audit_report_uri"            = "${local.data_uri}/reports"
+    "--glue_audit_report_uri"            = local.report_uri
   }
 
   # A VPC job takes one ENI per worker plus 2 for G.* worker types (1 for Standard).

@@ -28,6 +28,11 @@ output "data_bucket_name" {
   value       = aws_s3_bucket.this["data"].id
 }
 
+output "report_uri" {
+  description = "Where the jobs write their run reports (--glue_audit_report_uri, s3://<data bucket>/reports): the analyzer function may read the objects under it. A job that overrides the argument writes elsewhere, where the analyzer finds no report."
+  value       = local.report_uri
+}
+
 output "bucket_arns" {
   description = "Bucket ARNs by kind (scripts, data)."
   value       = { for kind, bucket in aws_s3_bucket.this : kind => bucket.arn }

@@ -1,6 +1,7 @@
 # The operator's view: one dashboard (capacity headroom, launches, deferrals, DPU hours, rejected
-# events, data-flow health) and the alarms that need a human. Metric names are those of
-# glue_audit.metric_names (contract test), emitted with the `service` dimension.
+# events, data-flow health) and the alarms that need a human, the analyzer's findings on finished
+# runs included. Metric names are those of glue_audit.metric_names (contract test), emitted with the
+# `service` dimension.
 
 data "aws_region" "current" {}
 
@@ -32,6 +33,18 @@ locals {
     (local.metric.headroom_account_runs) = var.headroom_account_runs_threshold
     (local.metric.headroom_dpus)         = var.headroom_dpus_threshold
     (local.metric.headroom_subnet_ips)   = var.headroom_subnet_ips_threshold
+  }
+
+  # Findings of the analyzer on finished runs: one is enough for a human to look (Sum >= 1).
+  insight_alarms = {
+    reprocessing-detected = {
+      metric      = local.metric.reprocessing
+      description = "A downstream job persistently reads more than its upstream wrote for it (2 of its last 3 runs above a 1.1 flow ratio): it rereads input it already processed. Usually a missing job bookmark (transformation_ctx, --job-bookmark-option job-bookmark-enable). `glue-audit flow <job>` shows the runs."
+    }
+    straggler-detected = {
+      metric      = local.metric.straggler
+      description = "A finished run spent much of its time on one executor while the others were released (coalesce(1)/repartition(1) or skew). `glue-audit stragglers <job> <run>` shows the evidence; read with grouping instead."
+    }
   }
 
   alarm_actions = compact([var.alarm_topic_arn, try(aws_sns_topic.this[0].arn, null)])
@@ -237,6 +250,46 @@ resource "aws_cloudwatch_metric_alarm" "stuck_claims" {
   metric_name         = local.metric.stuck_claims
   dimensions          = { service = local.svc }
   statistic           = "Maximum"
+  period              = local.period
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "insight" {
+  for_each = local.insight_alarms
+
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = local.ns
+  metric_name         = each.value.metric
+  dimensions          = { service = local.svc }
+  statistic           = "Sum"
+  period              = local.period
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "analyzer_errors" {
+  alarm_name          = "${var.name_prefix}-analyzer-errors"
+  alarm_description   = "An analyzer call failed (bad schedule input, ledger or AWS error outside a single run, timeout). Its runs wait in the ledger for the next call; insights stop while it keeps failing. See the ${var.analyzer_function_name} logs."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = var.analyzer_function_name }
+  statistic           = "Sum"
   period              = local.period
   evaluation_periods  = 1
   threshold           = 0

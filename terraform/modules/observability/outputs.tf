@@ -20,7 +20,9 @@ output "alarm_arns" {
       dlq_not_empty     = aws_cloudwatch_metric_alarm.dlq_not_empty.arn
       executions_failed = aws_cloudwatch_metric_alarm.executions_failed.arn
       stuck_claims      = aws_cloudwatch_metric_alarm.stuck_claims.arn
+      analyzer_errors   = aws_cloudwatch_metric_alarm.analyzer_errors.arn
     },
     { for metric, alarm in aws_cloudwatch_metric_alarm.headroom_low : "headroom_low_${metric}" => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.insight : replace(key, "-", "_") => alarm.arn },
   )
 }

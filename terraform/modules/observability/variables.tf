@@ -35,6 +35,16 @@ variable "state_machine_arn" {
   }
 }
 
+variable "analyzer_function_name" {
+  type        = string
+  description = "Name of the analyzer function (alarm when a call fails: it runs asynchronously on its schedule, so nothing else reports its errors)."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.analyzer_function_name))
+    error_message = "analyzer_function_name must be a Lambda function name (not an ARN)."
+  }
+}
+
 variable "dlq_name" {
   type        = string
   description = "Name of the Glue events dead-letter queue (alarm when not empty)."
@@ -42,7 +52,7 @@ variable "dlq_name" {
 
 variable "period_seconds" {
   type        = number
-  description = "Period of the dashboard graphs and of the headroom, stuck-claims and executions-failed alarms; at least the schedule rate, or ticks fall between periods."
+  description = "Period of the dashboard graphs and of the headroom, stuck-claims, executions-failed, insight and analyzer-errors alarms; at least the schedule rate, or ticks fall between periods."
   default     = 300
 
   validation {

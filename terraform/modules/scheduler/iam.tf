@@ -1,5 +1,5 @@
 # The state machine may invoke only the capacity and launcher functions; the schedule rule may
-# start only this state machine.
+# start only this state machine; only the analyzer's schedule rule may invoke the analyzer.
 
 data "aws_iam_policy_document" "state_machine_assume" {
   statement {
@@ -99,4 +99,13 @@ resource "aws_iam_role_policy" "schedule" {
   name   = "start-scheduler"
   role   = aws_iam_role.schedule.id
   policy = data.aws_iam_policy_document.schedule.json
+}
+
+# Resource-based: EventBridge invokes the analyzer for its own rule only (source_arn).
+resource "aws_lambda_permission" "analyzer" {
+  statement_id  = "AnalyzerSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = var.analyzer_function_arn
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.analyzer.arn
 }

@@ -1,8 +1,10 @@
-# The scheduler: a Step Functions state machine (scheduler.asl.json, rendered with templatefile())
-# started on a schedule. It is also started by the ingest function when a Glue run ends: that is
-# the event-driven tick, deduplicated by execution name per TICK_DEDUP_SECONDS window (a STANDARD
-# state machine refuses a second execution with the same name), so no separate rule for terminal
-# Glue events is needed here.
+# The framework's schedules. The scheduler: a Step Functions state machine (scheduler.asl.json,
+# rendered with templatefile()) started on a schedule. It is also started by the ingest function
+# when a Glue run ends: that is the event-driven tick, deduplicated by execution name per
+# TICK_DEDUP_SECONDS window (a STANDARD state machine refuses a second execution with the same
+# name), so no separate rule for terminal Glue events is needed here. And the analyzer's schedule:
+# the analyzer function, invoked on its own rate, records the insights of runs that finished a few
+# minutes ago (Glue's job metrics arrive late).
 
 resource "aws_cloudwatch_log_group" "this" {
   # The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
@@ -59,4 +61,37 @@ resource "aws_cloudwatch_event_target" "schedule" {
     maximum_event_age_in_seconds = 300 # a missed tick is not worth more than the next one
     maximum_retry_attempts       = 3
   }
+}
+
+# The analyzer is invoked asynchronously by its rule. A failed or missed call needs no retry and no
+# dead-letter queue: its runs stay in the ledger's ANALYSIS partition until a later call records
+# them, so the next scheduled call is the retry.
+resource "aws_cloudwatch_event_rule" "analyzer" {
+  name                = "${var.name_prefix}-analyzer-schedule"
+  description         = "Starts an analysis of finished Glue runs ${var.analyzer_schedule_rate}"
+  schedule_expression = var.analyzer_schedule_rate
+  state               = var.analyzer_schedule_enabled ? "ENABLED" : "DISABLED"
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "analyzer" {
+  rule      = aws_cloudwatch_event_rule.analyzer.name
+  target_id = "analyzer"
+  arn       = var.analyzer_function_arn
+  # Null: the scheduled event itself, and the function's defaults for every setting.
+  input = var.analyzer_input == null ? null : jsonencode({ for name, value in var.analyzer_input : name => value if value != null })
+
+  retry_policy {
+    maximum_event_age_in_seconds = 300 # a missed call is not worth more than the next one
+    maximum_retry_attempts       = 3
+  }
+
+  depends_on = [aws_lambda_permission.analyzer]
+}
+
+resource "aws_lambda_function_event_invoke_config" "analyzer" {
+  function_name                = var.analyzer_function_arn
+  maximum_retry_attempts       = 0   # the next scheduled call retries
+  maximum_event_age_in_seconds = 300 # nor is a call queued for longer (throttling) worth running
 }

@@ -18,6 +18,16 @@ output "schedule_rule_arn" {
   value       = aws_cloudwatch_event_rule.schedule.arn
 }
 
+output "analyzer_schedule_rule_name" {
+  description = "Name of the EventBridge rule that invokes the analyzer function."
+  value       = aws_cloudwatch_event_rule.analyzer.name
+}
+
+output "analyzer_schedule_rule_arn" {
+  description = "ARN of the EventBridge rule that invokes the analyzer function."
+  value       = aws_cloudwatch_event_rule.analyzer.arn
+}
+
 output "log_group_name" {
   description = "Log group of the state machine's execution logs."
   value       = aws_cloudwatch_log_group.this.name

@@ -1,6 +1,6 @@
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name; the state machine is <name_prefix>-scheduler, the rule <name_prefix>-schedule."
+  description = "Prefix of every resource name; the state machine is <name_prefix>-scheduler, its rule <name_prefix>-schedule, the analyzer's rule <name_prefix>-analyzer-schedule."
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
@@ -25,6 +25,16 @@ variable "launcher_function_arn" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$", var.launcher_function_arn))
     error_message = "launcher_function_arn must be an unqualified Lambda function ARN."
+  }
+}
+
+variable "analyzer_function_arn" {
+  type        = string
+  description = "ARN of the analyzer function, invoked by the analyzer schedule rule (only it may: aws_lambda_permission)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$", var.analyzer_function_arn))
+    error_message = "analyzer_function_arn must be an unqualified Lambda function ARN."
   }
 }
 
@@ -54,6 +64,46 @@ variable "schedule_enabled" {
   type        = bool
   description = "Whether the schedule rule starts ticks (disable to pause launching; event-driven ticks still run)."
   default     = true
+}
+
+variable "analyzer_schedule_rate" {
+  type        = string
+  description = "How often the analyzer records the insights of finished runs, as an EventBridge rate expression: rate(5 minutes), rate(15 minutes), rate(1 hour)..."
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.analyzer_schedule_rate))
+    error_message = "analyzer_schedule_rate must be an EventBridge rate expression such as rate(1 minute) or rate(5 minutes) (singular unit for 1, plural otherwise)."
+  }
+}
+
+variable "analyzer_schedule_enabled" {
+  type        = bool
+  description = "Whether the analyzer schedule rule invokes the analyzer (disable to pause insights; finished runs wait in the ledger)."
+  default     = true
+}
+
+variable "analyzer_input" {
+  type = object({
+    min_age_seconds = optional(number)
+    max_age_seconds = optional(number)
+    limit           = optional(number)
+  })
+  description = "Constant input of every analyzer call: min_age_seconds (analyze runs finished at least this long ago, 300), max_age_seconds (a run still without metrics or report this long after it finished is recorded as \"no data\", 3600), limit (most runs recorded per call, 25). Null or an unset attribute: the function's default."
+  default     = null
+
+  validation {
+    condition = var.analyzer_input == null ? true : alltrue([
+      for pair in [[var.analyzer_input.min_age_seconds, 0], [var.analyzer_input.max_age_seconds, 0], [var.analyzer_input.limit, 1]] :
+      pair[0] == null ? true : pair[0] >= pair[1] && floor(pair[0]) == pair[0]
+    ])
+    error_message = "analyzer_input: min_age_seconds and max_age_seconds must be whole numbers >= 0, limit a whole number >= 1."
+  }
+
+  validation {
+    condition     = var.analyzer_input == null ? true : coalesce(var.analyzer_input.max_age_seconds, 3600) >= coalesce(var.analyzer_input.min_age_seconds, 300)
+    error_message = "analyzer_input: max_age_seconds (default 3600) must be >= min_age_seconds (default 300), or a run whose metrics are still on their way is recorded as \"no data\" the first time it is looked at."
+  }
 }
 
 variable "log_level" {

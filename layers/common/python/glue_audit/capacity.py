@@ -213,16 +213,16 @@ def reconcile_runs(runs: list[RunItem], glue: Any, now: datetime, settings: Sett
         wanted = {run.run_id: run for run in job_runs}
         found: dict[str, glue_access.RunDetails] = {}
         try:
-            for details in glue_access.iter_job_runs(glue, job_name, max_pages=2):
-                if details.run_id in wanted:
-                    found[details.run_id] = details
+            for listed in glue_access.iter_job_runs(glue, job_name, max_pages=2):
+                if listed.run_id in wanted:
+                    found[listed.run_id] = listed
                     if len(found) == len(wanted):
                         break
         except ClientError as exc:
             if error_code(exc) != "EntityNotFoundException":
                 raise
         for run_id, run in wanted.items():
-            details = found.get(run_id)
+            details: glue_access.RunDetails | None = found.get(run_id)
             if details is None:
                 try:
                     details = glue_access.get_job_run(glue, job_name, run_id)

@@ -36,6 +36,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from glue_audit import clock
+
 ACTIVE = "ACTIVE"
 ANALYSIS = "ANALYSIS"  # partition of the active index: finished runs whose insights are not in yet
 PENDING = "PENDING"
@@ -43,7 +45,7 @@ MAX_PRIORITY = 100
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def iso(moment: datetime) -> str:

@@ -8,7 +8,7 @@ Log-group and event-source permissions are granted by the module on top of these
 from __future__ import annotations
 
 LEDGER_READ = ("dynamodb:GetItem", "dynamodb:Query")
-LEDGER_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+LEDGER_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 FUNCTION_ACTIONS: dict[str, frozenset[str]] = {
     "ingest": frozenset(
@@ -25,10 +25,21 @@ FUNCTION_ACTIONS: dict[str, frozenset[str]] = {
             "ec2:DescribeSubnets",
             "servicequotas:GetServiceQuota",
             "servicequotas:ListAWSDefaultServiceQuotas",
-            "cloudwatch:GetMetricData",
         }
     ),
     "launcher": frozenset(
         {*LEDGER_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "glue:StartJobRun", "glue:GetJobRuns"}
+    ),
+    "analyzer": frozenset(
+        {
+            *LEDGER_READ,
+            "dynamodb:PutItem",
+            "glue:GetJob",
+            "glue:GetTags",
+            "glue:GetJobRun",
+            "cloudwatch:GetMetricData",
+            "cloudwatch:ListMetrics",
+            "s3:GetObject",
+        }
     ),
 }

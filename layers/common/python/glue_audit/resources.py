@@ -21,7 +21,7 @@ GLUE_EVENT_PATTERN: dict[str, list[str]] = {
     "detail-type": [STATE_CHANGE, RUN_STATUS],
 }
 
-FUNCTIONS = ("capacity", "launcher", "ingest")
+FUNCTIONS = ("capacity", "launcher", "ingest", "analyzer")
 
 
 @dataclass(frozen=True, slots=True)

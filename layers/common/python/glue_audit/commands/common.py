@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from glue_audit import aws
+from glue_audit import aws, clock
 from glue_audit.insights.collect import JobCatalog
 
 EXIT_OK = 0
@@ -43,7 +43,7 @@ class UsageError(CommandError):
 class Context:
     """What a command runs with: the clock, the output streams and lazily made AWS clients."""
 
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=clock.now)
     out: TextIO | None = None
     _catalog: JobCatalog | None = None
 
