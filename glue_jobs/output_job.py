@@ -29,60 +29,23 @@ from awsglue.job import Job
 from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 
-from glue_audit_etl.mapping import load_mapping
-from glue_audit_etl.pipeline import (
-    map_and_write,
-    parse_group_size,
-    present_options,
-    run_output_uri,
-    run_report,
-    s3_json_source,
-)
-from glue_audit_etl.report import utc_now, write_run_report
+from glue_audit_etl.job_run import AwsGlue, JobShape, run_job
 
 TRANSFORMATION_CTX = "staging_source"
 REQUIRED_ARGS = ["JOB_NAME", "JOB_RUN_ID", "staging_path", "output_path", "mapping_path"]
-OPTIONAL_ARGS = ["group_size", "glue_audit_report_uri"]
 
-logger = logging.getLogger("glue_audit_etl.output_job")
+SHAPE = JobShape(
+    name="output_job",
+    required_args=REQUIRED_ARGS,
+    source_arg="staging_path",
+    target_arg="output_path",
+    compression="none",
+    transformation_ctx=TRANSFORMATION_CTX,
+)
 
 
 def main(argv: list[str]) -> None:
-    args = getResolvedOptions(argv, REQUIRED_ARGS + present_options(argv, OPTIONAL_ARGS))
-    glue_context = GlueContext(SparkContext.getOrCreate())
-    spark = glue_context.spark_session
-    job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-    started_at = utc_now()
-    mapping = load_mapping(spark, args["mapping_path"])
-    group_size = parse_group_size(args.get("group_size"))
-
-    source = glue_context.create_dynamic_frame.from_options(
-        connection_type="s3",
-        connection_options=s3_json_source(args["staging_path"], group_size=group_size),
-        format="json",
-        transformation_ctx=TRANSFORMATION_CTX,
-    )
-    if mapping.choice_specs():
-        source = source.resolveChoice(specs=mapping.choice_specs())
-    stats = map_and_write(
-        source.toDF(),
-        mapping,
-        run_output_uri(args["output_path"], args["JOB_RUN_ID"]),
-        compression="none",
-    )
-    malformed = source.errorsCount()
-    job.commit()
-
-    if "glue_audit_report_uri" in args:
-        report = run_report(
-            job_name=args["JOB_NAME"],
-            run_id=args["JOB_RUN_ID"],
-            stats=stats,
-            malformed_records=malformed,
-            started_at=started_at,
-        )
-        logger.info("run report %s", write_run_report(spark, args["glue_audit_report_uri"], report))
+    run_job(argv, SHAPE, AwsGlue(GlueContext, Job, getResolvedOptions, SparkContext))
 
 
 if __name__ == "__main__":
