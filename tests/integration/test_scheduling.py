@@ -16,6 +16,7 @@ from glue_audit.errors import LaunchInProgress
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.settings import Settings
 from tests.conftest import NAMES
+from tests.support.api_calls import recording_api_calls
 from tests.support.glue_driver import GlueDriver
 from tests.support.scenario import Estate, JobSpec, build_estate, submit_requests
 from tests.support.stack import Stack, drain
@@ -246,3 +247,15 @@ def test_overlapping_ticks_do_not_over_commit(stack: Stack, monkeypatch: pytest.
     assert follow_up.launches == []
     claimed = [r for r in RequestItem.pending_index.query("PENDING")]
     assert len(claimed) == 5
+
+
+def test_waiting_requests_are_not_rewritten_on_every_tick(stack: Stack) -> None:
+    build_estate(stack, SUBNETS, JOBS)
+    waiting = submit(stack, "billing", 5)  # 3 fill the job, 2 wait on its concurrency
+    tick(stack, T0)
+    with recording_api_calls() as calls:
+        tick(stack, T0 + timedelta(minutes=1))
+    # The lease (taken, released) and the snapshot; the two waiting requests keep their reason.
+    assert calls["dynamodb:PutItem"] == 3 and calls["dynamodb:UpdateItem"] == 0
+    reasons = {RequestItem.get(*RequestItem.key(r)).wait_dimension for r in waiting}
+    assert reasons == {"job_runs", None}  # None: the three that launched never waited

@@ -38,6 +38,7 @@ from glue_audit.states import RunState, is_terminal
 from glue_audit.worker_types import UnknownWorkerType, run_size
 
 LEASE_NAME = "scheduler"
+REASON_REFRESH = timedelta(minutes=10)
 AWS_RESERVED_IPS_PER_SUBNET = 5
 # How long the previous tick's claims are carried on the lease (covers index propagation).
 CARRIED_CLAIM_SECONDS = 60
@@ -469,7 +470,7 @@ def _plan_and_claim(
                 }
             )
     for deferral in decided.deferrals:
-        note_deferral(by_id[deferral.request_id], deferral.reason, now)
+        note_deferral(by_id[deferral.request_id], deferral, now)
 
     snapshot = build_snapshot(
         tick_id, now, settings, quotas, limits, usage, subnet_view, jobs, holdings, decided, launches, by_id
@@ -583,11 +584,18 @@ def claim(request: RequestItem, launch: policy.Launch, tick_id: str, now: dateti
     return True
 
 
-def note_deferral(request: RequestItem, reason: str, now: datetime) -> None:
-    """Record why a request waits, only when the reason changed (no write per request per tick)."""
-    if request.last_reason == reason:
+def note_deferral(request: RequestItem, deferral: policy.Deferral, now: datetime) -> None:
+    """Record why a request waits. The reason's figures move every tick, so it is rewritten only
+    when the binding dimension changes or the stored reason is older than REASON_REFRESH: a busy
+    backlog does not cost a write per request per tick. (The tick's snapshot always has the
+    current reason of the oldest wait.)"""
+    same_dimension = request.wait_dimension == deferral.dimension
+    if request.last_reason == deferral.reason or (
+        same_dimension and now - request.updated_at < REASON_REFRESH
+    ):
         return
-    request.last_reason = reason
+    request.last_reason = deferral.reason
+    request.wait_dimension = deferral.dimension
     request.updated_at = now
     try:
         request.save(condition=RequestItem.status == RequestStatus.PENDING)

@@ -195,6 +195,7 @@ class RequestItem(LedgerItem, discriminator="request"):
     submitted_at = UTCDateTimeAttribute(default=utcnow)
     attempts = NumberAttribute(default=0)
     last_reason = UnicodeAttribute(null=True)
+    wait_dimension = UnicodeAttribute(null=True)  # the policy dimension that last deferred it
     claim_token = UnicodeAttribute(null=True)
     claimed_at = UTCDateTimeAttribute(null=True)
     launching_at = UTCDateTimeAttribute(null=True)  # set just before StartJobRun
