@@ -11,9 +11,11 @@ from botocore.exceptions import ClientError
 
 import functions.ingest.handler as ingest_handler
 from glue_audit import glue as glue_access
+from glue_audit import metric_names
 from glue_audit.ledger import get_run
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
+from tests.support.emf import emf_metrics
 from tests.support.stack import (
     MAX_RECEIVE_COUNT,
     Stack,
@@ -83,7 +85,7 @@ def test_a_run_started_outside_the_framework_is_adopted(stack: Stack, lambda_con
 
 
 def test_duplicates_and_late_events_leave_the_row_as_the_newest_state(
-    stack: Stack, lambda_context: object
+    stack: Stack, lambda_context: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     create_job(stack, "dup")
     run_id = start_run(stack, "dup")
@@ -105,6 +107,8 @@ def test_duplicates_and_late_events_leave_the_row_as_the_newest_state(
     assert run.state_at == T0 + timedelta(minutes=9)
     assert run.delay_notified_at == T0 + timedelta(minutes=5)
     assert run.version == 2  # one write for the run, one for the late delay notification; duplicates none
+    # The dashboard counts what changed the ledger, not what arrived.
+    assert sum(emf_metrics(capsys.readouterr().out)[metric_names.EVENTS_RECORDED]) == 2
 
 
 BAD_BODIES = {
@@ -123,7 +127,11 @@ BAD_BODIES = {
 
 @pytest.mark.parametrize("case", sorted(BAD_BODIES))
 def test_bad_record_is_rejected_by_name_and_ends_in_the_dlq_while_the_batch_goes_on(
-    case: str, stack: Stack, lambda_context: object, caplog: pytest.LogCaptureFixture
+    case: str,
+    stack: Stack,
+    lambda_context: object,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     body, problem = BAD_BODIES[case]
     create_job(stack, "good")
@@ -142,6 +150,9 @@ def test_bad_record_is_rejected_by_name_and_ends_in_the_dlq_while_the_batch_goes
     rejections = [record for record in caplog.records if record.getMessage() == "rejected Glue event"]
     assert len(rejections) == MAX_RECEIVE_COUNT  # one structured line per delivery
     assert all(problem in record.problem for record in rejections)  # type: ignore[attr-defined]
+    emitted = emf_metrics(capsys.readouterr().out)
+    assert sum(emitted[metric_names.REJECTED_EVENTS]) == MAX_RECEIVE_COUNT
+    assert sum(emitted[metric_names.EVENTS_RECORDED]) == 1
 
 
 def test_a_throttled_glue_call_is_retried_by_sqs_and_nothing_is_lost(

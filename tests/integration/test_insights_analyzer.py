@@ -20,6 +20,7 @@ from glue_audit.observability import metrics
 from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, seed_story
 from tests.integration.test_insights_support import create_job, put_bytes, put_gauge, put_run
 from tests.support.api_calls import ITEMS_READ, recording_api_calls
+from tests.support.emf import emf_metrics
 from tests.support.stack import Stack
 
 
@@ -155,22 +156,6 @@ def test_limit_bounds_one_call(stack: Stack) -> None:
     assert _analysis_partition() == set()
 
 
-def _emf_metrics(stdout: str) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {}
-    for line in stdout.splitlines():
-        try:
-            blob = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(blob, dict) or "_aws" not in blob:
-            continue
-        for definition in blob["_aws"]["CloudWatchMetrics"]:
-            for metric in definition["Metrics"]:
-                value = blob[metric["Name"]]
-                found.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
-    return found
-
-
 def test_the_lambda_records_the_seed_story_and_emits_the_metrics(
     stack: Stack, lambda_context: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -195,7 +180,7 @@ def test_the_lambda_records_the_seed_story_and_emits_the_metrics(
     ]
     fourth = _reload(chain.outputs[3]).insights
     assert fourth["verdict"] == "reprocessing" and fourth["flow"]["persistent"] is True
-    emitted = _emf_metrics(capsys.readouterr().out)
+    emitted = emf_metrics(capsys.readouterr().out)
     assert sorted(round(v, 2) for v in emitted[metric_names.FLOW_RATIO]) == [0.83, 0.98, 1.0, 1.02, 2.5, 2.75]
     assert sorted(emitted[metric_names.REPROCESSING_DETECTED]) == [0, 0, 0, 0, 0, 1]
     assert sum(emitted[metric_names.DPU_HOURS]) == 12.0

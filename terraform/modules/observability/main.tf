@@ -18,6 +18,7 @@ locals {
     runs_started          = "RunsStarted"
     launches_deferred     = "LaunchesDeferredByGlue"
     launches_failed       = "LaunchesFailed"
+    events_recorded       = "EventsRecorded"
     rejected_events       = "RejectedEvents"
     adopted_runs          = "AdoptedRuns"
     dpu_hours             = "DpuHours"
@@ -129,6 +130,7 @@ locals {
           stat   = "Sum"
           period = local.period
           metrics = [
+            [local.ns, local.metric.events_recorded, "service", local.svc, { label = "Events recorded" }],
             [local.ns, local.metric.rejected_events, "service", local.svc, { label = "Rejected events" }],
             [local.ns, local.metric.stuck_claims, "service", local.svc, { label = "Stuck claims", stat = "Maximum" }],
             [local.ns, local.metric.reconciled_runs, "service", local.svc, { label = "Reconciled runs" }],

@@ -21,7 +21,8 @@ RUNS_STARTED = "RunsStarted"
 LAUNCHES_DEFERRED_BY_GLUE = "LaunchesDeferredByGlue"
 LAUNCHES_FAILED = "LaunchesFailed"
 
-# Ingest.
+# Ingest, once per batch (EventsRecorded) and per event.
+EVENTS_RECORDED = "EventsRecorded"  # events that changed the ledger; duplicates and stale ones do not
 REJECTED_EVENTS = "RejectedEvents"
 ADOPTED_RUNS = "AdoptedRuns"
 DPU_HOURS = "DpuHours"
