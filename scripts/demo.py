@@ -12,6 +12,7 @@ the ledger and writes ``build/demo/report.json`` and ``build/demo/timeline.png``
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -29,7 +30,7 @@ os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from glue_audit.models import LedgerItem, RequestItem, RunItem, SnapshotItem  # noqa: E402
+from glue_audit.models import LedgerItem, RequestItem, RunItem  # noqa: E402
 from tests.support import simulation  # noqa: E402
 from tests.support.emulator import Emulator, LambdaDispatcher  # noqa: E402
 
@@ -112,9 +113,7 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
     for spec in simulation.JOBS:
         runs += [r for r in LedgerItem.history_index.query(spec.name) if isinstance(r, RunItem)]
     requests = [RequestItem.get(*RequestItem.key(rid)) for rid in result.request_ids]
-    assert result.started_at is not None
-    days = {result.started_at.date(), (result.samples[-1].at if result.samples else result.started_at).date()}
-    snapshots = [s for day in sorted(days) for s in SnapshotItem.query(f"SNAPSHOT#{day:%Y-%m-%d}")]
+    snapshots = result.snapshots()
 
     # Peak use from the ledger's own run intervals (launched -> completed), swept in time order.
     job_sizes = {spec.name: spec for spec in simulation.JOBS}
@@ -146,8 +145,6 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
         "dpus": options.max_dpus * options.quota_fraction,
     }
     subnet_sizes = {s["SubnetId"]: s for s in result.stack.client("ec2").describe_subnets()["Subnets"]}
-    import ipaddress
-
     ip_limits = {
         subnet: ipaddress.ip_network(subnet_sizes[subnet]["CidrBlock"]).num_addresses - 5 - options.ip_reserve
         for subnet in set(subnet_of.values())
@@ -162,7 +159,11 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
         for s in ip_limits
         if peak_ips[s] > ip_limits[s]
     ]
-    breaches += [f"snapshot {s.data['tick_id']}: used above budget" for s in snapshots if _over(s.data)]
+    breaches += [
+        f"snapshot {s.data['tick_id']}: used above budget"
+        for s in snapshots
+        if simulation.snapshot_over_budget(s.data)
+    ]
 
     waits = [
         (r.launched_at - r.submitted_at).total_seconds() / 60
@@ -212,14 +213,6 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
             for s in snapshots
         ],
     }
-
-
-def _over(data: dict[str, Any]) -> bool:
-    dims = data["dimensions"]
-    return bool(
-        dims["account_runs"]["used"] > dims["account_runs"]["budget"]
-        or dims["dpus"]["used"] > dims["dpus"]["budget"] + 1e-9
-    )
 
 
 def plot_timeline(report: dict[str, Any], ip_reserve: int, path: Path) -> None:

@@ -30,6 +30,10 @@ def test_no_dimension_is_exceeded_at_any_tick(result: simulation.Result) -> None
     budget = int(result.options.max_concurrent_runs * result.options.quota_fraction)
     assert max(s.active_runs for s in result.samples) == budget  # the quota really was the constraint
     assert max(s.dpus for s in result.samples) <= result.options.max_dpus * result.options.quota_fraction
+    # The ticks' own view agrees: no snapshot saw more in use than the budget (nothing counted twice).
+    snapshots = result.snapshots()
+    assert len(snapshots) >= 10
+    assert [s.data["tick_id"] for s in snapshots if simulation.snapshot_over_budget(s.data)] == []
 
 
 def test_every_request_launched_exactly_once(result: simulation.Result) -> None:

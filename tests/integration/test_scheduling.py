@@ -188,6 +188,24 @@ def test_launcher_crash_after_start_job_run_is_adopted_without_a_second_start(
     assert len(stack.client("glue").get_job_runs(JobName="orders")["JobRuns"]) == 1
 
 
+def test_a_launch_caught_between_its_run_and_its_claim_is_counted_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_estate(stack, SUBNETS, JOBS)
+    [request_id] = submit(stack, "billing", 1)  # 10 DPUs
+    [planned] = capacity.run_tick(SETTINGS, clients(stack), T0, "tick-window").launches
+    # The launcher has written the run; the tick reads the index before the claim is released.
+    monkeypatch.setattr(capacity.ledger, "mark_request_from_run", lambda run: None)
+    launcher.launch(planned, stack.client("glue"), T0, 5)
+    monkeypatch.undo()
+    assert RequestItem.get(*RequestItem.key(request_id)).status == RequestStatus.CLAIMED
+
+    result = capacity.run_tick(SETTINGS, clients(stack), T0 + timedelta(seconds=5), "tick-overlap")
+
+    dims = result.snapshot["dimensions"]
+    assert (dims["account_runs"]["used"], dims["dpus"]["used"]) == (1, 10.0)
+
+
 def test_retried_launch_while_the_first_is_starting_never_starts_twice(stack: Stack) -> None:
     build_estate(stack, SUBNETS, JOBS)
     submit(stack, "orders", 1)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from glue_audit import cli, clock
-from glue_audit.models import PENDING, LedgerItem, RequestItem
+from glue_audit.models import PENDING, LedgerItem, RequestItem, SnapshotItem
 from glue_audit.resources import ResourceNames
 from glue_audit.settings import Settings
 from tests.support.api_calls import acting_as
@@ -107,6 +107,22 @@ class Result:
     @property
     def dlq_depth(self) -> int:
         return queue_depth(self.stack, self.stack.dlq_url)
+
+    def snapshots(self) -> list[SnapshotItem]:
+        """The capacity snapshots the ticks wrote, read back from the ledger (one partition a day)."""
+        assert self.started_at is not None
+        last = self.samples[-1].at if self.samples else self.started_at
+        days = sorted({self.started_at.date(), last.date()})
+        return [item for day in days for item in SnapshotItem.query(f"SNAPSHOT#{day:%Y-%m-%d}")]
+
+
+def snapshot_over_budget(data: dict[str, Any]) -> bool:
+    """Did a tick see more runs or DPUs in use than the budget (its own view, not Glue's truth)?"""
+    dims = data["dimensions"]
+    return bool(
+        dims["account_runs"]["used"] > dims["account_runs"]["budget"]
+        or dims["dpus"]["used"] > dims["dpus"]["budget"] + 1e-9
+    )
 
 
 class SimClock:

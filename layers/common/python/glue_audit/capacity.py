@@ -411,7 +411,11 @@ def _plan_and_claim(
 
     jobs = load_jobs(clients.glue, [r.job_name for r in runs] + [c.job_name for c in claims + pending_items])
     subnet_of = connection_subnets(clients.glue, [j.connection for j in jobs.values() if j.connection])
-    holdings = [holding_of_run(run, jobs, subnet_of) for run in runs] + [holding_of_claim(c) for c in claims]
+    # A launcher between writing its run and releasing its claim leaves both in the index for a
+    # moment: the run holds the capacity, the claim must not count it again.
+    launched = {run.request_id for run in runs if run.request_id}
+    holdings = [holding_of_run(run, jobs, subnet_of) for run in runs]
+    holdings += [holding_of_claim(c) for c in claims if c.request_id not in launched]
     holdings += carried_claims(lease, holdings, now)
     subnets = describe_subnets(
         clients.ec2, [s for s in subnet_of.values() if s] + [h.subnet_id for h in holdings if h.subnet_id]
