@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from glue_audit import models
+from glue_audit import metric_names, models
 from glue_audit.aws import client
 from glue_audit.insights.analysis import (
     DEFAULT_LIMIT,
@@ -21,7 +21,7 @@ from glue_audit.insights.analysis import (
     analyze_finished_runs,
 )
 from glue_audit.models import utcnow
-from glue_audit.observability import logger, metrics, tracer
+from glue_audit.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.settings import get_settings
 
 settings = get_settings()
@@ -56,4 +56,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
         limit=limit,
         max_age=timedelta(seconds=max_age),
     )
+    metrics.add_metric(name=metric_names.RUNS_ANALYZED, unit=MetricUnit.Count, value=summary.analyzed)
+    metrics.add_metric(name=metric_names.ANALYSIS_FAILURES, unit=MetricUnit.Count, value=summary.failed)
     return summary.as_dict()

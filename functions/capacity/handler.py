@@ -44,6 +44,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = capacity.run_tick(settings, clients, utcnow(), tick_id)
     except capacity.TickSkipped as exc:
         logger.info("tick skipped", extra={"reason": str(exc)})
+        metrics.add_metric(metric_names.TICKS_SKIPPED, MetricUnit.Count, 1)
         return {"tick_id": tick_id, "launches": [], "snapshot": None, "skipped": str(exc)}
     emit_metrics(result)
     logger.info(

@@ -8,7 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from glue_audit import launcher, metric_names, models
 from glue_audit.aws import client
-from glue_audit.errors import LaunchDeferred, LaunchFailed
+from glue_audit.errors import (
+    ClaimLost,
+    GlueThrottled,
+    InvalidLaunch,
+    LaunchDeferred,
+    LaunchFailed,
+    LaunchInProgress,
+)
 from glue_audit.models import utcnow
 from glue_audit.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.settings import get_settings
@@ -28,11 +35,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(metric_names.LAUNCHES_DEFERRED_BY_GLUE, MetricUnit.Count, 1)
         logger.warning("Glue refused the run for lack of capacity; request is pending again")
         raise
-    except LaunchFailed:
+    except (LaunchFailed, InvalidLaunch):
         metrics.add_metric(metric_names.LAUNCHES_FAILED, MetricUnit.Count, 1)
-        logger.error("request failed")
+        logger.exception("launch failed")
         raise
-    if result["outcome"] != "already-launched":
+    except (ClaimLost, LaunchInProgress):
+        metrics.add_metric(metric_names.LAUNCHES_SKIPPED, MetricUnit.Count, 1)
+        logger.info("launch skipped: the request is handled elsewhere", exc_info=True)
+        raise
+    except GlueThrottled:
+        metrics.add_metric(metric_names.GLUE_THROTTLED, MetricUnit.Count, 1)
+        raise  # the state machine retries with backoff
+    if result["outcome"] == "already-launched":
+        metrics.add_metric(metric_names.LAUNCHES_SKIPPED, MetricUnit.Count, 1)
+    else:
         metrics.add_metric(metric_names.RUNS_STARTED, MetricUnit.Count, 1)
     logger.info("launch", extra=result)
     return result

@@ -183,6 +183,7 @@ def test_the_lambda_records_the_seed_story_and_emits_the_metrics(
     emitted = emf_metrics(capsys.readouterr().out)
     assert sorted(round(v, 2) for v in emitted[metric_names.FLOW_RATIO]) == [0.83, 0.98, 1.0, 1.02, 2.5, 2.75]
     assert sorted(emitted[metric_names.REPROCESSING_DETECTED]) == [0, 0, 0, 0, 0, 1]
+    assert (emitted[metric_names.RUNS_ANALYZED], emitted[metric_names.ANALYSIS_FAILURES]) == ([12], [0])
     assert sum(emitted[metric_names.DPU_HOURS]) == 12.0
     assert metric_names.STRAGGLER_DETECTED not in emitted  # these runs have no executor metrics
 

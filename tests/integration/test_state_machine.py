@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+import functions.capacity.handler as capacity_handler
 import functions.launcher.handler as launcher_handler
-from glue_audit import errors
+from glue_audit import errors, metric_names
 from glue_audit.models import RequestItem, RequestStatus
 from tests.conftest import NAMES
+from tests.support.emf import emf_metrics
 from tests.support.emulator import LambdaDispatcher
 from tests.support.glue_driver import GlueDriver
 from tests.support.scenario import JobSpec, build_estate, submit_requests
@@ -117,3 +119,19 @@ def test_glue_throttling_is_retried_and_then_launches(
     assert outcomes(execution) == {request_id: "started"}
     assert attempts["n"] == 2
     assert len(stack.client("glue").get_job_runs(JobName="orders")["JobRuns"]) == 1
+
+
+def test_the_same_launch_delivered_twice_starts_one_run_and_is_counted(
+    scheduler: Scheduler, stack: Stack, lambda_context: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [request_id] = submit_requests(stack, "orders", 1)
+    [launch] = capacity_handler.lambda_handler({}, lambda_context)["launches"]  # type: ignore[arg-type]
+
+    first = launcher_handler.lambda_handler(launch, lambda_context)  # type: ignore[arg-type]
+    again = launcher_handler.lambda_handler(launch, lambda_context)  # type: ignore[arg-type]
+
+    assert (first["outcome"], again["outcome"]) == ("started", "already-launched")
+    assert first["run_id"] == again["run_id"] == RequestItem.get(*RequestItem.key(request_id)).run_id
+    assert len(stack.client("glue").get_job_runs(JobName="orders")["JobRuns"]) == 1
+    emitted = emf_metrics(capsys.readouterr().out)
+    assert (emitted[metric_names.RUNS_STARTED], emitted[metric_names.LAUNCHES_SKIPPED]) == ([1], [1])

@@ -77,6 +77,10 @@ class LambdaDispatcher:
         self.overrides: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._by_name = {names.function(f): f for f in FUNCTIONS}
+        # Lambda gives each concurrent invocation its own process; here they share one, and with it
+        # the handler module's state (Powertools metrics and logger keys). One invocation per
+        # function at a time keeps each invocation's metrics its own.
+        self._running = {f: threading.Lock() for f in FUNCTIONS}
 
     def handler_for(self, function_name: str) -> tuple[str, Handler]:
         short = self._by_name.get(function_name.rsplit(":", 1)[-1])
@@ -92,7 +96,7 @@ class LambdaDispatcher:
         with self._lock:
             self.calls.append((short, payload))
         try:
-            with acting_as(short):
+            with self._running[short], acting_as(short):
                 result = handler(payload, FakeLambdaContext(function_name))
         except Exception as exc:  # a function error, reported the way Lambda reports it
             response_headers["x-amz-function-error"] = "Unhandled"

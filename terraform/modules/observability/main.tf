@@ -15,9 +15,12 @@ locals {
     launches_planned      = "LaunchesPlanned"
     stuck_claims          = "StuckClaims"
     reconciled_runs       = "ReconciledRuns"
+    ticks_skipped         = "TicksSkipped"
     runs_started          = "RunsStarted"
     launches_deferred     = "LaunchesDeferredByGlue"
     launches_failed       = "LaunchesFailed"
+    launches_skipped      = "LaunchesSkipped"
+    glue_throttled        = "GlueThrottled"
     events_recorded       = "EventsRecorded"
     rejected_events       = "RejectedEvents"
     adopted_runs          = "AdoptedRuns"
@@ -25,6 +28,8 @@ locals {
     flow_ratio            = "FlowRatio"
     reprocessing          = "ReprocessingDetected"
     straggler             = "StragglerDetected"
+    runs_analyzed         = "RunsAnalyzed"
+    analysis_failures     = "AnalysisFailures"
   }
   deferred_prefix = "Deferred_"
   # glue_audit.policy.DIMENSIONS: the binding reason of a deferral.
@@ -89,6 +94,8 @@ locals {
             [local.ns, local.metric.runs_started, "service", local.svc, { label = "Runs started" }],
             [local.ns, local.metric.launches_deferred, "service", local.svc, { label = "Deferred by Glue" }],
             [local.ns, local.metric.launches_failed, "service", local.svc, { label = "Failed" }],
+            [local.ns, local.metric.launches_skipped, "service", local.svc, { label = "Skipped (request handled elsewhere)" }],
+            [local.ns, local.metric.glue_throttled, "service", local.svc, { label = "Glue throttled (retried)" }],
             [local.ns, local.metric.adopted_runs, "service", local.svc, { label = "Adopted (started outside)" }],
           ]
         }
@@ -150,6 +157,8 @@ locals {
             [local.ns, local.metric.flow_ratio, "service", local.svc, { label = "Flow ratio (read downstream / written upstream)" }],
             [local.ns, local.metric.reprocessing, "service", local.svc, { label = "Reprocessing detected", stat = "Sum" }],
             [local.ns, local.metric.straggler, "service", local.svc, { label = "Straggler detected", stat = "Sum" }],
+            [local.ns, local.metric.runs_analyzed, "service", local.svc, { label = "Runs analyzed", stat = "Sum" }],
+            [local.ns, local.metric.analysis_failures, "service", local.svc, { label = "Analysis failures", stat = "Sum" }],
           ]
         }
       },
@@ -165,6 +174,7 @@ locals {
             ["AWS/States", "ExecutionsStarted", "StateMachineArn", var.state_machine_arn, { label = "Started" }],
             ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", var.state_machine_arn, { label = "Succeeded" }],
             ["AWS/States", "ExecutionsFailed", "StateMachineArn", var.state_machine_arn, { label = "Failed" }],
+            [local.ns, local.metric.ticks_skipped, "service", local.svc, { label = "Ticks skipped (lease held)" }],
           ]
         }
       },

@@ -14,12 +14,17 @@ PENDING_REQUESTS = "PendingRequests"
 LAUNCHES_PLANNED = "LaunchesPlanned"
 STUCK_CLAIMS = "StuckClaims"
 RECONCILED_RUNS = "ReconciledRuns"
+TICKS_SKIPPED = "TicksSkipped"  # another tick held the lease: this one planned nothing
 DEFERRED_PREFIX = "Deferred_"  # + policy dimension, e.g. Deferred_subnet_ips
 
 # Launcher.
 RUNS_STARTED = "RunsStarted"
 LAUNCHES_DEFERRED_BY_GLUE = "LaunchesDeferredByGlue"
 LAUNCHES_FAILED = "LaunchesFailed"
+# A launch that found its request launched already, cancelled, re-claimed or being started by another
+# invocation (a retried or duplicated delivery): nothing done, no second run.
+LAUNCHES_SKIPPED = "LaunchesSkipped"
+GLUE_THROTTLED = "GlueThrottled"  # StartJobRun throttled; the state machine retries
 
 # Ingest, once per batch (EventsRecorded) and per event.
 EVENTS_RECORDED = "EventsRecorded"  # events that changed the ledger; duplicates and stale ones do not
@@ -27,7 +32,9 @@ REJECTED_EVENTS = "RejectedEvents"
 ADOPTED_RUNS = "AdoptedRuns"
 DPU_HOURS = "DpuHours"
 
-# Insights (analysis of finished runs).
+# Insights (analysis of finished runs); the analyzer reports its two counts once per call.
+RUNS_ANALYZED = "RunsAnalyzed"
+ANALYSIS_FAILURES = "AnalysisFailures"
 FLOW_RATIO = "FlowRatio"
 REPROCESSING_DETECTED = "ReprocessingDetected"
 STRAGGLER_DETECTED = "StragglerDetected"
