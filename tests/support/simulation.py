@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from glue_audit import cli, clock
+from glue_audit import cli, clock, reporting
 from glue_audit.models import PENDING, LedgerItem, RequestItem, SnapshotItem
 from glue_audit.resources import ResourceNames
 from glue_audit.settings import Settings
@@ -109,11 +109,11 @@ class Result:
         return queue_depth(self.stack, self.stack.dlq_url)
 
     def snapshots(self) -> list[SnapshotItem]:
-        """The capacity snapshots the ticks wrote, read back from the ledger (one partition a day)."""
+        """The capacity snapshots the ticks wrote, read back from the ledger, oldest first."""
         assert self.started_at is not None
         last = self.samples[-1].at if self.samples else self.started_at
-        days = sorted({self.started_at.date(), last.date()})
-        return [item for day in days for item in SnapshotItem.query(f"SNAPSHOT#{day:%Y-%m-%d}")]
+        # Ticks started by the last runs' events may finish after the last sample.
+        return reporting.snapshots_between(self.started_at, last + timedelta(hours=1))
 
 
 def snapshot_over_budget(data: dict[str, Any]) -> bool:

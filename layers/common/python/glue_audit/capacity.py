@@ -411,12 +411,11 @@ def _plan_and_claim(
 
     jobs = load_jobs(clients.glue, [r.job_name for r in runs] + [c.job_name for c in claims + pending_items])
     subnet_of = connection_subnets(clients.glue, [j.connection for j in jobs.values() if j.connection])
-    # A launcher between writing its run and releasing its claim leaves both in the index for a
-    # moment: the run holds the capacity, the claim must not count it again.
-    launched = {run.request_id for run in runs if run.request_id}
+    # A request holds capacity once: as its run (a launcher between writing the run and releasing
+    # the claim leaves both in the index), else as its claim, else as a claim carried on the lease.
     holdings = [holding_of_run(run, jobs, subnet_of) for run in runs]
-    holdings += [holding_of_claim(c) for c in claims if c.request_id not in launched]
-    holdings += carried_claims(lease, holdings, now)
+    holdings = with_unheld(holdings, [holding_of_claim(c) for c in claims])
+    holdings = with_unheld(holdings, carried_claims(lease, now))
     subnets = describe_subnets(
         clients.ec2, [s for s in subnet_of.values() if s] + [h.subnet_id for h in holdings if h.subnet_id]
     )
@@ -489,13 +488,18 @@ def _plan_and_claim(
     return TickResult(tick_id, launches, snapshot, decided, stats)
 
 
-def carried_claims(lease: LeaseItem, holdings: list[Holding], now: datetime) -> list[Holding]:
+def with_unheld(holdings: list[Holding], candidates: list[Holding]) -> list[Holding]:
+    """``holdings`` plus the candidates whose request holds nothing yet."""
+    held = {h.request_id for h in holdings if h.request_id}
+    return holdings + [c for c in candidates if c.request_id not in held]
+
+
+def carried_claims(lease: LeaseItem, now: datetime) -> list[Holding]:
     """Claims of recent ticks that the (eventually consistent) active index may not show yet."""
-    seen = {h.request_id for h in holdings if h.request_id}
     horizon = now.timestamp() - CARRIED_CLAIM_SECONDS
     carried = []
     for c in lease.recent_claims or []:
-        if c["at"] >= horizon and c["request_id"] not in seen:
+        if c["at"] >= horizon:
             carried.append(
                 Holding(
                     f"carried:{c['request_id']}",
