@@ -159,11 +159,8 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
         for s in ip_limits
         if peak_ips[s] > ip_limits[s]
     ]
-    breaches += [
-        f"snapshot {s.data['tick_id']}: used above budget"
-        for s in snapshots
-        if simulation.snapshot_over_budget(s.data)
-    ]
+    typed = [s.snapshot() for s in snapshots]
+    breaches += [f"snapshot {s.tick_id}: used above budget" for s in typed if s.over_budget()]
 
     waits = [
         (r.launched_at - r.submitted_at).total_seconds() / 60
@@ -200,17 +197,16 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
         "wall_seconds": round(result.wall_seconds, 1),
         "timeline": [
             {
-                "at": s.data["taken_at"],
+                "at": s.taken_at.isoformat(),
                 # Use once the tick's launches are counted (a snapshot is taken before them).
-                "runs_used": s.data["dimensions"]["account_runs"]["used"] + s.data["launches"],
-                "runs_budget": s.data["dimensions"]["account_runs"]["budget"],
-                "dpus_used": s.data["dimensions"]["dpus"]["budget"]
-                - s.data["dimensions"]["dpus"]["after_launches"],
-                "dpus_budget": s.data["dimensions"]["dpus"]["budget"],
-                "free_ips": {k: v["free_ips"] for k, v in s.data["subnets"].items()},
-                "pending": s.data["pending"],
+                "runs_used": s.account_runs.used + s.launches,
+                "runs_budget": s.account_runs.budget,
+                "dpus_used": s.dpus.budget - s.dpus.after_launches,
+                "dpus_budget": s.dpus.budget,
+                "free_ips": {k: v.free_ips for k, v in s.subnets.items()},
+                "pending": s.pending,
             }
-            for s in snapshots
+            for s in typed
         ],
     }
 

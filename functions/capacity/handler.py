@@ -18,17 +18,16 @@ models.configure(settings.ledger_table)
 
 def emit_metrics(result: capacity.TickResult) -> None:
     snapshot = result.snapshot
-    dims = snapshot["dimensions"]
-    metrics.add_metric(metric_names.HEADROOM_ACCOUNT_RUNS, MetricUnit.Count, dims["account_runs"]["free"])
-    metrics.add_metric(metric_names.HEADROOM_DPUS, MetricUnit.Count, dims["dpus"]["free"])
-    if snapshot["subnets"]:
-        smallest = min(s["usable"] - s["reserve"] for s in snapshot["subnets"].values())
+    metrics.add_metric(metric_names.HEADROOM_ACCOUNT_RUNS, MetricUnit.Count, snapshot.account_runs.free)
+    metrics.add_metric(metric_names.HEADROOM_DPUS, MetricUnit.Count, snapshot.dpus.free)
+    smallest = snapshot.smallest_subnet_headroom()
+    if smallest is not None:
         metrics.add_metric(metric_names.HEADROOM_SUBNET_IPS, MetricUnit.Count, smallest)
-    metrics.add_metric(metric_names.PENDING_REQUESTS, MetricUnit.Count, snapshot["pending"])
-    metrics.add_metric(metric_names.LAUNCHES_PLANNED, MetricUnit.Count, snapshot["launches"])
+    metrics.add_metric(metric_names.PENDING_REQUESTS, MetricUnit.Count, snapshot.pending)
+    metrics.add_metric(metric_names.LAUNCHES_PLANNED, MetricUnit.Count, snapshot.launches)
     metrics.add_metric(metric_names.RECONCILED_RUNS, MetricUnit.Count, result.stats.reconciled_runs)
     metrics.add_metric(metric_names.STUCK_CLAIMS, MetricUnit.Count, result.stats.released_claims)
-    for dimension, count in snapshot["deferred"].items():
+    for dimension, count in snapshot.deferred.items():
         metrics.add_metric(f"{metric_names.DEFERRED_PREFIX}{dimension}", MetricUnit.Count, count)
 
 
@@ -52,9 +51,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         extra={
             "tick_id": tick_id,
             "launches": len(result.launches),
-            "pending": result.snapshot["pending"],
-            "deferred": result.snapshot["deferred"],
+            "pending": result.snapshot.pending,
+            "deferred": result.snapshot.deferred,
             "items_read": result.stats.items_read,
+            "glue_calls": result.stats.glue_calls,
+            "adopted_runs": result.stats.adopted_runs,
+            "repaired_runs": result.stats.repaired_runs,
         },
     )
-    return {"tick_id": tick_id, "launches": result.launches, "snapshot": result.snapshot}
+    return {"tick_id": tick_id, "launches": result.launches, "snapshot": result.snapshot.to_item()}

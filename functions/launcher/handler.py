@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from glue_audit import launcher, metric_names, models
-from glue_audit.aws import client
+from glue_audit.aws import client, single_attempt_client
 from glue_audit.errors import (
     ClaimLost,
     GlueThrottled,
@@ -15,6 +15,7 @@ from glue_audit.errors import (
     LaunchDeferred,
     LaunchFailed,
     LaunchInProgress,
+    LaunchOutcomeUnknown,
 )
 from glue_audit.models import utcnow
 from glue_audit.observability import MetricUnit, logger, metrics, tracer
@@ -30,7 +31,13 @@ models.configure(settings.ledger_table)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(request_id=event.get("request_id"))
     try:
-        result = launcher.launch(event, client("glue"), utcnow(), settings.max_launch_attempts)
+        result = launcher.launch(
+            event,
+            client("glue"),
+            utcnow(),
+            settings.max_launch_attempts,
+            starter=single_attempt_client("glue"),
+        )
     except LaunchDeferred:
         metrics.add_metric(metric_names.LAUNCHES_DEFERRED_BY_GLUE, MetricUnit.Count, 1)
         logger.warning("Glue refused the run for lack of capacity; request is pending again")
@@ -42,6 +49,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except (ClaimLost, LaunchInProgress):
         metrics.add_metric(metric_names.LAUNCHES_SKIPPED, MetricUnit.Count, 1)
         logger.info("launch skipped: the request is handled elsewhere", exc_info=True)
+        raise
+    except LaunchOutcomeUnknown:
+        metrics.add_metric(metric_names.LAUNCHES_SKIPPED, MetricUnit.Count, 1)
+        logger.warning("StartJobRun outcome unknown and no run visible yet; the launch marker stays")
         raise
     except GlueThrottled:
         metrics.add_metric(metric_names.GLUE_THROTTLED, MetricUnit.Count, 1)

@@ -33,7 +33,7 @@ def test_no_dimension_is_exceeded_at_any_tick(result: simulation.Result) -> None
     # The ticks' own view agrees: no snapshot saw more in use than the budget (nothing counted twice).
     snapshots = result.snapshots()
     assert len(snapshots) >= 10
-    assert [s.data["tick_id"] for s in snapshots if simulation.snapshot_over_budget(s.data)] == []
+    assert [s.snapshot().tick_id for s in snapshots if s.snapshot().over_budget()] == []
 
 
 def test_every_request_launched_exactly_once(result: simulation.Result) -> None:

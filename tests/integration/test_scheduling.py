@@ -115,14 +115,15 @@ def test_snapshot_is_written_and_reasons_recorded_on_waiting_requests(stack: Sta
     build_estate(stack, SUBNETS, JOBS)
     waiting = submit(stack, "billing", 5)  # 3 fit the job's concurrency, 2 wait
     result = tick(stack, T0)
-    assert result.snapshot["launches"] == 3
-    assert result.snapshot["deferred"] == {"job_runs": 2}
-    assert result.snapshot["dimensions"]["dpus"]["used"] == 0
-    assert result.snapshot["dimensions"]["dpus"]["after_launches"] == 0.0  # 3 x 10 DPUs of 30
-    assert result.snapshot["quotas"]["max_concurrent_runs"]["source"] == "config"  # moto has no Glue quotas
+    assert result.snapshot.launches == 3
+    assert result.snapshot.deferred == {"job_runs": 2}
+    assert result.snapshot.dpus.used == 0
+    assert result.snapshot.dpus.after_launches == 0.0  # 3 x 10 DPUs of 30
+    assert result.snapshot.quotas["max_concurrent_runs"]["source"] == "config"  # moto has no Glue quotas
     reasons = {RequestItem.get(*RequestItem.key(r)).last_reason for r in waiting}
     assert "job billing is at its 3 concurrent runs" in reasons
-    assert result.snapshot["oldest_pending"]["reason"] == "job billing is at its 3 concurrent runs"
+    assert result.snapshot.oldest_pending is not None
+    assert result.snapshot.oldest_pending.reason == "job billing is at its 3 concurrent runs"
 
 
 def test_full_subnet_defers_with_the_reason_and_the_tick_returns(stack: Stack) -> None:
@@ -164,15 +165,15 @@ def test_launcher_crash_after_start_job_run_is_adopted_without_a_second_start(
     [request_id] = submit(stack, "orders", 1)
     result = capacity.run_tick(SETTINGS, clients(stack), T0, "tick-crash")
     [planned] = result.launches
-    real_record = capacity.record_launch
+    real_record = launcher.ledger.record_launch
 
     def die(*args: object, **kwargs: object) -> None:
         raise RuntimeError("Lambda timed out after StartJobRun")
 
-    monkeypatch.setattr(capacity, "record_launch", die)
+    monkeypatch.setattr(launcher.ledger, "record_launch", die)
     with pytest.raises(RuntimeError):
         launcher.launch(planned, stack.client("glue"), T0, 5)
-    monkeypatch.setattr(capacity, "record_launch", real_record)
+    monkeypatch.setattr(launcher.ledger, "record_launch", real_record)
 
     # The next tick, once the claim is stale, finds the run by its request-id argument.
     later = T0 + timedelta(seconds=SETTINGS.stale_claim_seconds + 1)
@@ -195,15 +196,15 @@ def test_a_launch_caught_between_its_run_and_its_claim_is_counted_once(
     [request_id] = submit(stack, "billing", 1)  # 10 DPUs
     [planned] = capacity.run_tick(SETTINGS, clients(stack), T0, "tick-window").launches
     # The launcher has written the run; the tick reads the index before the claim is released.
-    monkeypatch.setattr(capacity.ledger, "mark_request_from_run", lambda run: None)
-    launcher.launch(planned, stack.client("glue"), T0, 5)
-    monkeypatch.undo()
-    assert RequestItem.get(*RequestItem.key(request_id)).status == RequestStatus.CLAIMED
+    monkeypatch.setattr(launcher.ledger, "mark_request_from_run", lambda run: None)
+    with GlueDriver(stack):  # the run stays STARTING in Glue
+        launcher.launch(planned, stack.client("glue"), T0, 5)
+        monkeypatch.undo()
+        assert RequestItem.get(*RequestItem.key(request_id)).status == RequestStatus.CLAIMED
 
-    result = capacity.run_tick(SETTINGS, clients(stack), T0 + timedelta(seconds=5), "tick-overlap")
+        result = capacity.run_tick(SETTINGS, clients(stack), T0 + timedelta(seconds=5), "tick-overlap")
 
-    dims = result.snapshot["dimensions"]
-    assert (dims["account_runs"]["used"], dims["dpus"]["used"]) == (1, 10.0)
+    assert (result.snapshot.account_runs.used, result.snapshot.dpus.used) == (1, 10.0)
 
 
 def test_retried_launch_while_the_first_is_starting_never_starts_twice(stack: Stack) -> None:
@@ -270,10 +271,33 @@ def test_overlapping_ticks_do_not_over_commit(stack: Stack, monkeypatch: pytest.
 def test_waiting_requests_are_not_rewritten_on_every_tick(stack: Stack) -> None:
     build_estate(stack, SUBNETS, JOBS)
     waiting = submit(stack, "billing", 5)  # 3 fill the job, 2 wait on its concurrency
-    tick(stack, T0)
-    with recording_api_calls() as calls:
-        tick(stack, T0 + timedelta(minutes=1))
+    with GlueDriver(stack):  # the three runs stay STARTING: nothing about them to record
+        tick(stack, T0)
+        with recording_api_calls() as calls:
+            tick(stack, T0 + timedelta(minutes=1))
     # The lease (taken, released) and the snapshot; the two waiting requests keep their reason.
     assert calls["dynamodb:PutItem"] == 3 and calls["dynamodb:UpdateItem"] == 0
     reasons = {RequestItem.get(*RequestItem.key(r)).wait_dimension for r in waiting}
     assert reasons == {"job_runs", None}  # None: the three that launched never waited
+
+
+def test_a_refusal_after_a_lost_start_adopts_the_run_instead_of_returning_to_pending(stack: Stack) -> None:
+    build_estate(stack, SUBNETS, [*JOBS, JobSpec("single", "G.1X", 2, "a", max_concurrent_runs=1)])
+    [request_id] = submit(stack, "single", 1)
+    [planned] = capacity.run_tick(SETTINGS, clients(stack), T0, "tick-single").launches
+    with GlueDriver(stack):  # runs stay STARTING
+        # An earlier attempt reached Glue and its answer was lost: the run exists, the ledger has none.
+        stack.client("glue").start_job_run(
+            JobName="single", Arguments={"--payer_id": "0", "--glue_audit_request_id": request_id}
+        )
+        # Glue refuses the next StartJobRun (the job's one slot is that run's).
+        outcome = launcher.launch(planned, stack.client("glue"), T0, 5)
+    runs = stack.client("glue").get_job_runs(JobName="single")["JobRuns"]
+    assert len(runs) == 1
+    assert outcome == {"request_id": request_id, "run_id": runs[0]["Id"], "outcome": "adopted"}
+    request = RequestItem.get(*RequestItem.key(request_id))
+    assert (request.status, request.run_id, int(request.attempts)) == (
+        RequestStatus.LAUNCHED,
+        runs[0]["Id"],
+        0,
+    )

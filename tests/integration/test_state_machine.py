@@ -57,12 +57,18 @@ def test_nothing_to_launch_ends_at_the_choice(scheduler: Scheduler, dispatcher: 
 
 
 def test_glue_refusing_for_capacity_returns_the_request_to_pending(
-    scheduler: Scheduler, stack: Stack
+    scheduler: Scheduler, stack: Stack, dispatcher: LambdaDispatcher
 ) -> None:
     [request_id] = submit_requests(stack, "solo", 1)
-    with GlueDriver(stack):  # runs stay STARTING until the driver moves them
-        # Someone started "solo" outside the framework: Glue's own per-job limit (1) refuses our run.
+
+    def outside_run_first(event: dict[str, Any], context: object) -> dict[str, Any]:
+        # Someone starts "solo" outside the framework between the plan and the launch: Glue's own
+        # per-job limit (1) refuses our run. (A run started before the tick is counted by it.)
         stack.client("glue").start_job_run(JobName="solo")
+        return launcher_handler.lambda_handler(event, context)  # type: ignore[arg-type]
+
+    dispatcher.overrides["launcher"] = outside_run_first
+    with GlueDriver(stack):  # runs stay STARTING until the driver moves them
         execution = scheduler.tick("tick-refused")
     assert outcomes(execution) == {request_id: "LaunchDeferred"}
     request = RequestItem.get(*RequestItem.key(request_id))

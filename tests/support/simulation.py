@@ -116,15 +116,6 @@ class Result:
         return reporting.snapshots_between(self.started_at, last + timedelta(hours=1))
 
 
-def snapshot_over_budget(data: dict[str, Any]) -> bool:
-    """Did a tick see more runs or DPUs in use than the budget (its own view, not Glue's truth)?"""
-    dims = data["dimensions"]
-    return bool(
-        dims["account_runs"]["used"] > dims["account_runs"]["budget"]
-        or dims["dpus"]["used"] > dims["dpus"]["budget"] + 1e-9
-    )
-
-
 class SimClock:
     def __init__(self, start: datetime) -> None:
         self.now = start

@@ -16,11 +16,23 @@ from botocore.exceptions import ClientError
 # Standard retry mode backs off on throttling; a call that still fails surfaces to the caller,
 # which turns it into a retry by SQS or by Step Functions instead of burning Lambda time.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+# For calls that must reach AWS at most once (StartJobRun takes no idempotency token): botocore
+# resends on read timeouts, 5xx and connection errors, and a resent StartJobRun starts a second
+# run. One attempt; the caller settles an ambiguous outcome by reading, never by resending.
+_SINGLE_ATTEMPT = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20
+)
 
 
 @cache
 def client(service: str) -> Any:
     return boto3.client(service, config=_CONFIG)
+
+
+@cache
+def single_attempt_client(service: str) -> Any:
+    """A client that never retries: for non-idempotent calls only (reads use ``client``)."""
+    return boto3.client(service, config=_SINGLE_ATTEMPT)
 
 
 def error_code(exc: ClientError) -> str:

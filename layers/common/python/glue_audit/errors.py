@@ -29,6 +29,12 @@ class LaunchInProgress(GlueAuditError):
     """Another invocation is starting this request; the reconciler settles it if that one died."""
 
 
+class LaunchOutcomeUnknown(GlueAuditError):
+    """StartJobRun's outcome was lost (timeout, connection error, 5xx) and no run of the request is
+    visible yet. The launch marker stays, so nothing starts the request again: a retry of the
+    launch looks the run up, and the claim reconciler settles it if none ever shows."""
+
+
 class InvalidLaunch(GlueAuditError):
     """The launch input is malformed."""
 

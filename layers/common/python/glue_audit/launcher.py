@@ -7,6 +7,14 @@ invocation died after StartJobRun and before the ledger write, that run is found
 (here, or by the next tick's claim reconciliation); if it died before, the claim times out and
 goes back to PENDING. Either way no request starts twice.
 
+StartJobRun takes no idempotency token, so it is sent once per attempt by a client that never
+retries (``aws.single_attempt_client``); reads keep their retries. When the outcome is unknown
+(read timeout, connection error, 5xx) it is settled by looking the run up, never by resending:
+found, the run is adopted; not found (yet), the marker stays and ``LaunchOutcomeUnknown`` is
+raised, so a retry of this launch (ASL Retry) or the claim reconciler looks again. A refusal
+(ConcurrentRunsExceeded, ResourceNumberLimitExceeded) puts the request back to PENDING only
+after checking that no run of it exists.
+
 (Powertools' idempotency utility is not used here on purpose: after a crash it lets the same
 payload run again once the in-progress record expires, which would start a second Glue run.)
 """
@@ -18,12 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-from pynamodb.exceptions import PutError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from glue_audit import capacity, ledger
 from glue_audit import glue as glue_access
-from glue_audit.aws import error_code
+from glue_audit import ledger
+from glue_audit.aws import error_code, single_attempt_client
 from glue_audit.errors import (
     ClaimLost,
     GlueThrottled,
@@ -31,8 +38,10 @@ from glue_audit.errors import (
     LaunchDeferred,
     LaunchFailed,
     LaunchInProgress,
+    LaunchOutcomeUnknown,
 )
 from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.observability import logger
 from glue_audit.resources import REQUEST_ID_ARGUMENT
 
 THROTTLING = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
@@ -66,17 +75,13 @@ def _load(request_id: str) -> RequestItem:
         raise InvalidLaunch(f"request {request_id} does not exist") from None
 
 
-def _save(request: RequestItem, what: str) -> None:
-    try:
-        request.save()
-    except PutError as exc:
-        if ledger.is_condition_failure(exc):
-            raise ClaimLost(f"request {request.request_id} changed while {what}") from None
-        raise
+def launch(
+    event: Mapping[str, Any], glue: Any, now: datetime, max_attempts: int, starter: Any | None = None
+) -> dict[str, Any]:
+    """Start the run of one claimed request. Returns ``{request_id, run_id, outcome}``.
 
-
-def launch(event: Mapping[str, Any], glue: Any, now: datetime, max_attempts: int) -> dict[str, Any]:
-    """Start the run of one claimed request. Returns ``{request_id, run_id, outcome}``."""
+    ``glue`` makes the reads (with retries); ``starter`` sends StartJobRun and must not retry
+    (default: ``aws.single_attempt_client("glue")``)."""
     wanted = LaunchInput.parse(event)
     request = _load(wanted.request_id)
     if request.status == RequestStatus.LAUNCHED and request.run_id:
@@ -93,52 +98,78 @@ def launch(event: Mapping[str, Any], glue: Any, now: datetime, max_attempts: int
                 f"request {request.request_id} was being started at {request.launching_at.isoformat()} and no run "
                 "is visible yet; the claim reconciler settles it"
             )
-        run = capacity.record_launch(request, details, now)
+        run = ledger.record_launch(request, details, now)
         return {"request_id": request.request_id, "run_id": run.run_id, "outcome": "adopted"}
 
-    request.launching_at = now
-    request.updated_at = now
-    _save(request, "marking it as launching")
+    marked = ledger.set_launch_marker(request, wanted.claim_token, now)
+    if marked is None:
+        raise ClaimLost(f"request {request.request_id} changed while marking it as launching")
+    request = marked
 
     arguments = {
         **(request.arguments.as_dict() if hasattr(request.arguments, "as_dict") else dict(request.arguments))
     }
     arguments[REQUEST_ID_ARGUMENT] = request.request_id
+    starter = starter if starter is not None else single_attempt_client("glue")
     try:
-        run_id = glue.start_job_run(JobName=request.job_name, Arguments=arguments)["JobRunId"]
+        run_id = starter.start_job_run(JobName=request.job_name, Arguments=arguments)["JobRunId"]
     except ClientError as exc:
-        _refused(request, exc, now, max_attempts)
-        raise AssertionError("unreachable") from exc  # _refused always raises
-    run = capacity.record_launch(request, str(run_id), now)
+        code = error_code(exc)
+        if code in THROTTLING or code in NO_CAPACITY or code in NEVER:
+            return _refused(request, glue, exc, now, max_attempts)
+        return _settle_unknown(request, glue, f"{code}: {exc}", now)
+    except BotoCoreError as exc:  # read timeout, connection reset: the run may have started
+        return _settle_unknown(request, glue, f"{type(exc).__name__}: {exc}", now)
+    run = ledger.record_launch(request, str(run_id), now)
     return {"request_id": request.request_id, "run_id": run.run_id, "outcome": "started"}
 
 
-def _refused(request: RequestItem, exc: ClientError, now: datetime, max_attempts: int) -> None:
-    """Glue said no: settle the request according to why, then raise the matching typed error."""
+def _settle_unknown(request: RequestItem, glue: Any, what: str, now: datetime) -> dict[str, Any]:
+    """StartJobRun may or may not have started the run: look it up by its request-id argument."""
+    logger.warning(
+        "StartJobRun outcome unknown; looking the run up",
+        extra={"request_id": request.request_id, "error": what},
+    )
+    details = glue_access.find_run_for_request(glue, request.job_name, request.request_id)
+    if details is None:
+        # Keep the marker: nothing may start this request again until the run is found or the
+        # claim reconciler, after STALE_CLAIM_SECONDS, finds none and releases the claim.
+        raise LaunchOutcomeUnknown(
+            f"request {request.request_id}: StartJobRun outcome unknown ({what}) and no run is visible yet"
+        )
+    run = ledger.record_launch(request, details, now)
+    return {"request_id": request.request_id, "run_id": run.run_id, "outcome": "adopted"}
+
+
+def _refused(
+    request: RequestItem, glue: Any, exc: ClientError, now: datetime, max_attempts: int
+) -> dict[str, Any]:
+    """Glue said no: settle the request according to why, then raise the matching typed error.
+
+    A refusal can follow an earlier attempt whose outcome was lost (the run exists, and is why
+    Glue refuses): the run is looked up first and adopted if found, never returned to PENDING."""
     code = error_code(exc)
     message = str(exc.response.get("Error", {}).get("Message", code))
     if code in THROTTLING:
         # Not started: clear the marker so the Step Functions retry may call StartJobRun again.
-        request.launching_at = None
-        request.updated_at = now
-        _save(request, "clearing the launch marker")
+        if ledger.set_launch_marker(request, str(request.claim_token), None) is None:
+            raise ClaimLost(f"request {request.request_id} changed while clearing the launch marker")
         raise GlueThrottled(f"Glue throttled StartJobRun for {request.job_name}: {message}") from None
-    if code in NO_CAPACITY or code in NEVER:
-        request.attempts = int(request.attempts or 0) + 1
-        request.last_reason = f"Glue refused the run: {code}: {message}"
-        request.claim_token = None
-        request.claimed_at = None
-        request.launching_at = None
-        request.updated_at = now
-        final = code in NEVER or request.attempts >= max_attempts
-        request.set_status(RequestStatus.FAILED if final else RequestStatus.PENDING)
-        _save(request, "recording Glue's refusal")
-        if final:
-            raise LaunchFailed(
-                f"request {request.request_id} failed after {request.attempts} attempt(s): {code}: {message}"
-            )
-        raise LaunchDeferred(
-            f"request {request.request_id} back to PENDING (attempt {request.attempts}): {code}: {message}"
+    if code in NO_CAPACITY:
+        details = glue_access.find_run_for_request(glue, request.job_name, request.request_id)
+        if details is not None:
+            run = ledger.record_launch(request, details, now)
+            return {"request_id": request.request_id, "run_id": run.run_id, "outcome": "adopted"}
+    final = code in NEVER
+    returned = ledger.return_request(
+        request, f"Glue refused the run: {code}: {message}", now, max_attempts, final=final
+    )
+    if returned is None:
+        raise ClaimLost(f"request {request.request_id} changed while recording Glue's refusal")
+    if returned.status == RequestStatus.FAILED:
+        raise LaunchFailed(
+            f"request {request.request_id} failed after {returned.attempts} attempt(s): {code}: {message}"
         )
-    # Anything else is ambiguous (the run may have started): keep the marker, let reconciliation decide.
-    raise exc
+    raise LaunchDeferred(
+        f"request {request.request_id} back to PENDING (attempt {returned.attempts}): {code}: {message}"
+    )

@@ -7,17 +7,20 @@ lose an update: the loser re-reads and re-decides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from glue_audit.glue import RunDetails
-from glue_audit.models import RequestItem, RequestStatus, RunItem, utcnow
+from glue_audit.models import LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
 from glue_audit.states import RunState, is_active, is_terminal, rank, supersedes
 
 WRITE_ATTEMPTS = 5
+Item = TypeVar("Item", bound=LedgerItem)
 
 
 class LedgerConflict(RuntimeError):
@@ -26,6 +29,33 @@ class LedgerConflict(RuntimeError):
 
 def is_condition_failure(exc: PutError | UpdateError) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def save_with_retry(
+    current: Item | None,
+    read: Callable[[], Item | None],
+    change: Callable[[Item | None], Item | None],
+    what: str,
+    condition: Condition | None = None,
+) -> tuple[Item | None, bool]:
+    """The one optimistic write of the ledger: ``change`` the item as read and save it conditioned
+    on its version (and ``condition``); when another writer got there first, re-read and decide
+    again. ``change`` returns the item to save, or None to write nothing (the current state already
+    says it, or the item is no longer ours to change). Returns the item and whether it was written.
+    """
+    item = current
+    for _ in range(WRITE_ATTEMPTS):
+        updated = change(item)
+        if updated is None:
+            return item, False
+        try:
+            updated.save(condition=condition)
+            return updated, True
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+            item = read()
+    raise LedgerConflict(f"{what}: {WRITE_ATTEMPTS} conflicting writes in a row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,19 +176,54 @@ def record_observation(
     is re-read and the decision made again.
     """
     run = current if current is not None or not read_first else get_run(obs.job_name, obs.run_id)
-    for _ in range(WRITE_ATTEMPTS):
-        created = run is None
-        run, changed = merge(run, obs, utcnow())
-        if not changed:
-            return RecordResult(run, changed=False, created=False)
-        try:
-            run.save()
-            return RecordResult(run, changed=True, created=created)
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
-            run = get_run(obs.job_name, obs.run_id)
-    raise LedgerConflict(f"run {obs.job_name}/{obs.run_id}: {WRITE_ATTEMPTS} conflicting writes in a row")
+    created = False
+
+    def change(row: RunItem | None) -> RunItem | None:
+        nonlocal created
+        created = row is None
+        merged, changed = merge(row, obs, utcnow())
+        return merged if changed else None
+
+    saved, written = save_with_retry(
+        run, lambda: get_run(obs.job_name, obs.run_id), change, f"run {obs.job_name}/{obs.run_id}"
+    )
+    if not written:
+        assert saved is not None  # nothing to write means the row exists and already says it
+        return RecordResult(saved, changed=False, created=False)
+    assert saved is not None
+    return RecordResult(saved, changed=True, created=created)
+
+
+def record_launch(request: RequestItem, details_or_run_id: RunDetails | str, now: datetime) -> RunItem:
+    """Write the run a request produced (STARTING unless Glue already says more) and link them."""
+    if isinstance(details_or_run_id, str):
+        obs = Observation(request.job_name, details_or_run_id, RunState.STARTING, now)
+    else:
+        details = details_or_run_id
+        observed_at = details.completed_on if is_terminal(details.state) and details.completed_on else now
+        obs = Observation(request.job_name, details.run_id, details.state, observed_at, details)
+
+    def change(row: RunItem | None) -> RunItem:
+        run, _changed = merge(row, obs, now)
+        run.origin = "framework"
+        run.request_id = request.request_id
+        run.launched_at = run.launched_at or request.launching_at or now
+        run.dpus = run.dpus if run.dpus is not None else request.dpus
+        run.ips = run.ips if run.ips is not None else request.ips
+        run.subnet_id = run.subnet_id or request.subnet_id
+        run.team = run.team or request.team
+        run.updated_at = now
+        return run
+
+    run, _ = save_with_retry(
+        get_run(request.job_name, obs.run_id),
+        lambda: get_run(request.job_name, obs.run_id),
+        change,
+        f"run {request.job_name}/{obs.run_id}",
+    )
+    assert run is not None
+    mark_request_from_run(run)
+    return run
 
 
 def state_key(state: RunState | str, observed_at: datetime) -> str:
@@ -201,4 +266,102 @@ def mark_request_from_run(run: RunItem) -> bool:
         if is_condition_failure(exc):
             return False
         raise
+    return True
+
+
+# ---------------------------------------------------------------- request transitions
+# Each change of a request's status has one owner here; the field changes themselves are methods
+# of RequestItem, and every write goes through save_with_retry.
+
+
+def read_request(request_id: str) -> RequestItem | None:
+    try:
+        return RequestItem.get(*RequestItem.key(request_id), consistent_read=True)
+    except RequestItem.DoesNotExist:
+        return None
+
+
+def claim_request(
+    request: RequestItem, tick_id: str, dpus: float, ips: int, subnet_id: str | None, now: datetime
+) -> bool:
+    """PENDING -> CLAIMED by this tick, conditional on the version read (a cancel wins)."""
+
+    def change(current: RequestItem | None) -> RequestItem | None:
+        if current is None or current.status != RequestStatus.PENDING:
+            return None
+        current.to_claimed(tick_id, dpus, ips, subnet_id, now)
+        return current
+
+    _, written = save_with_retry(request, lambda: read_request(request.request_id), change, "claim")
+    return written
+
+
+def return_request(
+    request: RequestItem, reason: str, now: datetime, max_attempts: int, *, final: bool = False
+) -> RequestItem | None:
+    """A claim that produced no run: attempts + 1, the claim cleared, back to PENDING (FAILED after
+    ``max_attempts``, or at once when ``final``). Applies only while the request is still held by
+    the same claim and no run of it is known; returns the request as written, else None (it changed
+    hands: launched, cancelled or re-claimed, and its new owner settles it)."""
+    token = request.claim_token
+
+    def change(current: RequestItem | None) -> RequestItem | None:
+        if current is None or current.status != RequestStatus.CLAIMED or current.claim_token != token:
+            return None
+        if current.run_id:
+            return None
+        current.to_returned(reason, now, max_attempts, final=final)
+        return current
+
+    saved, written = save_with_retry(
+        request, lambda: read_request(request.request_id), change, f"request {request.request_id}"
+    )
+    return saved if written else None
+
+
+def fail_request(request: RequestItem, reason: str, now: datetime) -> bool:
+    """A PENDING request that can never run as it is (its job is gone or cannot be sized)."""
+
+    def change(current: RequestItem | None) -> RequestItem | None:
+        if current is None or current.status != RequestStatus.PENDING:
+            return None
+        current.to_failed(reason, now)
+        return current
+
+    _, written = save_with_retry(
+        request, lambda: read_request(request.request_id), change, f"request {request.request_id}"
+    )
+    return written
+
+
+def set_launch_marker(request: RequestItem, token: str, now: datetime | None) -> RequestItem | None:
+    """Set (``now``) or clear (None) ``launching_at`` while the request is CLAIMED by ``token``
+    with the marker in the other position; None when that no longer holds."""
+
+    def change(current: RequestItem | None) -> RequestItem | None:
+        if current is None or current.status != RequestStatus.CLAIMED or current.claim_token != token:
+            return None
+        if (current.launching_at is None) == (now is None):
+            return None
+        current.launching_at = now
+        current.updated_at = now or utcnow()
+        return current
+
+    saved, written = save_with_retry(
+        request, lambda: read_request(request.request_id), change, f"request {request.request_id}"
+    )
+    return saved if written else None
+
+
+def note_wait(request: RequestItem, reason: str, dimension: str, now: datetime) -> bool:
+    """Record why a PENDING request waits (one conditional write; a request that moved on is left)."""
+    request.last_reason = reason
+    request.wait_dimension = dimension
+    request.updated_at = now
+    try:
+        request.save(condition=RequestItem.status == RequestStatus.PENDING)
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
     return True

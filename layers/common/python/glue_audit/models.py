@@ -37,6 +37,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from glue_audit import clock
+from glue_audit.snapshot import CapacitySnapshot
 
 ACTIVE = "ACTIVE"
 ANALYSIS = "ANALYSIS"  # partition of the active index: finished runs whose insights are not in yet
@@ -212,6 +213,30 @@ class RequestItem(LedgerItem, discriminator="request"):
     def key(request_id: str) -> tuple[str, str]:
         return f"REQ#{request_id}", "REQUEST"
 
+    def to_claimed(self, token: str, dpus: float, ips: int, subnet_id: str | None, now: datetime) -> None:
+        self.claim_token = token
+        self.claimed_at = now
+        self.launching_at = None
+        self.dpus, self.ips, self.subnet_id = dpus, ips, subnet_id
+        self.updated_at = now
+        self.set_status(RequestStatus.CLAIMED)
+
+    def to_returned(self, reason: str, now: datetime, max_attempts: int, *, final: bool = False) -> None:
+        """attempts + 1, claim cleared, back to PENDING, or FAILED when out of attempts or ``final``."""
+        self.attempts = int(self.attempts or 0) + 1
+        self.last_reason = reason
+        self.claim_token = None
+        self.claimed_at = None
+        self.launching_at = None
+        self.updated_at = now
+        failed = final or self.attempts >= max_attempts
+        self.set_status(RequestStatus.FAILED if failed else RequestStatus.PENDING)
+
+    def to_failed(self, reason: str, now: datetime) -> None:
+        self.last_reason = reason
+        self.updated_at = now
+        self.set_status(RequestStatus.FAILED)
+
     def set_status(self, status: str) -> None:
         """Move to ``status`` and keep the sparse index keys in step with it."""
         self.status = status
@@ -234,6 +259,9 @@ class SnapshotItem(LedgerItem, discriminator="snapshot"):
     taken_at = UTCDateTimeAttribute()
     data = JSONAttribute()
     expires_at = TTLAttribute(null=True)
+
+    def snapshot(self) -> CapacitySnapshot:
+        return CapacitySnapshot.from_item(self.data, self.taken_at)
 
     @staticmethod
     def key(taken_at: datetime, tick_id: str) -> tuple[str, str]:

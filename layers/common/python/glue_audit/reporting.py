@@ -28,6 +28,7 @@ from glue_audit.insights.collect import (
     runs_between,
 )
 from glue_audit.models import RunItem, SnapshotItem, iso
+from glue_audit.snapshot import Dimension
 from glue_audit.states import RunState
 
 MAX_RUNS_PER_JOB = 5000
@@ -144,10 +145,8 @@ def gather(
     return data
 
 
-def _dimension(snapshot: SnapshotItem, name: str) -> dict[str, Any]:
-    data = snapshot.data if isinstance(snapshot.data, dict) else {}
-    dimension = (data.get("dimensions") or {}).get(name)
-    return dimension if isinstance(dimension, dict) else {}
+def _dimension(snapshot: SnapshotItem, name: str) -> Dimension:
+    return snapshot.snapshot().dimensions[name]
 
 
 def _number(value: Any) -> float | None:
@@ -220,15 +219,13 @@ def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path) -> None:
             (axes[1], "dpus", "DPUs"),
         ):
             for key, style in (("used", "-"), ("budget", "--"), ("quota", ":")):
-                values = [_number(_dimension(s, name).get(key)) for s in snapshots]
+                values = [_number(getattr(_dimension(s, name), key)) for s in snapshots]
                 if any(v is not None for v in values):
                     ax.plot(times, [v if v is not None else float("nan") for v in values], style, label=key)
             ax.set_title(title)
             ax.set_ylim(bottom=0)
             ax.legend(loc="lower left")
-        pending = [
-            _number((s.data or {}).get("pending")) if isinstance(s.data, dict) else None for s in snapshots
-        ]
+        pending = [float(s.snapshot().pending) for s in snapshots]
         axes[2].step(
             times, [p if p is not None else float("nan") for p in pending], where="post", label="pending"
         )
@@ -291,18 +288,14 @@ def _lines(data: ReportData) -> Iterator[str]:
     if data.snapshots:
         yield f"Capacity: {len(data.snapshots)} snapshots"
         for name, label in (("account_runs", "concurrent runs"), ("dpus", "DPUs")):
-            used = [u for s in data.snapshots if (u := _number(_dimension(s, name).get("used"))) is not None]
+            used = [_dimension(s, name).used for s in data.snapshots]
             latest = _dimension(data.snapshots[-1], name)
             if used:
                 yield (
-                    f"  {label}: peak {max(used):g} used; budget {latest.get('budget', '-')}, "
-                    f"quota {latest.get('quota', '-')} (latest)"
+                    f"  {label}: peak {max(used):g} used; budget {latest.budget:g}, "
+                    f"quota {'-' if latest.quota is None else f'{latest.quota:g}'} (latest)"
                 )
-        pending = [
-            p
-            for s in data.snapshots
-            if isinstance(s.data, dict) and (p := _number(s.data.get("pending"))) is not None
-        ]
+        pending = [float(s.snapshot().pending) for s in data.snapshots]
         if pending:
             yield f"  pending requests: peak {max(pending):g}, latest {pending[-1]:g}"
     else:

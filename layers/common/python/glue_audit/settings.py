@@ -54,6 +54,24 @@ def _non_negative_float(raw: str) -> float:
     return value
 
 
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+# STALE_RUN_SECONDS: how long after Glue reports a run finished the tick waits for its terminal
+# event before writing the end itself (the repair of a lost event). The run stops counting as
+# used at once, whatever this says: usage is what Glue runs. 1 repairs on the first tick that
+# sees the end; 3600 is the upper bound (an hour-old end is past any event's delivery).
+STALE_RUN_BOUNDS = (1, 3600)
+STALE_RUN_DEFAULT = 120
+
+
 def _fraction(raw: str) -> float:
     value = float(raw)
     if not 0 < value <= 1:
@@ -85,7 +103,7 @@ class Settings:
     fallback_max_job_concurrent_runs: int = 50
     fallback_max_dpus: float = 1000.0
     # Reconciliation and safety windows.
-    stale_run_seconds: int = 300
+    stale_run_seconds: int = STALE_RUN_DEFAULT
     stale_claim_seconds: int = 600
     ip_lag_seconds: int = 300
     lease_seconds: int = 120
@@ -113,7 +131,9 @@ class Settings:
                 env, "FALLBACK_MAX_JOB_CONCURRENT_RUNS", _non_negative_int, 50
             ),
             fallback_max_dpus=_read(env, "FALLBACK_MAX_DPUS", _non_negative_float, 1000.0),
-            stale_run_seconds=_read(env, "STALE_RUN_SECONDS", _positive_int, 300),
+            stale_run_seconds=_read(
+                env, "STALE_RUN_SECONDS", _bounded_int(*STALE_RUN_BOUNDS), STALE_RUN_DEFAULT
+            ),
             stale_claim_seconds=_read(env, "STALE_CLAIM_SECONDS", _positive_int, 600),
             ip_lag_seconds=_read(env, "IP_LAG_SECONDS", _non_negative_int, 300),
             lease_seconds=_read(env, "LEASE_SECONDS", _positive_int, 120),

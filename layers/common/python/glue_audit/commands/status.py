@@ -20,6 +20,7 @@ from glue_audit.commands.common import (
     table,
 )
 from glue_audit.models import SnapshotItem
+from glue_audit.snapshot import CapacitySnapshot
 
 # A snapshot older than this is flagged: the scheduler ticks every few minutes.
 STALE_AFTER = timedelta(minutes=15)
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             "no capacity snapshot yet (none today or yesterday): the capacity Lambda has not ticked, "
             "or the scheduler is not deployed"
         )
-    data: dict[str, Any] = snapshot.data if isinstance(snapshot.data, dict) else {}
+    typed = snapshot.snapshot()
     age = (ctx.now - snapshot.taken_at).total_seconds()
     stale = age > STALE_AFTER.total_seconds()
     if args.json:
@@ -61,11 +62,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 "taken_at": fmt_iso(snapshot.taken_at),
                 "age_seconds": round(age, 1),
                 "stale": stale,
-                "snapshot": data,
+                "snapshot": typed.to_item(),
             }
         )
         return 0
-    render(ctx, data, snapshot.taken_at, age, stale)
+    render(ctx, typed, snapshot.taken_at, age, stale)
     return 0
 
 
@@ -81,8 +82,8 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render(ctx: Context, data: dict[str, Any], taken_at: datetime, age: float, stale: bool) -> None:
-    tick = data.get("tick_id")
+def render(ctx: Context, data: CapacitySnapshot, taken_at: datetime, age: float, stale: bool) -> None:
+    tick = data.tick_id
     ctx.print(f"Capacity at {fmt_time(taken_at)} ({fmt_duration(age)} ago{f', tick {tick}' if tick else ''})")
     if stale:
         ctx.print(
@@ -90,71 +91,58 @@ def render(ctx: Context, data: dict[str, Any], taken_at: datetime, age: float, s
             "the scheduler may not be ticking"
         )
     ctx.print()
-    dimensions: dict[str, Any] = data.get("dimensions") or {}
-    if dimensions:
-        rows = [
-            [
-                DIMENSION_LABELS.get(name, name),
-                _cell(dim.get("quota")),
-                _cell(dim.get("quota_source")),
-                _cell(dim.get("budget")),
-                _cell(dim.get("used")),
-                _cell(dim.get("free")),
-            ]
-            for name, dim in dimensions.items()
-            if isinstance(dim, dict)
+    rows = [
+        [
+            DIMENSION_LABELS.get(name, name),
+            _cell(dim.quota),
+            _cell(dim.quota_source),
+            _cell(dim.budget),
+            _cell(dim.used),
+            _cell(dim.free),
         ]
-        ctx.print(table(["dimension", "quota", "quota source", "budget", "used", "free"], rows))
-        ctx.print()
-    teams: dict[str, Any] = data.get("teams") or {}
-    if teams:
+        for name, dim in data.dimensions.items()
+    ]
+    ctx.print(table(["dimension", "quota", "quota source", "budget", "used", "free"], rows))
+    ctx.print()
+    if data.teams:
         rows = [
-            [team, _cell(t.get("budget")), _cell(t.get("used")), _cell(t.get("free"))]
-            for team, t in sorted(teams.items())
-            if isinstance(t, dict)
+            [team, _cell(t.budget), _cell(t.used), _cell(t.free)] for team, t in sorted(data.teams.items())
         ]
         ctx.print(table(["team (DPU budget)", "budget", "used", "free"], rows))
         ctx.print()
-    subnets: dict[str, Any] = data.get("subnets") or {}
-    if subnets:
+    if data.subnets:
         rows = [
-            [
-                subnet,
-                _cell(s.get("free_ips")),
-                _cell(s.get("reserve")),
-                _cell(s.get("recent_launch_ips")),
-                _cell(s.get("usable")),
-            ]
-            for subnet, s in sorted(subnets.items())
-            if isinstance(s, dict)
+            [subnet, _cell(s.free_ips), _cell(s.reserve), _cell(s.recent_launch_ips), _cell(s.usable)]
+            for subnet, s in sorted(data.subnets.items())
         ]
         ctx.print(table(["subnet", "free IPs", "reserve", "IPs of recent launches", "usable"], rows))
         ctx.print()
-    jobs: dict[str, Any] = data.get("jobs") or {}
     busy = [
-        [job, _cell(j.get("active")), _cell(j.get("max_concurrent_runs"))]
-        for job, j in sorted(jobs.items())
-        if isinstance(j, dict) and (j.get("active") or 0) > 0
+        [job, _cell(j.active), _cell(j.max_concurrent_runs)]
+        for job, j in sorted(data.jobs.items())
+        if j.active > 0
     ]
     if busy:
         ctx.print(table(["job", "active runs", "max concurrent runs"], busy))
         ctx.print()
-    deferred: dict[str, Any] = data.get("deferred") or {}
-    deferred_text = ", ".join(f"{name} {count}" for name, count in sorted(deferred.items())) or "none"
+    deferred_text = ", ".join(f"{name} {count}" for name, count in sorted(data.deferred.items())) or "none"
     ctx.print(
-        f"Requests: {_cell(data.get('pending'))} pending, {_cell(data.get('launches'))} launched on this tick; "
+        f"Requests: {_cell(data.pending)} pending, {_cell(data.launches)} launched on this tick; "
         f"deferred by: {deferred_text}"
     )
-    oldest = data.get("oldest_pending")
-    if isinstance(oldest, dict):
+    if data.external_runs:
         ctx.print(
-            f"Oldest pending: {oldest.get('request_id')} (job {oldest.get('job_name')}) waiting "
-            f"{fmt_duration(oldest.get('waited_seconds'))}: {oldest.get('reason') or 'no reason given'}"
+            f"Runs started outside the framework on managed jobs: {data.external_runs} (counted as used)"
+        )
+    oldest = data.oldest_pending
+    if oldest is not None:
+        ctx.print(
+            f"Oldest pending: {oldest.request_id} (job {oldest.job_name}) waiting "
+            f"{fmt_duration(oldest.waited_seconds)}: {oldest.reason or 'no reason given'}"
         )
     else:
         ctx.print("Oldest pending: none")
-    reservation = data.get("reservation")
-    if reservation:
+    if data.reservation:
         ctx.print(
-            f"Reservation: request {reservation} holds capacity; smaller requests only backfill around it"
+            f"Reservation: request {data.reservation} holds capacity; smaller requests only backfill around it"
         )
