@@ -1,10 +1,13 @@
-"""Benchmark: a scheduler tick over a ledger with 100,000 historical runs reads only what it needs.
+"""Benchmark: a scheduler tick over a ledger with 100,000 historical runs reads only what it needs,
+and the Glue API calls a tick makes to see what Glue runs, against the number of managed jobs.
 
-Fills the emulator's ledger with finished runs (history), some active runs and pending requests,
-runs one capacity tick, and prints the DynamoDB items the tick read against the items a Scan of
-the same table reads.
+Part 1 fills the emulator's ledger with finished runs (history), some active runs and pending
+requests, runs one capacity tick, and prints the DynamoDB items the tick read against the items a
+Scan of the same table reads. Part 2 builds N jobs, each with one run going and one request
+pending, and prints the Glue calls of one tick per operation.
 
     .venv/bin/python -m scripts.bench_capacity [--history 100000] [--active 50] [--pending 200]
+        [--jobs 1,10,50,100]
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from glue_audit.resources import ResourceNames
@@ -19,11 +23,12 @@ from glue_audit.resources import ResourceNames
 NAMES = ResourceNames("glue-audit-bench")
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 
-from glue_audit import capacity, requests  # noqa: E402
+from glue_audit import capacity, launcher, requests  # noqa: E402
 from glue_audit.models import LedgerItem, RunItem  # noqa: E402
 from glue_audit.settings import Settings  # noqa: E402
 from tests.support.api_calls import ITEMS_READ, recording_api_calls  # noqa: E402
 from tests.support.emulator import Emulator  # noqa: E402
+from tests.support.glue_driver import GlueDriver  # noqa: E402
 from tests.support.scenario import JobSpec, build_estate  # noqa: E402
 from tests.support.stack import provision  # noqa: E402
 
@@ -70,6 +75,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=100_000)
     parser.add_argument("--active", type=int, default=50)
     parser.add_argument("--pending", type=int, default=200)
+    parser.add_argument("--jobs", default="1,10,50,100", help="job counts for the Glue-calls figures")
     args = parser.parse_args()
     now = datetime.now(UTC)
     settings = Settings(
@@ -79,7 +85,7 @@ def main() -> None:
         fallback_max_dpus=2000,
     )
 
-    with Emulator():
+    with Emulator() as emulator:
         stack = provision(NAMES)
         build_estate(stack, {"a": "10.20.0.0/20"}, [JobSpec("history-job", "G.1X", 4, "a", 1000)])
         fill_start = time.perf_counter()
@@ -105,6 +111,10 @@ def main() -> None:
         table_items = stack.client("dynamodb").describe_table(TableName=NAMES.ledger_table)["Table"][
             "ItemCount"
         ]
+        glue_figures = []
+        for count in (int(n) for n in args.jobs.split(",") if n.strip()):
+            emulator.reset()
+            glue_figures.append((count, *glue_calls_per_tick(count, settings, now)))
 
     tick_items = tick_calls[ITEMS_READ]
     scan_items = scan_calls[ITEMS_READ]
@@ -118,8 +128,48 @@ def main() -> None:
     )
     print(f"items read by the tick: {tick_items:,}")
     print(f"items read by a Scan of the table: {scan_items:,} ({scanned:,} items returned)")
-    print(f"deferred: {result.snapshot['deferred']}")
+    print(f"deferred: {result.snapshot.deferred}")
     print(f"ratio scan/tick: {scan_items / max(1, tick_items):,.0f}x")
+    print()
+    print("Glue API calls per tick (usage as Glue sees it: GetJobRuns per managed job, first page)")
+    print(
+        f"{'jobs':>6} {'GetJobRuns':>11} {'BatchGetJobs':>13} {'other glue':>11} {'all glue':>9} {'tick ms':>8}"
+    )
+    for count, calls, seconds in glue_figures:
+        other = sum(v for k, v in calls.items() if k.startswith("glue:")) - calls["glue:GetJobRuns"]
+        other -= calls["glue:BatchGetJobs"]
+        total = sum(v for k, v in calls.items() if k.startswith("glue:"))
+        print(
+            f"{count:>6} {calls['glue:GetJobRuns']:>11} {calls['glue:BatchGetJobs']:>13} {other:>11} "
+            f"{total:>9} {seconds * 1e3:>8.0f}"
+        )
+
+
+def glue_calls_per_tick(jobs: int, settings: Settings, now: datetime) -> tuple[Counter[str], float]:
+    """One tick over ``jobs`` jobs that each have a run going (started by the framework, recorded)
+    and a request waiting: the Glue calls it makes, by operation, and its duration."""
+    stack = provision(NAMES)
+    specs = [JobSpec(f"job-{i:04d}", "G.1X", 2, "a", 5) for i in range(jobs)]
+    build_estate(stack, {"a": "10.20.0.0/20"}, specs)
+    clients = capacity.Clients(stack.client("glue"), stack.client("ec2"), stack.client("service-quotas"))
+    defaults = requests.JobDefaults(priority=50, team=None)
+    for spec in specs:
+        requests.write_requests(
+            requests.build_requests(spec.name, [{"--n": "1"}], defaults=defaults, now=now)
+        )
+    with GlueDriver(stack):  # runs stay STARTING: every job has an active run
+        first = capacity.run_tick(settings, clients, now, "bench-first")
+        for planned in first.launches:
+            launcher.launch(planned, clients.glue, now, settings.max_launch_attempts)
+        for spec in specs:
+            requests.write_requests(
+                requests.build_requests(spec.name, [{"--n": "2"}], defaults=defaults, now=now)
+            )
+        with recording_api_calls() as calls:
+            start = time.perf_counter()
+            capacity.run_tick(settings, clients, now + timedelta(minutes=1), "bench-second")
+            seconds = time.perf_counter() - start
+    return calls, seconds
 
 
 if __name__ == "__main__":
