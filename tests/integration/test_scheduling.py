@@ -301,3 +301,28 @@ def test_a_refusal_after_a_lost_start_adopts_the_run_instead_of_returning_to_pen
         runs[0]["Id"],
         0,
     )
+
+
+def test_a_run_adopted_from_a_stale_claim_counts_in_the_same_tick(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_estate(stack, SUBNETS, JOBS)
+    submit(stack, "orders", 1)
+    with GlueDriver(stack):  # the run stays STARTING
+        [planned] = capacity.run_tick(SETTINGS, clients(stack), T0, "tick-first").launches
+
+        def die(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("Lambda timed out after StartJobRun")
+
+        monkeypatch.setattr(launcher.ledger, "record_launch", die)
+        with pytest.raises(RuntimeError):
+            launcher.launch(planned, stack.client("glue"), T0, 5)
+        monkeypatch.undo()
+        submit(stack, "orders", 3)  # the job runs 3 at a time: 2 slots are left beside the lost run
+
+        later = T0 + timedelta(seconds=SETTINGS.stale_claim_seconds + 1)
+        result = capacity.run_tick(SETTINGS, clients(stack), later, "tick-adopting")
+
+    assert result.stats.adopted_claims == 1
+    assert result.snapshot.account_runs.used == 1
+    assert len(result.launches) == 2
