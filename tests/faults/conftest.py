@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -326,11 +325,3 @@ def make_world(stack: Stack, dispatcher: LambdaDispatcher) -> Iterator[Any]:
             )
 
         yield make
-
-
-@pytest.fixture
-def wall_clock() -> Iterator[dict[str, float]]:
-    started = time.perf_counter()
-    figures: dict[str, float] = {}
-    yield figures
-    figures["wall_seconds"] = round(time.perf_counter() - started, 1)
