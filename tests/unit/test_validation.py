@@ -233,3 +233,34 @@ def test_one_bad_field_fails_the_event_with_its_typed_error(
 def test_the_window_defaults_to_five_minutes_ahead_and_365_days_back() -> None:
     window = Settings.from_env({"LEDGER_TABLE": "ledger"}).event_window
     assert window == validation.TimeWindow(timedelta(seconds=300), timedelta(days=365))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    st.sampled_from(["jobName", "jobRunId", "state", "time", "detail-type", "source", "detail", "message"]),
+    json_values,
+)
+def test_any_json_in_any_field_is_either_a_glue_event_or_refused_by_name(field: str, value: object) -> None:
+    try:
+        event = parse_event(body(**{field: value}), NOW)
+    except validation.InvalidGlueEvent as exc:
+        assert str(exc) and len(str(exc)) < 400  # a readable line, never a crash of another kind
+    else:
+        assert validation.run_id(event.run_id) and validation.job_name(event.job_name)
+        assert NOW - timedelta(days=365) <= event.time <= NOW + timedelta(minutes=5)
+
+
+@given(st.text(max_size=200))
+def test_any_text_body_is_either_a_glue_event_or_refused(text: str) -> None:
+    try:
+        parse_event(text, NOW)
+    except validation.InvalidGlueEvent as exc:
+        assert str(exc)
