@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     events_per_run = 4  # a delay notification, the terminal event, and two duplicates of it
     runs = args.events // events_per_run
-    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)  # event times are checked against now
 
     with Emulator():
         stack = provision(NAMES)

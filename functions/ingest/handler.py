@@ -1,7 +1,11 @@
 """Ingest Lambda: Glue job events from SQS into the ledger, with partial batch failures.
 
-A record that cannot be parsed is logged once and reported as a batch item failure, so SQS's
-redrive policy moves it to the DLQ; a failing AWS call is reported the same way and retried.
+A record holding a value Glue can never send (``glue_audit.validation``) is logged once, on its
+first delivery, with the problem named, and reported as a batch item failure on every delivery, so
+SQS's redrive policy moves it to the DLQ; nothing of it is written. An event of a run that GetJobRun
+says does not exist is dropped with a warning and the ``UnknownRunEvents`` metric: Glue is the
+source of truth, so a retry or a redrive from the DLQ would get the same answer. A failing AWS call
+is reported as a batch item failure and retried.
 """
 
 from __future__ import annotations
@@ -28,21 +32,36 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     try:
-        event = ingest.parse_event(record.body)
+        event = ingest.parse_event(record.body, utcnow(), settings.event_window)
     except ingest.InvalidGlueEvent as exc:
-        logger.error(
-            "rejected Glue event",
-            extra={
-                "problem": str(exc),
-                "message_id": record.message_id,
-                "receive_count": record.attributes.approximate_receive_count,
-                "body": record.body[:512],
-            },
-        )
-        metrics.add_metric(name=metric_names.REJECTED_EVENTS, unit=MetricUnit.Count, value=1)
+        # SQS delivers it again until its redrive policy moves it to the DLQ; say so once, on the first delivery.
+        if record.attributes.approximate_receive_count in (None, "", "1"):
+            logger.error(
+                "rejected Glue event",
+                extra={
+                    "problem": str(exc),
+                    "error": type(exc).__name__,
+                    "message_id": record.message_id,
+                    "body": record.body[:512],
+                },
+            )
+            metrics.add_metric(name=metric_names.REJECTED_EVENTS, unit=MetricUnit.Count, value=1)
         raise
     try:
         outcome = ingest.ingest(event, client("glue"))
+    except ingest.UnknownRun as exc:  # Glue's final answer: retrying or a DLQ cannot change it
+        logger.warning(
+            "dropped Glue event of a run Glue does not have",
+            extra={
+                "problem": str(exc),
+                "error": type(exc).__name__,
+                "message_id": record.message_id,
+                "job_name": event.job_name,
+                "run_id": event.run_id,
+            },
+        )
+        metrics.add_metric(name=metric_names.UNKNOWN_RUN_EVENTS, unit=MetricUnit.Count, value=1)
+        return {"changed": False, "run_finished": False}
     except Exception:  # reported as a batch item failure: SQS delivers it again
         logger.exception(
             "could not record Glue event", extra={"job_name": event.job_name, "run_id": event.run_id}

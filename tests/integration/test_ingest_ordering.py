@@ -12,7 +12,7 @@ from glue_audit.ledger import get_run
 from glue_audit.resources import RUN_STATUS, STATE_CHANGE
 from tests.support.stack import Stack, create_job, drain, eventbridge_body, send_bodies
 
-T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)  # event times are checked against now
 PROCESSING_METADATA = {"updated_at", "version", "first_seen_at"}
 
 

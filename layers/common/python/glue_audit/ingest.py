@@ -12,21 +12,32 @@ Delivery is at least once and unordered; ``ledger.record_observation`` makes tha
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from botocore.exceptions import ClientError
 
-from glue_audit import glue, ledger
+from glue_audit import glue, ledger, validation
 from glue_audit.aws import error_code
+from glue_audit.models import RunItem
 from glue_audit.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
-from glue_audit.states import RunState, UnknownRunState, is_terminal, parse_state
+from glue_audit.states import RunState, is_terminal
+from glue_audit.validation import InvalidGlueEvent, UnknownRun
 
-
-class InvalidGlueEvent(ValueError):
-    """A message that is not a usable Glue job event. It can never succeed: it goes to the DLQ."""
+__all__ = [
+    "GlueJobEvent",
+    "IngestOutcome",
+    "InvalidGlueEvent",
+    "Lookup",
+    "UnknownRun",
+    "glue_lookup",
+    "ingest",
+    "observation",
+    "parse_event",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +55,13 @@ class GlueJobEvent:
         return self.detail_type == RUN_STATUS
 
 
-def _required_text(detail: dict[str, Any], name: str) -> str:
-    value = detail.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidGlueEvent(f"detail.{name} is missing or empty")
-    return value
+def parse_event(
+    body: str, now: datetime, window: validation.TimeWindow = validation.DEFAULT_WINDOW
+) -> GlueJobEvent:
+    """Validate one SQS message body holding an EventBridge event; the error names the problem.
 
-
-def parse_event(body: str) -> GlueJobEvent:
-    """Validate one SQS message body holding an EventBridge event; the error names the problem."""
+    ``now`` and ``window`` bound the event time (see ``glue_audit.validation``)."""
+    validation.body_size(body)
     try:
         raw = json.loads(body)
     except (json.JSONDecodeError, TypeError) as exc:
@@ -63,33 +72,26 @@ def parse_event(body: str) -> GlueJobEvent:
         )
     event = EventBridgeEvent(raw)
     if event.get("source") != GLUE_EVENT_SOURCE:
-        raise InvalidGlueEvent(f"source is {event.get('source')!r}, expected {GLUE_EVENT_SOURCE!r}")
+        raise InvalidGlueEvent(
+            f"source is {validation.shown(event.get('source'))}, expected {GLUE_EVENT_SOURCE!r}"
+        )
     detail_type = event.get("detail-type")
     if detail_type not in (STATE_CHANGE, RUN_STATUS):
-        raise InvalidGlueEvent(f"detail-type {detail_type!r} is not {STATE_CHANGE!r} or {RUN_STATUS!r}")
+        raise InvalidGlueEvent(
+            f"detail-type {validation.shown(detail_type)} is not {STATE_CHANGE!r} or {RUN_STATUS!r}"
+        )
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise InvalidGlueEvent("detail is missing or not an object")
-    job_name = _required_text(detail, "jobName")
-    run_id = _required_text(detail, "jobRunId")
-    try:
-        state = parse_state(detail.get("state"))
-    except UnknownRunState as exc:
-        raise InvalidGlueEvent(str(exc)) from None
-    try:
-        time = datetime.fromisoformat(str(event.get("time")).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidGlueEvent(f"time {event.get('time')!r} is not an ISO 8601 timestamp") from None
-    if time.tzinfo is None:
-        raise InvalidGlueEvent(f"time {event.get('time')!r} has no time zone")
+    message = detail.get("message")
     return GlueJobEvent(
         event_id=str(event.get("id", "")),
-        detail_type=str(detail_type),
-        job_name=job_name,
-        run_id=run_id,
-        state=state,
-        time=time,
-        message=detail.get("message"),
+        detail_type=detail_type,
+        job_name=validation.job_name(detail.get("jobName")),
+        run_id=validation.run_id(detail.get("jobRunId")),
+        state=validation.run_state(detail.get("state"), detail_type),
+        time=validation.event_time(event.get("time"), now, window),
+        message=message if isinstance(message, str) else None,
     )
 
 
@@ -103,24 +105,56 @@ class IngestOutcome:
     request_marked: bool
 
 
-def ingest(event: GlueJobEvent, glue_client: Any) -> IngestOutcome:
-    """Record one event: at most one ledger read and one conditional write for the run, plus one
-    GetJobRun when a terminal state is new to the ledger, plus one conditional update of the request."""
-    current = ledger.get_run(event.job_name, event.run_id)
-    obs = ledger.Observation(
-        event.job_name, event.run_id, event.state, event.time, delay_notified=event.is_delay_notification
-    )
-    if ledger.needs_details(current, obs):
+# What GetJobRun says about (job name, run id): the run, or None when the job or the run does not exist.
+Lookup = Callable[[str, str], "glue.RunDetails | None"]
+
+
+def glue_lookup(glue_client: Any) -> Lookup:
+    """GetJobRun, with EntityNotFoundException as None; any other error (throttling) is raised."""
+
+    def lookup(job_name: str, run_id: str) -> glue.RunDetails | None:
         try:
-            details = glue.get_job_run(glue_client, event.job_name, event.run_id)
+            return glue.get_job_run(glue_client, job_name, run_id)
         except ClientError as exc:
             if error_code(exc) != "EntityNotFoundException":
                 raise  # throttled or failing: the record is retried by SQS
-            details = None  # the run or job is gone: keep the event, unenriched
-        if details is not None and is_terminal(details.state):
-            obs = ledger.Observation(
-                obs.job_name, obs.run_id, obs.state, obs.observed_at, details, obs.delay_notified
+            return None
+
+    return lookup
+
+
+def observation(event: GlueJobEvent, current: RunItem | None, lookup: Lookup) -> ledger.Observation:
+    """What ``event`` tells about its run, given the row the ledger holds (``current``).
+
+    A run new to the ledger is first looked up in Glue: when Glue says the job or the run does not
+    exist, ``UnknownRun`` is raised and nothing may be written. A terminal state new to the row is
+    enriched from GetJobRun. A run the ledger already holds keeps its history even if Glue has
+    forgotten it (its job was deleted since): the event is recorded, unenriched."""
+    obs = ledger.Observation(
+        event.job_name, event.run_id, event.state, event.time, delay_notified=event.is_delay_notification
+    )
+    if current is not None and not ledger.needs_details(current, obs):
+        return obs
+    details = lookup(event.job_name, event.run_id)
+    if details is None:
+        if current is None:
+            raise UnknownRun(
+                f"Glue has no run {event.run_id} of job {validation.shown(event.job_name)} "
+                "(GetJobRun: EntityNotFoundException); not recorded"
             )
+        return obs
+    # Details go with a terminal observation only (a new run's first event may be a delay notice).
+    if is_terminal(obs.state) and is_terminal(details.state):
+        return replace(obs, details=details)
+    return obs
+
+
+def ingest(event: GlueJobEvent, glue_client: Any) -> IngestOutcome:
+    """Record one event: one ledger read, at most one GetJobRun (a run new to the ledger, or a
+    terminal state new to it), one conditional write for the run and one conditional update of
+    the request. Raises ``UnknownRun`` (nothing written) when Glue does not have the run."""
+    current = ledger.get_run(event.job_name, event.run_id)
+    obs = observation(event, current, glue_lookup(glue_client))
     result = ledger.record_observation(obs, current, read_first=False)
     marked = ledger.mark_request_from_run(result.run) if result.changed else False
     return IngestOutcome(

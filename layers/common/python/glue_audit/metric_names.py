@@ -28,7 +28,8 @@ GLUE_THROTTLED = "GlueThrottled"  # StartJobRun throttled; the state machine ret
 
 # Ingest, once per batch (EventsRecorded) and per event.
 EVENTS_RECORDED = "EventsRecorded"  # events that changed the ledger; duplicates and stale ones do not
-REJECTED_EVENTS = "RejectedEvents"
+REJECTED_EVENTS = "RejectedEvents"  # malformed or impossible: counted once, on the first delivery
+UNKNOWN_RUN_EVENTS = "UnknownRunEvents"  # GetJobRun: no such job or run; dropped, not recorded
 ADOPTED_RUNS = "AdoptedRuns"
 DPU_HOURS = "DpuHours"
 

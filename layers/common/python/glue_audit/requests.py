@@ -26,6 +26,9 @@ TEAM_TAG = "glue-audit:team"
 DEFAULT_PRIORITY = 50
 # Glue job arguments are "--name" keys with string values.
 ARGUMENT_KEY = re.compile(r"^--[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+# Control characters (C0, DEL, C1) have no place in a job argument; TAB, LF and CR may (a SQL or
+# JSON value can span lines). Lone surrogates cannot be sent as UTF-8 at all.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class RequestError(ValueError):
@@ -73,9 +76,18 @@ def validate_arguments(arguments: Any, where: str = "arguments") -> dict[str, st
             raise RequestError(f"{where}: argument name {key!r} must look like --name")
         if key == REQUEST_ID_ARGUMENT:
             raise RequestError(f"{where}: {REQUEST_ID_ARGUMENT} is set by the framework, not by a request")
+        if value is None:
+            raise RequestError(f"{where}: argument {key} has no value")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise RequestError(f"{where}: argument {key} has a {type(value).__name__} value; Glue takes text")
-        clean[key] = str(value)
+        text = str(value)
+        bad = CONTROL_CHARACTER.search(text)
+        if bad is not None:
+            raise RequestError(
+                f"{where}: argument {key} has the control character U+{ord(bad.group()):04X} "
+                f"at position {bad.start()}; argument values must be text"
+            )
+        clean[key] = text
     return clean
 
 

@@ -11,8 +11,11 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cache
 from typing import Any, TypeVar
+
+from glue_audit.validation import TimeWindow
 
 T = TypeVar("T")
 
@@ -117,6 +120,21 @@ class Settings:
     # (the execution name is derived from the window, so Step Functions drops duplicates).
     scheduler_state_machine_arn: str | None = None
     tick_dedup_seconds: int = 30
+    # Ingest: how far a Glue event's time may be from now (see glue_audit.validation). An event more
+    # than the skew ahead goes to the DLQ instead of pinning its run's row with a future time; one
+    # older than the age has no run left in Glue to check it against. Defaults: 300 s (AWS refuses
+    # requests signed more than 5 minutes off) and 365 days (Glue's job run history).
+    # Not read from the environment yet: EVENT_CLOCK_SKEW_SECONDS and EVENT_MAX_AGE_DAYS come with
+    # the Terraform functions module's variables (a contract test keeps both lists equal).
+    event_clock_skew_seconds: int = 300
+    event_max_age_days: int = 365
+
+    @property
+    def event_window(self) -> TimeWindow:
+        return TimeWindow(
+            max_future_skew=timedelta(seconds=self.event_clock_skew_seconds),
+            max_age=timedelta(days=self.event_max_age_days),
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

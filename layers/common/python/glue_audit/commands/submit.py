@@ -8,7 +8,9 @@ started one instance of a job per payer id read from a file):
 * ``.csv``: a header row of argument names (``--payer_id``), one request per row.
 
 Everything is validated before anything is written: an unknown Glue job, a malformed argument
-or a bad priority fails the whole command (non-zero exit) and leaves the ledger untouched.
+(a control character such as NUL in a value), a file that is not UTF-8, a CSV row with too few or
+too many values, or a bad priority fails the whole command (non-zero exit, one line naming the
+problem) and leaves the ledger untouched.
 Priority and team default to the job's ``glue-audit:priority`` and ``glue-audit:team`` tags.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -59,11 +62,17 @@ def parse_arg(text: str) -> tuple[str, str]:
 
 
 def read_argument_sets(path: Path) -> list[Any]:
-    """Argument sets from a file; a parse error names the file and the line."""
+    """Argument sets from a file; a parse error names the file and the line (or byte offset)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte offset {exc.start} ({exc.reason})"
+        ) from None
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:
@@ -83,11 +92,32 @@ def read_argument_sets(path: Path) -> list[Any]:
                     raise UsageError(f"{path} line {number}: not JSON ({exc.msg})") from None
         return sets
     if suffix == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
-        if rows and None in rows[0]:
-            raise UsageError(f"{path}: a row has more values than the header has names")
-        return rows
+        return _csv_rows(path, text)
     raise UsageError(f"{path}: unknown format {suffix or '(none)'}; use .json, .jsonl or .csv")
+
+
+def _csv_rows(path: Path, text: str) -> list[dict[str, str]]:
+    """One argument set per row; a row with fewer or more values than the header is refused."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            names = reader.fieldnames or []
+            if None in row:  # DictReader files the extra values under the key None
+                raise UsageError(
+                    f"{path} line {reader.line_num}: {len(names) + len(row[None])} values, "
+                    f"but the header names {len(names)} arguments"
+                )
+            missing = [name for name in names if row.get(name) is None]
+            if missing:
+                raise UsageError(
+                    f"{path} line {reader.line_num}: {len(names) - len(missing)} value(s), but the header "
+                    f"names {len(names)} arguments (no value for {', '.join(missing)})"
+                )
+            rows.append(row)
+    except csv.Error as exc:
+        raise UsageError(f"{path} line {reader.line_num}: not CSV ({exc})") from None
+    return rows
 
 
 def job_arn(ctx: Context, job_name: str) -> str | None:
