@@ -4,21 +4,17 @@ variables, table schema, IAM actions, resource names, event pattern, metric name
 from __future__ import annotations
 
 import ast
-import json
 import re
 from typing import Any
 
 import pytest
 
-from glue_audit import metric_names, models, settings
+from glue_audit import models
 from glue_audit.insights.analysis import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE
-from glue_audit.permissions import FUNCTION_ACTIONS
-from glue_audit.policy import DIMENSIONS
-from glue_audit.resources import FUNCTIONS, GLUE_EVENT_PATTERN, ResourceNames
+from glue_audit.resources import FUNCTIONS, ResourceNames
 from tests.support.stack import MAX_RECEIVE_COUNT
 from tests.terraform.hcl import (
     ROOT,
-    actions_in_expression,
     all_configs,
     blocks,
     environment,
@@ -60,22 +56,6 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
     }
 )
 
-# Granted to every function on top of FUNCTION_ACTIONS: its own log group and X-Ray.
-COMMON_EXTRAS = frozenset(
-    {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-)
-# What the SQS event source mapping does with the ingest role (kms:Decrypt only with a CMK).
-EVENT_SOURCE_EXTRAS = frozenset(
-    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "kms:Decrypt"}
-)
-# What S3 needs from the analyzer role to return a run report encrypted with a CMK (SSE-KMS).
-RUN_REPORT_KEY_EXTRAS = frozenset({"kms:Decrypt"})
-# Grants on top of FUNCTION_ACTIONS and COMMON_EXTRAS, by function; none for the others.
-FUNCTION_EXTRAS = {"ingest": EVENT_SOURCE_EXTRAS, "analyzer": RUN_REPORT_KEY_EXTRAS}
-
-POWERTOOLS_REQUIRED = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
-POWERTOOLS_OPTIONAL = {"POWERTOOLS_LOG_LEVEL"}
-
 PREFIX = "acme-data"
 
 
@@ -99,103 +79,6 @@ def test_each_function_has_a_handler_file_with_lambda_handler(name: str) -> None
     tree = ast.parse(handler.read_text())
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert "lambda_handler" in defined
-
-
-def test_function_environment_is_exactly_the_settings_variables() -> None:
-    config = module("functions")
-    environment_block = blocks(config.resource("aws_lambda_function", "this"), "environment")[0]
-    assert environment_block["variables"] == "${local.environment}"
-    names = set(config.locals["environment"])
-    assert names >= POWERTOOLS_REQUIRED
-    assert names - POWERTOOLS_REQUIRED - POWERTOOLS_OPTIONAL == set(settings.ENVIRONMENT_VARIABLES)
-
-
-def test_function_environment_values_parse_as_settings() -> None:
-    """The defaults of the module's variables, put through Settings.from_env, give valid settings."""
-    config = module("functions")
-    env: dict[str, str] = {}
-    for name, expression in config.locals["environment"].items():
-        match = re.fullmatch(r"\$\{(?:tostring|jsonencode)?\(?var\.([a-z_]+)\)?\}", str(expression))
-        assert match, f"{name} = {expression}: expected var.<name> (optionally tostring/jsonencode)"
-        default = config.variable_default(match.group(1))
-        if default is None:  # wired by the caller (table name, state machine ARN)
-            env[name] = "wired-by-caller"
-        elif isinstance(default, dict):
-            env[name] = json.dumps(default)
-        else:
-            env[name] = str(default)
-    parsed = settings.Settings.from_env(env)
-    assert parsed.quota_fraction == config.variable_default("quota_fraction")
-    assert parsed.ip_reserve_per_subnet == config.variable_default("ip_reserve_per_subnet")
-
-
-def _function_grants() -> dict[str, set[str]]:
-    config = module("functions")
-    statements = config.locals["function_statements"]
-    key_statements = config.locals["key_statements"]
-    document = config.data[("aws_iam_policy_document", "this")]
-    assert document["for_each"] == "${local.functions}"
-    common = {action for statement in blocks(document, "statement") for action in statement["actions"]}
-    dynamic = blocks(document, "dynamic")
-    for_each = dynamic[0]["statement"]["for_each"]
-    assert len(dynamic) == 1 and "local.function_statements[each.key]" in for_each
-    assert "local.key_statements[each.key]" in for_each
-    grants = {}
-    for name in FUNCTIONS:
-        granted = set(common)
-        for statement in statements[name]:
-            granted.update(statement["actions"])
-        if name in key_statements:
-            granted.update(actions_in_expression(key_statements[name]))
-        grants[name] = granted
-    return grants
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_function_role_grants_exactly_its_declared_actions(name: str) -> None:
-    granted = _function_grants()[name]
-    declared = set(FUNCTION_ACTIONS[name])
-    assert declared <= granted, f"{name} role lacks {sorted(declared - granted)}"
-    allowed_extras = COMMON_EXTRAS | FUNCTION_EXTRAS.get(name, frozenset())
-    assert granted - declared <= allowed_extras, (
-        f"{name} role grants more: {sorted(granted - declared - allowed_extras)}"
-    )
-
-
-def _granting(name: str, action: str) -> list[dict[str, Any]]:
-    statements = module("functions").locals["function_statements"][name]
-    return [statement for statement in statements if action in statement["actions"]]
-
-
-def test_only_ingest_starts_the_scheduler_only_the_launcher_starts_glue_runs_only_the_analyzer_reads_s3() -> (
-    None
-):
-    grants = _function_grants()
-    assert [name for name in FUNCTIONS if "states:StartExecution" in grants[name]] == ["ingest"]
-    assert [name for name in FUNCTIONS if "glue:StartJobRun" in grants[name]] == ["launcher"]
-    assert _granting("launcher", "glue:StartJobRun")[0]["resources"] == "${var.launchable_job_arns}"
-    # No function touches S3 but the analyzer, which only reads, and only the run reports.
-    assert [name for name in FUNCTIONS if any(a.startswith("s3:") for a in grants[name])] == ["analyzer"]
-    assert {a for a in grants["analyzer"] if a.startswith("s3:")} == {"s3:GetObject"}
-    reports = _granting("analyzer", "s3:GetObject")
-    assert len(reports) == 1 and reports[0]["actions"] == ["s3:GetObject"]
-    assert reports[0]["resources"] == "${local.run_report_object_arns}"
-    assert [name for name in FUNCTIONS if "cloudwatch:GetMetricData" in grants[name]] == ["analyzer"]
-
-
-def test_analyzer_reads_the_objects_under_the_report_uris_and_decrypts_with_their_key_only() -> None:
-    config = module("functions")
-    arns = config.locals["run_report_object_arns"]
-    assert "var.run_report_s3_uris" in arns and 'trimprefix(uri, "s3://")' in arns
-    assert arns.endswith('s3:::${trimsuffix(trimprefix(uri, "s3://"), "/")}/*"]}'), arns
-    key = config.locals["key_statements"]["analyzer"]
-    assert key.startswith("${var.run_report_kms_key_arn == null ? [] :"), key
-    assert actions_in_expression(key) == {"kms:Decrypt"}
-    assert "resources = [var.run_report_kms_key_arn]" in key
-    # Glue reads on the account's jobs; the ledger and its indexes only; no ledger deletes anywhere.
-    assert _granting("analyzer", "glue:GetJob")[0]["resources"] == "${local.account_job_arns}"
-    assert _granting("analyzer", "dynamodb:Query")[0]["resources"] == "${local.ledger_arns}"
-    assert not any("dynamodb:DeleteItem" in granted for granted in _function_grants().values())
 
 
 @pytest.mark.parametrize("env", environment_names())
@@ -341,13 +224,6 @@ def test_table_keys_and_indexes_equal_the_models_schema() -> None:
 # --- Ingest ----------------------------------------------------------------------------------
 
 
-def test_ingest_rule_pattern_equals_the_code_pattern() -> None:
-    config = module("ingest")
-    assert config.locals["glue_event_pattern"] == GLUE_EVENT_PATTERN
-    rule = config.resource("aws_cloudwatch_event_rule", "this")
-    assert rule["event_pattern"] == "${jsonencode(local.glue_event_pattern)}"
-
-
 def test_ingest_queue_redrive_and_batch_failures() -> None:
     config = module("ingest")
     assert config.variable_default("max_receive_count") == MAX_RECEIVE_COUNT
@@ -479,100 +355,6 @@ def test_analyzer_input_is_what_the_handler_reads_with_its_defaults() -> None:
 # --- Observability ---------------------------------------------------------------------------
 
 
-def _metric_constants() -> dict[str, str]:
-    return {
-        name: value
-        for name, value in vars(metric_names).items()
-        if name.isupper() and isinstance(value, str) and name not in {"NAMESPACE", "DEFERRED_PREFIX"}
-    }
-
-
-def test_observability_uses_the_code_metric_names() -> None:
-    config = module("observability")
-    used = set(config.locals["metric"].values())
-    assert used <= set(_metric_constants().values()), used - set(_metric_constants().values())
-    assert config.locals["deferred_prefix"] == metric_names.DEFERRED_PREFIX
-    assert config.locals["deferral_dimensions"] == list(DIMENSIONS)
-    assert config.variable_default("metrics_namespace") == metric_names.NAMESPACE
-    assert module("functions").variable_default("metrics_namespace") == metric_names.NAMESPACE
-
-
-def test_alarms_cover_dlq_headroom_failed_ticks_stuck_claims_and_the_analyzer() -> None:
-    config = module("observability")
-    metric = config.locals["metric"]
-    thresholds = config.locals["headroom_thresholds"]
-    keys = {key.removeprefix("${").removesuffix("}").strip("()") for key in thresholds}
-    assert keys == {
-        "local.metric.headroom_account_runs",
-        "local.metric.headroom_dpus",
-        "local.metric.headroom_subnet_ips",
-    }
-    assert {metric["headroom_account_runs"], metric["headroom_dpus"], metric["headroom_subnet_ips"]} == {
-        metric_names.HEADROOM_ACCOUNT_RUNS,
-        metric_names.HEADROOM_DPUS,
-        metric_names.HEADROOM_SUBNET_IPS,
-    }
-    alarms = config.resources_of("aws_cloudwatch_metric_alarm")
-    assert alarms["dlq_not_empty"]["metric_name"] == "ApproximateNumberOfMessagesVisible"
-    assert alarms["dlq_not_empty"]["comparison_operator"] == "GreaterThanThreshold"
-    assert alarms["headroom_low"]["comparison_operator"] == "LessThanThreshold"
-    assert alarms["executions_failed"]["metric_name"] == "ExecutionsFailed"
-    assert alarms["stuck_claims"]["metric_name"] == "${local.metric.stuck_claims}"
-    assert metric["stuck_claims"] == metric_names.STUCK_CLAIMS
-    assert alarms["analyzer_errors"]["namespace"] == "AWS/Lambda"
-    assert alarms["analyzer_errors"]["metric_name"] == "Errors"
-    assert alarms["analyzer_errors"]["dimensions"] == {"FunctionName": "${var.analyzer_function_name}"}
-    assert all(alarm["alarm_actions"] == "${local.alarm_actions}" for alarm in alarms.values())
-
-
-def test_insight_findings_alarm_from_the_first_one() -> None:
-    """ReprocessingDetected and StragglerDetected: Sum >= 1 over a period, dimension service."""
-    config = module("observability")
-    metric = config.locals["metric"]
-    insights = config.locals["insight_alarms"]
-    used = {spec["metric"].removeprefix("${local.metric.").removesuffix("}") for spec in insights.values()}
-    assert {metric[key] for key in used} == {
-        metric_names.REPROCESSING_DETECTED,
-        metric_names.STRAGGLER_DETECTED,
-    }
-    alarm = config.resource("aws_cloudwatch_metric_alarm", "insight")
-    assert alarm["for_each"] == "${local.insight_alarms}"
-    assert alarm["metric_name"] == "${each.value.metric}"
-    assert alarm["namespace"] == "${local.ns}"
-    assert alarm["dimensions"] == {"service": "${local.svc}"}
-    assert alarm["statistic"] == "Sum"
-    assert alarm["period"] == "${local.period}"
-    assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
-    assert alarm["evaluation_periods"] == 1
-    assert alarm["treat_missing_data"] == "notBreaching"
-    assert alarm["alarm_actions"] == "${local.alarm_actions}"
-
-
-def test_dashboard_shows_headroom_launches_deferrals_cost_rejections_and_data_flow() -> None:
-    config = module("observability")
-    metric = config.locals["metric"]
-    text = str(config.locals["dashboard"])
-    for key in (
-        "headroom_account_runs",
-        "headroom_dpus",
-        "headroom_subnet_ips",
-        "runs_started",
-        "launches_planned",
-        "dpu_hours",
-        "rejected_events",
-        "flow_ratio",
-        "reprocessing",
-        "straggler",
-    ):
-        assert f"local.metric.{key}" in text, key
-    assert "local.deferred_prefix" in text
-    assert {metric[k] for k in ("flow_ratio", "reprocessing", "straggler")} == {
-        metric_names.FLOW_RATIO,
-        metric_names.REPROCESSING_DETECTED,
-        metric_names.STRAGGLER_DETECTED,
-    }
-
-
 # --- Glue jobs -------------------------------------------------------------------------------
 
 
@@ -625,6 +407,7 @@ def test_jobs_have_bookmarks_metrics_shared_package_connection_notification_and_
 def test_network_has_self_referencing_group_s3_endpoint_and_network_connections() -> None:
     config = module("network")
     group = config.resource("aws_security_group", "glue")
+    assert group["count"] == "${local.create_security_group ? 1 : 0}"
     ingress = blocks(group, "ingress")
     assert len(ingress) == 1 and ingress[0]["self"] is True
     assert (ingress[0]["protocol"], ingress[0]["from_port"], ingress[0]["to_port"]) == ("tcp", 0, 65535)
@@ -634,7 +417,10 @@ def test_network_has_self_referencing_group_s3_endpoint_and_network_connections(
     connection = config.resource("aws_glue_connection", "this")
     assert connection["connection_type"] == "NETWORK"
     requirements = blocks(connection, "physical_connection_requirements")[0]
-    assert requirements["security_group_id_list"] == ["${aws_security_group.glue.id}"]
+    assert requirements["security_group_id_list"] == "${local.security_group_ids}"
+    assert config.locals["security_group_ids"].startswith(
+        "${local.create_security_group ? [aws_security_group.glue[0].id] : var.security_group_ids"
+    )
 
 
 @pytest.mark.parametrize("env", environment_names())

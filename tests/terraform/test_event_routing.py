@@ -1,22 +1,18 @@
 """The ingest rule's event pattern routes Glue job events, and only those, to the queue.
 
-Published through the embedded emulator's EventBridge: once with the stack as the test harness
-provisions it (from glue_audit.resources.GLUE_EVENT_PATTERN), once with a rule whose pattern is
-parsed out of the Terraform, so the Terraform's own pattern is proven to route correctly.
+Published through the embedded emulator's EventBridge, with the stack as the test harness
+provisions it (from glue_audit.resources.GLUE_EVENT_PATTERN, i.e. glue_audit/facts/glue_event_pattern.json,
+the file the Terraform ingest rule reads too).
 """
 
 from __future__ import annotations
 
 import json
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from tests.support.stack import Stack, publish
-from tests.terraform.hcl import module
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -105,26 +101,3 @@ EVENTS = [STATE_CHANGE_SUCCEEDED, RUN_STATUS, S3_OBJECT_CREATED, CRAWLER_STATE_C
 def test_stack_rule_routes_glue_job_events_only(stack: Stack) -> None:
     publish(stack, EVENTS)
     assert received_detail_types(stack, stack.queue_url, expected=2) == sorted(ROUTED)
-
-
-@pytest.fixture
-def terraform_pattern_queue(stack: Stack) -> str:
-    """A queue fed by a rule whose pattern is the one in terraform/modules/ingest."""
-    pattern = module("ingest").locals["glue_event_pattern"]
-    name = f"tf-pattern-{uuid.uuid4().hex[:8]}"
-    sqs, events = stack.client("sqs"), stack.client("events")
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
-    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    # Keep only the Terraform rule: the harness's own rule would route to its own queue anyway.
-    events.remove_targets(Rule=stack.names.glue_events_rule, Ids=["ingest-queue"])
-    return str(queue_url)
-
-
-def test_terraform_pattern_routes_glue_job_events_only(stack: Stack, terraform_pattern_queue: str) -> None:
-    publish(stack, EVENTS)
-    assert received_detail_types(stack, terraform_pattern_queue, expected=2) == sorted(ROUTED)
-    assert received_detail_types(stack, stack.queue_url, expected=0, timeout=0.5) == []

@@ -161,8 +161,7 @@ def test_aws_environment_documents_an_s3_backend_and_tfvars_example() -> None:
     assert assigned, "terraform.tfvars.example sets no variables"
     assert assigned <= declared, f"not declared in environments/aws: {sorted(assigned - declared)}"
     for key in (
-        "quota_fraction",
-        "ip_reserve_per_subnet",
+        "settings",
         "schedule_rate",
         "analyzer_schedule_rate",
         "private_subnet_cidrs",

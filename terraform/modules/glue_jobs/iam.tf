@@ -102,13 +102,27 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "CreateJobEnis"
     actions   = ["ec2:CreateNetworkInterface"]
-    resources = concat(["${local.ec2_arn_prefix}:network-interface/*", var.security_group_arn], var.subnet_arns)
+    resources = concat(["${local.ec2_arn_prefix}:network-interface/*"], var.security_group_arns, var.subnet_arns)
+
+    # Only in the stack's VPC: the role cannot place or remove ENIs anywhere else in the account.
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = [var.vpc_arn]
+    }
   }
 
   statement {
     sid       = "DeleteJobEnis"
     actions   = ["ec2:DeleteNetworkInterface"]
     resources = ["${local.ec2_arn_prefix}:network-interface/*"]
+
+    # Only in the stack's VPC: the role cannot place or remove ENIs anywhere else in the account.
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = [var.vpc_arn]
+    }
   }
 
   statement {

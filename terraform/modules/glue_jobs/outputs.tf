@@ -3,9 +3,11 @@ output "job_names" {
   value       = { for key, job in aws_glue_job.this : key => job.name }
 }
 
+# Built from the names, as AWS builds them, so they are known at plan time: the launcher's policy
+# that names them can be read (and checked) in the plan.
 output "job_arns" {
   description = "Glue job ARNs by key: the launcher may start these."
-  value       = { for key, job in aws_glue_job.this : key => job.arn }
+  value       = { for key, job in aws_glue_job.this : key => "${local.glue_arn_prefix}:job/${job.name}" }
 }
 
 output "job_ips" {
@@ -46,4 +48,9 @@ output "role_arn" {
 output "security_configuration_name" {
   description = "Name of the jobs' Glue security configuration."
   value       = aws_glue_security_configuration.this.name
+}
+
+output "bucket_arns" {
+  description = "ARNs of the stack's buckets (scripts, data)."
+  value       = [for bucket in aws_s3_bucket.this : bucket.arn]
 }

@@ -38,9 +38,9 @@ variable "subnet_arns" {
   description = "ARNs of the private subnets the jobs' ENIs may be created in."
 }
 
-variable "security_group_arn" {
-  type        = string
-  description = "ARN of the jobs' self-referencing security group."
+variable "security_group_arns" {
+  type        = list(string)
+  description = "ARNs of the security groups of the jobs' ENIs (the network module's security_group_arns)."
 }
 
 variable "glue_version" {

@@ -2,13 +2,17 @@
 # with partial batch failure reporting. A record the function keeps failing moves to the DLQ after
 # max_receive_count receives; an event EventBridge cannot deliver goes to the same DLQ.
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
 locals {
-  # Must equal glue_audit.resources.GLUE_EVENT_PATTERN (contract test). Only terminal state changes
-  # (SUCCEEDED, FAILED, TIMEOUT, STOPPED) and "run exceeded NotifyDelayAfter" are emitted by Glue.
-  glue_event_pattern = {
-    source        = ["aws.glue"]
-    "detail-type" = ["Glue Job State Change", "Glue Job Run Status"]
-  }
+  # The pattern the ingest code accepts (glue_audit.resources.GLUE_EVENT_PATTERN reads the same
+  # file): terminal state changes (SUCCEEDED, FAILED, TIMEOUT, STOPPED) and "run exceeded
+  # NotifyDelayAfter", the only job events Glue emits.
+  glue_event_pattern = jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/glue_event_pattern.json"))
   # AWS recommends a visibility timeout of at least 6x the function timeout for SQS event sources.
   visibility_timeout_seconds = max(var.visibility_timeout_seconds, 6 * var.function_timeout_seconds)
 }

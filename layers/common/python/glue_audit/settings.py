@@ -1,8 +1,9 @@
 """Settings read once from the environment into a frozen, typed object.
 
-A missing or malformed variable fails at cold start with a message naming it. The Terraform
-`functions` module sets exactly the variables listed in ``ENVIRONMENT_VARIABLES`` (a contract test
-checks that).
+A missing or malformed variable fails at cold start with a message naming it. The variable names
+are declared in ``glue_audit/facts/environment.json``, which the Terraform `functions` module reads
+to build the functions' environment (``ENVIRONMENT_VARIABLES``); a test checks that ``from_env``
+reads exactly those.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
+
+from glue_audit import facts
 
 T = TypeVar("T")
 
@@ -127,27 +130,12 @@ class Settings:
         )
 
 
-# Every variable Settings.from_env reads; the Terraform functions module must set exactly these.
-ENVIRONMENT_VARIABLES = (
-    "LEDGER_TABLE",
-    "QUOTA_FRACTION",
-    "IP_RESERVE_PER_SUBNET",
-    "TEAM_DPU_BUDGETS",
-    "FALLBACK_MAX_CONCURRENT_RUNS",
-    "FALLBACK_MAX_JOB_CONCURRENT_RUNS",
-    "FALLBACK_MAX_DPUS",
-    "STALE_RUN_SECONDS",
-    "STALE_CLAIM_SECONDS",
-    "IP_LAG_SECONDS",
-    "LEASE_SECONDS",
-    "MAX_LAUNCH_ATTEMPTS",
-    "MAX_LAUNCHES_PER_TICK",
-    "AGING_PER_MINUTE",
-    "RESERVE_AFTER_SECONDS",
-    "SNAPSHOT_TTL_DAYS",
-    "SCHEDULER_STATE_MACHINE_ARN",
-    "TICK_DEDUP_SECONDS",
-)
+# Every variable Settings.from_env reads (glue_audit/facts/environment.json: "wired" ones the
+# Terraform sets from other resources, "settings" ones from its settings object). The Terraform
+# functions module sets exactly these, plus the POWERTOOLS_* variables.
+_ENVIRONMENT: dict[str, dict[str, str]] = facts.load("environment.json")
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (*_ENVIRONMENT["wired"], *_ENVIRONMENT["settings"])
+POWERTOOLS_VARIABLES: tuple[str, ...] = tuple(_ENVIRONMENT["powertools"])
 
 
 @cache
