@@ -170,6 +170,29 @@ def test_aws_environment_documents_an_s3_backend_and_tfvars_example() -> None:
         assert key in assigned, f"terraform.tfvars.example should show {key}"
 
 
+@pytest.mark.parametrize(
+    ("path", "ignored"),
+    [
+        ("terraform/environments/aws/terraform.tfvars", True),
+        ("terraform/environments/aws/prod.tfvars.json", True),
+        ("terraform/environments/aws/plan.tfplan", True),
+        ("terraform/environments/aws/aws.plan.json", True),
+        ("terraform/environments/aws/terraform.tfvars.example", False),
+        ("terraform/environments/aws/existing-vpc.tfvars.example", False),
+    ],
+)
+def test_a_deployments_variables_and_plans_stay_out_of_git(path: str, ignored: bool) -> None:
+    """A copied tfvars (account IDs, ARNs) or a saved plan (every planned value) is never committed."""
+    result = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", path],
+        cwd=TERRAFORM.parent,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == (0 if ignored else 1), f"{path}: git check-ignore exit {result.returncode}"
+
+
 def test_localstack_provider_points_every_used_service_at_localstack() -> None:
     text = (ENVIRONMENTS / "localstack" / "providers.tf").read_text()
     for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check"):
