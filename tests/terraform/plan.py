@@ -31,8 +31,16 @@ def plan_path(env: str) -> Path:
     return PLAN_DIR / f"{env}.plan.json"
 
 
+_SOURCE_SUFFIXES = {".tf", ".json", ".example", ".py", ".tftpl"}
+
+
 def _newest_source() -> float:
-    return max(path.stat().st_mtime for source in _SOURCES for path in source.rglob("*") if path.is_file())
+    return max(
+        path.stat().st_mtime
+        for source in _SOURCES
+        for path in source.rglob("*")
+        if path.suffix in _SOURCE_SUFFIXES and "__pycache__" not in path.parts and path.is_file()
+    )
 
 
 @cache
