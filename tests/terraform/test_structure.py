@@ -195,8 +195,10 @@ def test_a_deployments_variables_and_plans_stay_out_of_git(path: str, ignored: b
 
 def test_localstack_provider_points_every_used_service_at_localstack() -> None:
     text = (ENVIRONMENTS / "localstack" / "providers.tf").read_text()
-    for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check"):
+    for flag in ("skip_credentials_validation", "skip_metadata_api_check"):
         assert re.search(rf"{flag}\s*=\s*true", text), flag
+    # Without the account id the provider builds ARNs like arn:aws:glue:us-east-1::job/... (issue 11).
+    assert not re.search(r"skip_requesting_account_id\s*=\s*true", text)
     for service in ("dynamodb", "lambda", "sqs", "events", "sfn", "iam", "sts", "s3", "glue", "logs", "ec2"):
         assert re.search(rf"^\s*{service}\s*=\s*var\.localstack_endpoint", text, re.MULTILINE), service
 

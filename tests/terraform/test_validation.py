@@ -65,13 +65,9 @@ REQUIRED: dict[str, dict[str, Any]] = {
 # (module, variables on top of REQUIRED, expected error text or None when the plan must pass)
 CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ("network", {}, None),
-    ("network", {"private_subnet_cidrs": ["10.42.0.0/28"]}, "must hold the largest job"),
+    # The subnet-size and connection_index checks read values from the other module, so they are
+    # preconditions (tests/terraform/test_plan_faults.py plans them), not validations here.
     ("network", {"private_subnet_cidrs": ["10.42.0.0/27"], "interface_endpoint_services": []}, None),
-    (
-        "network",
-        {"private_subnet_cidrs": ["10.42.0.0/27"], "largest_job_ips": 20},
-        "must hold the largest job",
-    ),
     ("network", {"private_subnet_cidrs": ["10.42.0.0/33"]}, "prefix length between /16 and /28"),
     ("network", {"vpc_cidr": "10.0.0.0/8"}, "prefix length between /16 and /28"),
     ("network", {"availability_zones": ["eu-west-1a", "eu-west-1a"]}, "must not repeat a zone"),
@@ -183,7 +179,8 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         {"output_job": {"execution_class": "FLEX", "worker_type": "G.4X"}},
         "FLEX needs worker type",
     ),
-    ("glue_jobs", {"input_job": {"connection_index": 1}}, "connection_index must pick"),
+    ("glue_jobs", {"input_job": {"worker_type": "G.025X"}}, "G.025X is for Glue streaming jobs only"),
+    ("glue_jobs", {"extra_jobs": {"small": {"script": "x.py", "worker_type": "G.025X"}}}, "streaming"),
     (
         "glue_jobs",
         {"extra_jobs": {"big": {"script": "x.py", "priority": 101}}},
@@ -197,6 +194,9 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ),
     ("ingest", {"max_receive_count": 0}, "max_receive_count must be"),
     ("ingest", {"batch_size": 10, "maximum_batching_window_seconds": 301}, "from 0 to 300"),
+    ("ingest", {"batch_size": 100, "maximum_batching_window_seconds": 0}, "needs maximum_batching_window"),
+    ("ingest", {"batch_size": 100, "maximum_batching_window_seconds": 1}, None),
+    ("ingest", {"batch_size": 10, "maximum_batching_window_seconds": 0}, None),
     ("ledger", {"point_in_time_recovery_days": 36}, "from 1 to 35"),
 ]
 

@@ -89,6 +89,15 @@ resource "aws_subnet" "private" {
   map_public_ip_on_launch = false
 
   tags = merge(var.tags, { Name = "${var.name_prefix}-private-${each.key}" })
+
+  # Not a validation of private_subnet_cidrs: largest_job_ips comes from module.glue_jobs, whose jobs
+  # need this module's connections, and a variable's validation is part of the variable (a cycle).
+  lifecycle {
+    precondition {
+      condition     = pow(2, 32 - tonumber(split("/", each.value.cidr_block)[1])) - 5 >= var.largest_job_ips + var.ip_reserve_per_subnet + length(var.interface_endpoint_services)
+      error_message = "Every private subnet must hold the largest job (${var.largest_job_ips} IPs: workers + extra ENIs) plus the IP reserve (${var.ip_reserve_per_subnet}) plus one IP per interface endpoint (${length(var.interface_endpoint_services)}), after the 5 addresses AWS reserves per subnet: ${each.value.cidr_block} is too small. Use a larger CIDR block (a /24 holds 251 usable addresses)."
+    }
+  }
 }
 
 resource "aws_route_table" "private" {

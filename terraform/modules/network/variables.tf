@@ -30,16 +30,6 @@ variable "private_subnet_cidrs" {
     condition     = length(var.private_subnet_cidrs) > 0 && alltrue([for cidr in var.private_subnet_cidrs : can(cidrhost(cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-8])$", cidr))])
     error_message = "private_subnet_cidrs must hold at least one IPv4 CIDR block, each with a prefix length between /16 and /28."
   }
-
-  validation {
-    condition = alltrue([
-      for cidr in var.private_subnet_cidrs : try(
-        pow(2, 32 - tonumber(split("/", cidr)[1])) - 5 >= var.largest_job_ips + var.ip_reserve_per_subnet + length(var.interface_endpoint_services),
-        false
-      )
-    ])
-    error_message = "Every private subnet must hold the largest job (${var.largest_job_ips} IPs: workers + extra ENIs) plus the IP reserve (${var.ip_reserve_per_subnet}) plus one IP per interface endpoint (${length(var.interface_endpoint_services)}), after the 5 addresses AWS reserves per subnet. Use a larger CIDR block (a /24 holds 251 usable addresses)."
-  }
 }
 
 variable "availability_zones" {
