@@ -9,9 +9,12 @@ terraform's own messages on any error. Nothing is written into the user's Terraf
   ``registry.terraform.io/hashicorp/aws`` in ``<out>/plugins`` through a CLI configuration file
   ``<out>/terraformrc`` (TF_CLI_CONFIG_FILE) that only this tool uses;
 - terraform runs on a copy of ``<source>/terraform`` in ``<out>/stage`` (so ``.terraform``, the lock
-  file and the state stay under ``<out>``), with ``glue_jobs/`` and ``build/dist`` linked beside it
-  where the roots look for them (``path.root/../../..``);
-- ``environments/aws`` plans with ``terraform.tfvars.example``, as the README tells a user to start.
+  file and the state stay under ``<out>``), with ``glue_jobs/``, ``layers/`` (the shared facts,
+  ``glue_audit/facts/*.json``, that the modules read) and ``build/dist`` linked beside it where the
+  configuration looks for them (``path.root/../../..``, ``path.module/../../..``);
+- ``environments/aws`` plans twice: with ``terraform.tfvars.example``, as the README tells a user to
+  start (``aws``: the stack creates its VPC), and with ``existing-vpc.tfvars.example``
+  (``aws-existing-vpc``: existing network mode, customer managed keys).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = Path(__file__).resolve().parent / "aws_provider_schema.json"
 ENVIRONMENTS: dict[str, tuple[str, ...]] = {
     "aws": ("terraform.tfvars.example",),
+    "aws-existing-vpc": ("existing-vpc.tfvars.example",),
     "localstack": (),
 }
+# The root configuration (environments/<directory>) of a plan whose name is not its directory.
+DIRECTORIES = {"aws-existing-vpc": "aws"}
 STEP_TIMEOUT_SECONDS = 600
 
 
@@ -101,7 +107,7 @@ def install_provider(out: Path, terraform: str, python: str) -> Path:
 
 
 def stage(source: Path, out: Path) -> Path:
-    """Copy <source>/terraform into <out>/stage, with glue_jobs/ and build/dist linked beside it."""
+    """Copy <source>/terraform into <out>/stage, with glue_jobs/, layers/ and build/dist linked beside it."""
     staged = out / "stage"
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(
@@ -112,6 +118,7 @@ def stage(source: Path, out: Path) -> Path:
         ),
     )
     (staged / "glue_jobs").symlink_to((source / "glue_jobs").resolve())
+    (staged / "layers").symlink_to((source / "layers").resolve())
     (staged / "build").mkdir()
     (staged / "build" / "dist").symlink_to((REPO_ROOT / "build" / "dist").resolve())
     return staged
@@ -133,7 +140,7 @@ def plan_environment(
     environment: str, staged: Path, out: Path, cli_config: Path, terraform: str
 ) -> PlanResult:
     started = time.monotonic()
-    directory = staged / "terraform" / "environments" / environment
+    directory = staged / "terraform" / "environments" / DIRECTORIES.get(environment, environment)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))},
         "TF_CLI_CONFIG_FILE": str(cli_config),

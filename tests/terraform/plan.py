@@ -24,7 +24,12 @@ from scripts.terraform_offline import tf_plan
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_DIR = ROOT / "build" / "terraform"
 ENVIRONMENTS = tuple(tf_plan.ENVIRONMENTS)
-_SOURCES = (ROOT / "terraform", ROOT / "glue_jobs", ROOT / "scripts" / "terraform_offline")
+_SOURCES = (
+    ROOT / "terraform",
+    ROOT / "glue_jobs",
+    ROOT / "scripts" / "terraform_offline",
+    ROOT / "layers" / "common" / "python" / "glue_audit" / "facts",
+)
 
 
 def plan_path(env: str) -> Path:

@@ -23,6 +23,7 @@ def _plan_with(tmp_path: Path, path: str, old: str, new: str, *more: str) -> tf_
     source = tmp_path / "repo"
     shutil.copytree(ROOT / "terraform", source / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
     (source / "glue_jobs").symlink_to(ROOT / "glue_jobs")
+    (source / "layers").symlink_to(ROOT / "layers")
     edits = [(path, old, new), *zip(more[0::3], more[1::3], more[2::3], strict=True)]
     for edited, anchor, replacement in edits:
         target = source / "terraform" / edited
@@ -61,12 +62,12 @@ def test_a_wrong_attribute_reference_fails_validate(tmp_path: Path) -> None:
     error = _plan_with(
         tmp_path,
         "modules/ledger/outputs.tf",
-        "= aws_dynamodb_table.this.arn\n",
-        "= aws_dynamodb_table.this.table_arn\n",
+        "= aws_dynamodb_table.this.name\n",
+        "= aws_dynamodb_table.this.table_name\n",
     )
     assert error.step == "validate"
     assert "Error: Unsupported attribute" in error.output
-    assert 'This object has no argument, nested block, or exported attribute named "table_arn".' in _squash(
+    assert 'This object has no argument, nested block, or exported attribute named "table_name".' in _squash(
         error.output
     )
 
@@ -108,8 +109,8 @@ def test_a_connection_index_beyond_the_network_fails_the_plan(tmp_path: Path) ->
     error = _plan_with(
         tmp_path,
         "environments/localstack/main.tf",
-        "input_job          = { number_of_workers = 2 }",
-        "input_job          = { number_of_workers = 2, connection_index = 1 }",
+        "input_job           = { number_of_workers = 2 }",
+        "input_job           = { number_of_workers = 2, connection_index = 1 }",
     )
     assert error.step == "plan"
     assert (

@@ -33,7 +33,7 @@ module "network" {
   subnet_ids                  = var.subnet_ids
   security_group_ids          = var.security_group_ids
   route_table_ids             = var.route_table_ids
-  s3_bucket_arns              = module.glue_jobs.bucket_arns
+  s3_bucket_arns              = values(module.glue_jobs.bucket_arns)
   s3_read_uris                = compact(concat(var.read_s3_uris, [var.input_source_uri]))
   largest_job_ips             = module.glue_jobs.largest_job_ips
   ip_reserve_per_subnet       = module.functions.settings_values.ip_reserve_per_subnet
@@ -144,7 +144,7 @@ module "observability" {
   name_prefix                     = var.name_prefix
   metrics_namespace               = var.metrics_namespace
   service_name                    = var.name_prefix
-  state_machine_arn               = module.scheduler.state_machine_arn
+  state_machine_arn               = local.state_machine_arn # known at plan time: the dashboard is in the plan
   analyzer_function_name          = module.functions.function_names["analyzer"]
   dlq_name                        = module.ingest.dlq_name
   period_seconds                  = var.alarm_period_seconds

@@ -23,7 +23,7 @@ module "network" {
   private_subnet_cidrs        = ["10.42.0.0/24"]
   availability_zones          = ["${var.region}a"]
   interface_endpoint_services = []
-  s3_bucket_arns              = module.glue_jobs.bucket_arns
+  s3_bucket_arns              = values(module.glue_jobs.bucket_arns)
   largest_job_ips             = module.glue_jobs.largest_job_ips
   ip_reserve_per_subnet       = module.functions.settings_values.ip_reserve_per_subnet
   flow_logs_enabled           = false
@@ -102,7 +102,7 @@ module "observability" {
 
   name_prefix            = var.name_prefix
   service_name           = var.name_prefix
-  state_machine_arn      = module.scheduler.state_machine_arn
+  state_machine_arn      = local.state_machine_arn # known at plan time: the dashboard is in the plan
   analyzer_function_name = module.functions.function_names["analyzer"]
   dlq_name               = module.ingest.dlq_name
   create_alarm_topic     = false

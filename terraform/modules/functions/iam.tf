@@ -107,8 +107,9 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid     = "OwnLogGroup"
     actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    # Built from the name so the policy is known at plan time.
-    resources = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:${aws_cloudwatch_log_group.this[each.key].name}:*"]
+    # Built from the name (main.tf), not read from the log group: a policy document that refers to
+    # a resource still to be created is only rendered at apply, and this one should be in the plan.
+    resources = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.name_prefix}-${each.key}:*"]
   }
 
   statement {

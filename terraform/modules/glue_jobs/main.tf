@@ -164,7 +164,7 @@ data "aws_iam_policy_document" "bucket" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+    resources = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
 
     principals {
       type        = "*"

@@ -35,9 +35,11 @@ output "report_uri" {
   value       = local.report_uri
 }
 
+# Built from the names, as AWS builds them, so they are known at plan time (the network's S3
+# endpoint policy that names them can be read in the plan).
 output "bucket_arns" {
   description = "Bucket ARNs by kind (scripts, data)."
-  value       = { for kind, bucket in aws_s3_bucket.this : kind => bucket.arn }
+  value       = { for kind, bucket in aws_s3_bucket.this : kind => "${local.arn_prefix}:s3:::${bucket.bucket}" }
 }
 
 output "role_arn" {
@@ -48,9 +50,4 @@ output "role_arn" {
 output "security_configuration_name" {
   description = "Name of the jobs' Glue security configuration."
   value       = aws_glue_security_configuration.this.name
-}
-
-output "bucket_arns" {
-  description = "ARNs of the stack's buckets (scripts, data)."
-  value       = [for bucket in aws_s3_bucket.this : bucket.arn]
 }

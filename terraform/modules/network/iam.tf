@@ -40,9 +40,10 @@ data "aws_iam_policy_document" "flow_logs" {
       "logs:PutLogEvents",
       "logs:DescribeLogStreams",
     ]
+    # Built from the name (main.tf) so the document is rendered in the plan.
     resources = [
-      aws_cloudwatch_log_group.flow_logs[0].arn,
-      "${aws_cloudwatch_log_group.flow_logs[0].arn}:*",
+      "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${var.name_prefix}/flow-logs",
+      "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${var.name_prefix}/flow-logs:*",
     ]
   }
 }

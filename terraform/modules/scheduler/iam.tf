@@ -112,7 +112,8 @@ data "aws_iam_policy_document" "schedule_assume" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = ["arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.region}:${local.account_id}:rule/${aws_cloudwatch_event_rule.schedule.name}"]
+      # Built from the name (main.tf) so the document is rendered in the plan.
+      values = ["arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.region}:${local.account_id}:rule/${var.name_prefix}-schedule"]
     }
   }
 }
