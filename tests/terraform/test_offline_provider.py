@@ -4,9 +4,11 @@ documents it renders and the plans it makes must be the ones hashicorp/aws gives
 from __future__ import annotations
 
 import json
+import re
 
 from scripts.terraform_offline import iam_policy_document, planning
-from scripts.terraform_offline.provider import load_schema
+from scripts.terraform_offline.provider import SCHEMA_PATH, load_schema
+from tests.terraform.plan import ROOT
 
 
 def test_policy_document_lists_are_reverse_sorted_and_single_values_are_strings() -> None:
@@ -99,3 +101,24 @@ def test_data_sources_answer_known_placeholders_for_the_configured_region() -> N
         "aws_caller_identity", schema["aws_caller_identity"]["block"], {}, provider
     )
     assert identity["account_id"] == "123456789012"
+
+
+def test_the_snapshot_has_every_type_the_terraform_uses() -> None:
+    # A new resource or data source type needs a regenerated snapshot (README in scripts/terraform_offline).
+    schema = load_schema()
+    used = {"resource": set(), "data": set()}
+    for tf in (ROOT / "terraform").rglob("*.tf"):
+        for kind, type_name in re.findall(
+            r'^(resource|data) "(aws_[a-z0-9_]+)"', tf.read_text(), re.MULTILINE
+        ):
+            used[kind].add(type_name)
+    missing = (used["resource"] - set(schema["resource_schemas"])) | (
+        used["data"] - set(schema["data_source_schemas"])
+    )
+    assert not missing, (
+        f"run `.venv/bin/python -m scripts.terraform_offline.generate_schema` for {sorted(missing)}"
+    )
+    snapshot = json.loads(SCHEMA_PATH.read_text())["generated_from"]
+    assert snapshot["provider_version"].startswith("6."), (
+        "the environments require hashicorp/aws >= 6.0.0, < 7.0.0"
+    )
