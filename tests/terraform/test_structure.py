@@ -170,6 +170,16 @@ def test_aws_environment_documents_an_s3_backend_and_tfvars_example() -> None:
         assert key in assigned, f"terraform.tfvars.example should show {key}"
 
 
+def test_existing_vpc_example_sets_only_declared_variables_and_the_network_inputs() -> None:
+    """Terraform only warns about an undeclared variable in a -var-file: a misspelt one would be
+    ignored silently by `make tf-plan`."""
+    example = (ENVIRONMENTS / "aws" / "existing-vpc.tfvars.example").read_text()
+    assigned = set(re.findall(r"^(?:#\s*)?([a-z_]+)\s*=", example, re.MULTILINE))
+    declared = set(environment("aws").variables)
+    assert assigned <= declared, f"not declared in environments/aws: {sorted(assigned - declared)}"
+    assert {"vpc_id", "subnet_ids", "availability_zones", "route_table_ids", "security_group_ids"} <= assigned
+
+
 @pytest.mark.parametrize(
     ("path", "ignored"),
     [
