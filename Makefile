@@ -7,7 +7,7 @@ CHECKOV_VENV := .venv-checkov
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
-.PHONY: venv test unit lint typecheck fmt-check checkov demo bench build clean test-localstack
+.PHONY: venv test unit lint typecheck fmt-check checkov demo bench build clean test-localstack tf-plan
 
 venv: $(VENV)/.installed
 
@@ -23,7 +23,7 @@ demo: venv
 	$(PY) -m scripts.demo $(DEMO_ARGS)
 
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
-test: venv lint typecheck fmt-check checkov
+test: venv lint typecheck fmt-check tf-plan checkov
 	$(PY) -m pytest
 
 unit: venv
@@ -38,6 +38,12 @@ typecheck: venv
 
 fmt-check:
 	terraform fmt -check -recursive terraform
+
+# The real terraform init, validate and plan of both environments, offline: the provider is a
+# stand-in serving the real hashicorp/aws schema (scripts/terraform_offline/README.md).
+# Writes build/terraform/aws.plan.json and build/terraform/localstack.plan.json.
+tf-plan: build
+	$(PY) -m scripts.terraform_offline.tf_plan
 
 test-localstack: venv
 	$(PY) -m pytest -m localstack tests/localstack
@@ -56,8 +62,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-checkov: $(CHECKOV_VENV)/.installed
+# The HCL, then what Terraform plans (build/terraform/*.plan.json, from `make tf-plan`).
+checkov: $(CHECKOV_VENV)/.installed tf-plan
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov-plan.yaml
 
 # Benchmarks print figures; they are not tests (shared, noisy machines).
 bench: venv

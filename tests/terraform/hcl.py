@@ -9,7 +9,6 @@ leaves expressions as ``${...}`` text, and drops the markers, so tests compare v
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -150,18 +149,3 @@ def blocks(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """The nested blocks ``name`` of a block body (python-hcl2 gives a list of bodies)."""
     value = body.get(name, [])
     return value if isinstance(value, list) else [value]
-
-
-_ACTION = re.compile(r'"([a-z0-9-]+:[A-Za-z0-9*]+)"')
-
-
-def actions_in_expression(expression: str) -> set[str]:
-    """IAM actions written inside an HCL expression, e.g. a conditional list of statements."""
-    found: set[str] = set()
-    for match in re.finditer(r"actions\s*=\s*\[([^\]]*)\]", expression):
-        found.update(_ACTION.findall(match.group(1)))
-    return found
-
-
-def substitute_prefix(text: str, prefix: str) -> str:
-    return text.replace("${var.name_prefix}", prefix)

@@ -1,95 +1,31 @@
-"""The Terraform matches the contracts declared in the code: function set and handlers, environment
-variables, table schema, IAM actions, resource names, event pattern, metric names, job arguments."""
+"""The contracts between the Terraform and the code that the plan cannot show: every function has a
+handler file, every Resource "*" is justified in a comment, the redrive wiring (planned only at
+apply), the ASL file's template variables, the analyzer's input type, the subnet sizing input.
+
+The rest moved onto what Terraform plans: test_plan_code_contracts.py (IAM, environment, schedules,
+alarms), test_plan_wiring.py (names, table, queue, state machine, jobs, network), test_plan_security.py,
+test_plan_contracts.py and test_event_routing.py."""
 
 from __future__ import annotations
 
 import ast
-import json
 import re
-from typing import Any
 
 import pytest
 
-from glue_audit import metric_names, models, settings
 from glue_audit.insights.analysis import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE
-from glue_audit.permissions import FUNCTION_ACTIONS
-from glue_audit.policy import DIMENSIONS
-from glue_audit.resources import FUNCTIONS, GLUE_EVENT_PATTERN, ResourceNames
+from glue_audit.resources import FUNCTIONS
 from tests.support.stack import MAX_RECEIVE_COUNT
 from tests.terraform.hcl import (
     ROOT,
-    actions_in_expression,
     all_configs,
-    blocks,
     environment,
     environment_names,
     is_expression,
     module,
-    substitute_prefix,
 )
-
-# Actions the Service Authorization Reference lists without any resource type: AWS accepts only
-# Resource "*" for them. Any other action must name its resources.
-NO_RESOURCE_LEVEL_ACTIONS = frozenset(
-    {
-        "cloudwatch:GetMetricData",
-        "cloudwatch:ListMetrics",
-        "cloudwatch:PutMetricData",
-        "ec2:DescribeDhcpOptions",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeRouteTables",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeVpcEndpoints",
-        "ec2:DescribeVpcs",
-        "logs:CreateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:DescribeLogGroups",
-        "logs:DescribeResourcePolicies",
-        "logs:GetLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:UpdateLogDelivery",
-        "servicequotas:GetAWSDefaultServiceQuota",
-        "servicequotas:GetServiceQuota",
-        "servicequotas:ListAWSDefaultServiceQuotas",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
-    }
-)
-
-# Granted to every function on top of FUNCTION_ACTIONS: its own log group and X-Ray.
-COMMON_EXTRAS = frozenset(
-    {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-)
-# What the SQS event source mapping does with the ingest role (kms:Decrypt only with a CMK).
-EVENT_SOURCE_EXTRAS = frozenset(
-    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "kms:Decrypt"}
-)
-# What S3 needs from the analyzer role to return a run report encrypted with a CMK (SSE-KMS).
-RUN_REPORT_KEY_EXTRAS = frozenset({"kms:Decrypt"})
-# Grants on top of FUNCTION_ACTIONS and COMMON_EXTRAS, by function; none for the others.
-FUNCTION_EXTRAS = {"ingest": EVENT_SOURCE_EXTRAS, "analyzer": RUN_REPORT_KEY_EXTRAS}
-
-POWERTOOLS_REQUIRED = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
-POWERTOOLS_OPTIONAL = {"POWERTOOLS_LOG_LEVEL"}
-
-PREFIX = "acme-data"
-
 
 # --- Functions -------------------------------------------------------------------------------
-
-
-def test_functions_module_deploys_exactly_the_functions_of_the_code() -> None:
-    config = module("functions")
-    assert set(config.locals["functions"]) == set(FUNCTIONS)
-    function = config.resource("aws_lambda_function", "this")
-    assert function["for_each"] == "${local.functions}"
-    assert function["handler"] == "handler.lambda_handler"
-    assert function["runtime"] == "python3.11"
-    assert function["filename"] == "${var.dist_dir}/${each.key}.zip"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -99,156 +35,6 @@ def test_each_function_has_a_handler_file_with_lambda_handler(name: str) -> None
     tree = ast.parse(handler.read_text())
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert "lambda_handler" in defined
-
-
-def test_function_environment_is_exactly_the_settings_variables() -> None:
-    config = module("functions")
-    environment_block = blocks(config.resource("aws_lambda_function", "this"), "environment")[0]
-    assert environment_block["variables"] == "${local.environment}"
-    names = set(config.locals["environment"])
-    assert names >= POWERTOOLS_REQUIRED
-    assert names - POWERTOOLS_REQUIRED - POWERTOOLS_OPTIONAL == set(settings.ENVIRONMENT_VARIABLES)
-
-
-def test_function_environment_values_parse_as_settings() -> None:
-    """The defaults of the module's variables, put through Settings.from_env, give valid settings."""
-    config = module("functions")
-    env: dict[str, str] = {}
-    for name, expression in config.locals["environment"].items():
-        match = re.fullmatch(r"\$\{(?:tostring|jsonencode)?\(?var\.([a-z_]+)\)?\}", str(expression))
-        assert match, f"{name} = {expression}: expected var.<name> (optionally tostring/jsonencode)"
-        default = config.variable_default(match.group(1))
-        if default is None:  # wired by the caller (table name, state machine ARN)
-            env[name] = "wired-by-caller"
-        elif isinstance(default, dict):
-            env[name] = json.dumps(default)
-        else:
-            env[name] = str(default)
-    parsed = settings.Settings.from_env(env)
-    assert parsed.quota_fraction == config.variable_default("quota_fraction")
-    assert parsed.ip_reserve_per_subnet == config.variable_default("ip_reserve_per_subnet")
-
-
-def _function_grants() -> dict[str, set[str]]:
-    config = module("functions")
-    statements = config.locals["function_statements"]
-    key_statements = config.locals["key_statements"]
-    document = config.data[("aws_iam_policy_document", "this")]
-    assert document["for_each"] == "${local.functions}"
-    common = {action for statement in blocks(document, "statement") for action in statement["actions"]}
-    dynamic = blocks(document, "dynamic")
-    for_each = dynamic[0]["statement"]["for_each"]
-    assert len(dynamic) == 1 and "local.function_statements[each.key]" in for_each
-    assert "local.key_statements[each.key]" in for_each
-    grants = {}
-    for name in FUNCTIONS:
-        granted = set(common)
-        for statement in statements[name]:
-            granted.update(statement["actions"])
-        if name in key_statements:
-            granted.update(actions_in_expression(key_statements[name]))
-        grants[name] = granted
-    return grants
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_function_role_grants_exactly_its_declared_actions(name: str) -> None:
-    granted = _function_grants()[name]
-    declared = set(FUNCTION_ACTIONS[name])
-    assert declared <= granted, f"{name} role lacks {sorted(declared - granted)}"
-    allowed_extras = COMMON_EXTRAS | FUNCTION_EXTRAS.get(name, frozenset())
-    assert granted - declared <= allowed_extras, (
-        f"{name} role grants more: {sorted(granted - declared - allowed_extras)}"
-    )
-
-
-def _granting(name: str, action: str) -> list[dict[str, Any]]:
-    statements = module("functions").locals["function_statements"][name]
-    return [statement for statement in statements if action in statement["actions"]]
-
-
-def test_only_ingest_starts_the_scheduler_only_the_launcher_starts_glue_runs_only_the_analyzer_reads_s3() -> (
-    None
-):
-    grants = _function_grants()
-    assert [name for name in FUNCTIONS if "states:StartExecution" in grants[name]] == ["ingest"]
-    assert [name for name in FUNCTIONS if "glue:StartJobRun" in grants[name]] == ["launcher"]
-    assert _granting("launcher", "glue:StartJobRun")[0]["resources"] == "${var.launchable_job_arns}"
-    # No function touches S3 but the analyzer, which only reads, and only the run reports.
-    assert [name for name in FUNCTIONS if any(a.startswith("s3:") for a in grants[name])] == ["analyzer"]
-    assert {a for a in grants["analyzer"] if a.startswith("s3:")} == {"s3:GetObject"}
-    reports = _granting("analyzer", "s3:GetObject")
-    assert len(reports) == 1 and reports[0]["actions"] == ["s3:GetObject"]
-    assert reports[0]["resources"] == "${local.run_report_object_arns}"
-    assert [name for name in FUNCTIONS if "cloudwatch:GetMetricData" in grants[name]] == ["analyzer"]
-
-
-def test_analyzer_reads_the_objects_under_the_report_uris_and_decrypts_with_their_key_only() -> None:
-    config = module("functions")
-    arns = config.locals["run_report_object_arns"]
-    assert "var.run_report_s3_uris" in arns and 'trimprefix(uri, "s3://")' in arns
-    assert arns.endswith('s3:::${trimsuffix(trimprefix(uri, "s3://"), "/")}/*"]}'), arns
-    key = config.locals["key_statements"]["analyzer"]
-    assert key.startswith("${var.run_report_kms_key_arn == null ? [] :"), key
-    assert actions_in_expression(key) == {"kms:Decrypt"}
-    assert "resources = [var.run_report_kms_key_arn]" in key
-    # Glue reads on the account's jobs; the ledger and its indexes only; no ledger deletes anywhere.
-    assert _granting("analyzer", "glue:GetJob")[0]["resources"] == "${local.account_job_arns}"
-    assert _granting("analyzer", "dynamodb:Query")[0]["resources"] == "${local.ledger_arns}"
-    assert not any("dynamodb:DeleteItem" in granted for granted in _function_grants().values())
-
-
-@pytest.mark.parametrize("env", environment_names())
-def test_analyzer_may_read_exactly_where_the_jobs_write_their_run_reports(env: str) -> None:
-    """The jobs get --glue_audit_report_uri from the glue_jobs module's report_uri, which the
-    environment hands to the functions module as the only S3 location the analyzer may read."""
-    glue_jobs = module("glue_jobs")
-    assert glue_jobs.locals["common_arguments"]["--glue_audit_report_uri"] == "${local.report_uri}"
-    assert glue_jobs.outputs["report_uri"]["value"] == "${local.report_uri}"
-    assert glue_jobs.locals["report_uri"].startswith("${local.data_uri}/")
-    functions = environment(env).modules["functions"]
-    assert functions["run_report_s3_uris"] == ["${module.glue_jobs.report_uri}"]
-
-
-def _statements(body: dict[str, Any]) -> list[dict[str, Any]]:
-    found = list(blocks(body, "statement"))
-    for dynamic in blocks(body, "dynamic"):
-        found.extend(blocks(dynamic["statement"], "content"))
-    return found
-
-
-def _literal_star(resources: Any) -> bool:
-    return isinstance(resources, list) and "*" in resources
-
-
-@pytest.mark.parametrize("config", all_configs(), ids=lambda c: c.directory.name)
-def test_no_iam_statement_allows_resource_star_unless_aws_offers_no_resource_level(config) -> None:  # type: ignore[no-untyped-def]
-    offenders = []
-    candidates: list[tuple[str, dict[str, Any]]] = []
-    for (kind, name), body in config.data.items():
-        if kind == "aws_iam_policy_document":
-            candidates.extend((f"data.{kind}.{name}", statement) for statement in _statements(body))
-    for local_name, value in config.locals.items():
-        if isinstance(value, dict):
-            for key, statements in value.items():
-                if isinstance(statements, list):
-                    candidates.extend(
-                        (f"local.{local_name}.{key}", s)
-                        for s in statements
-                        if isinstance(s, dict) and "actions" in s
-                    )
-    for where, statement in candidates:
-        if statement.get("effect", "Allow") != "Allow":
-            continue
-        resources = statement.get("resources")
-        if _literal_star(resources):
-            broad = set(statement["actions"]) - NO_RESOURCE_LEVEL_ACTIONS
-            if broad:
-                offenders.append(f"{where} {statement.get('sid')}: {sorted(broad)} on *")
-        actions = statement.get("actions", [])
-        if isinstance(actions, list) and any(action.endswith(":*") or action == "*" for action in actions):
-            offenders.append(f"{where} {statement.get('sid')}: wildcard action")
-    assert offenders == []
 
 
 def test_every_resource_star_statement_says_why() -> None:
@@ -270,82 +56,10 @@ def test_every_resource_star_statement_says_why() -> None:
 # --- Names -----------------------------------------------------------------------------------
 
 
-def test_names_built_from_name_prefix_equal_resource_names() -> None:
-    names = ResourceNames(PREFIX)
-
-    def name_of(module_name: str, type_: str, resource: str, attribute: str = "name") -> str:
-        return substitute_prefix(module(module_name).resource(type_, resource)[attribute], PREFIX)
-
-    assert name_of("ledger", "aws_dynamodb_table", "this") == names.ledger_table
-    assert name_of("ingest", "aws_sqs_queue", "this") == names.events_queue
-    assert name_of("ingest", "aws_sqs_queue", "dlq") == names.events_dlq
-    assert name_of("ingest", "aws_cloudwatch_event_rule", "this") == names.glue_events_rule
-    assert name_of("scheduler", "aws_cloudwatch_event_rule", "schedule") == names.schedule_rule
-    assert name_of("scheduler", "aws_cloudwatch_event_rule", "analyzer") == f"{PREFIX}-analyzer-schedule"
-    assert name_of("scheduler", "aws_sfn_state_machine", "this") == names.state_machine
-    template = name_of("functions", "aws_lambda_function", "this", "function_name")
-    for function in FUNCTIONS:
-        assert template.replace("${each.key}", function) == names.function(function)
-    log_group = name_of("functions", "aws_cloudwatch_log_group", "this")
-    assert log_group.replace("${each.key}", "ingest") == f"/aws/lambda/{names.function('ingest')}"
-
-
-@pytest.mark.parametrize("env", environment_names())
-def test_environments_default_to_the_code_prefix_and_build_the_state_machine_arn_from_it(env: str) -> None:
-    config = environment(env)
-    assert config.variable_default("name_prefix") == ResourceNames().prefix
-    arn = config.locals["state_machine_arn"]
-    assert arn.endswith(":stateMachine:${var.name_prefix}-scheduler")
-    assert substitute_prefix(arn, PREFIX).endswith(f":stateMachine:{ResourceNames(PREFIX).state_machine}")
-    assert config.modules["functions"]["scheduler_state_machine_arn"] == "${local.state_machine_arn}"
-    checks = [block for parsed in config.files.values() for block in parsed.get("check", [])]
-    assert any(
-        "module.scheduler.state_machine_arn == local.state_machine_arn" in str(check) for check in checks
-    )
-
-
 # --- Ledger ----------------------------------------------------------------------------------
 
 
-def test_table_keys_and_indexes_equal_the_models_schema() -> None:
-    schema = models.table_schema()
-    table = module("ledger").resource("aws_dynamodb_table", "this")
-    assert table["billing_mode"] == schema["BillingMode"]
-
-    def key_schema(hash_key: str, range_key: str | None) -> dict[str, str]:
-        keys = {hash_key: "HASH"}
-        if range_key:
-            keys[range_key] = "RANGE"
-        return keys
-
-    expected_keys = {k["AttributeName"]: k["KeyType"] for k in schema["KeySchema"]}
-    assert key_schema(table["hash_key"], table.get("range_key")) == expected_keys
-    attributes = {a["name"]: a["type"] for a in blocks(table, "attribute")}
-    assert attributes == {a["AttributeName"]: a["AttributeType"] for a in schema["AttributeDefinitions"]}
-    indexes = {
-        index["name"]: (key_schema(index["hash_key"], index.get("range_key")), index["projection_type"])
-        for index in blocks(table, "global_secondary_index")
-    }
-    expected = {
-        index["IndexName"]: (
-            {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]},
-            index["Projection"]["ProjectionType"],
-        )
-        for index in schema["GlobalSecondaryIndexes"]
-    }
-    assert indexes == expected
-    ttl = blocks(table, "ttl")[0]
-    assert ttl == {"attribute_name": models.TTL_ATTRIBUTE, "enabled": True}
-
-
 # --- Ingest ----------------------------------------------------------------------------------
-
-
-def test_ingest_rule_pattern_equals_the_code_pattern() -> None:
-    config = module("ingest")
-    assert config.locals["glue_event_pattern"] == GLUE_EVENT_PATTERN
-    rule = config.resource("aws_cloudwatch_event_rule", "this")
-    assert rule["event_pattern"] == "${jsonencode(local.glue_event_pattern)}"
 
 
 def test_ingest_queue_redrive_and_batch_failures() -> None:
@@ -361,32 +75,7 @@ def test_ingest_queue_redrive_and_batch_failures() -> None:
     assert mapping["event_source_arn"] == "${aws_sqs_queue.this.arn}"
 
 
-def test_ingest_queue_accepts_messages_from_its_rule_only() -> None:
-    config = module("ingest")
-    document = config.data[("aws_iam_policy_document", "queue")]
-    allows = [s for s in blocks(document, "statement") if s.get("effect", "Allow") == "Allow"]
-    assert len(allows) == 1
-    statement = allows[0]
-    assert statement["actions"] == ["sqs:SendMessage"]
-    assert blocks(statement, "principals")[0]["identifiers"] == ["events.amazonaws.com"]
-    condition = blocks(statement, "condition")[0]
-    assert condition["variable"] == "aws:SourceArn"
-    assert condition["values"] == ["${aws_cloudwatch_event_rule.this.arn}"]
-
-
 # --- Scheduler -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("env", environment_names())
-def test_scheduler_template_variables_are_bound_to_the_functions_module_outputs(env: str) -> None:
-    wiring = environment(env).modules["scheduler"]
-    assert wiring["capacity_function_arn"] == '${module.functions.function_arns["capacity"]}'
-    assert wiring["launcher_function_arn"] == '${module.functions.function_arns["launcher"]}'
-    assert wiring["analyzer_function_arn"] == '${module.functions.function_arns["analyzer"]}'
-    ingest = environment(env).modules["ingest"]
-    assert ingest["ingest_function_arn"] == '${module.functions.function_arns["ingest"]}'
-    observability = environment(env).modules["observability"]
-    assert observability["analyzer_function_name"] == '${module.functions.function_names["analyzer"]}'
 
 
 def test_scheduler_renders_the_asl_file_with_exactly_its_template_variables() -> None:
@@ -399,60 +88,6 @@ def test_scheduler_renders_the_asl_file_with_exactly_its_template_variables() ->
     assert passed == set(TEMPLATE_VARIABLES)
     placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_TEMPLATE.read_text()))
     assert placeholders == set(TEMPLATE_VARIABLES)
-
-
-def test_state_machine_may_invoke_only_the_two_functions() -> None:
-    document = module("scheduler").data[("aws_iam_policy_document", "state_machine")]
-    invoke = [s for s in blocks(document, "statement") if "lambda:InvokeFunction" in s["actions"]]
-    assert len(invoke) == 1
-    assert set(invoke[0]["resources"]) == {
-        "${var.capacity_function_arn}",
-        "${var.capacity_function_arn}:*",
-        "${var.launcher_function_arn}",
-        "${var.launcher_function_arn}:*",
-    }
-
-
-def test_schedule_rate_is_a_validated_variable() -> None:
-    config = module("scheduler")
-    rule = config.resource("aws_cloudwatch_event_rule", "schedule")
-    assert rule["schedule_expression"] == "${var.schedule_rate}"
-    assert config.variable_default("schedule_rate") == "rate(5 minutes)"
-
-
-def _rate_condition(config: Any, variable: str) -> str:
-    (rule,) = config.variables[variable]["validation"]
-    return str(rule["condition"]).replace(f"var.{variable}", "var.RATE")
-
-
-def test_analyzer_runs_on_its_own_validated_schedule_and_only_that_rule_may_invoke_it() -> None:
-    config = module("scheduler")
-    rule = config.resource("aws_cloudwatch_event_rule", "analyzer")
-    assert rule["schedule_expression"] == "${var.analyzer_schedule_rate}"
-    assert config.variable_default("analyzer_schedule_rate") == "rate(5 minutes)"
-    # The same rate validation as the scheduler's, in the module and in every environment.
-    assert _rate_condition(config, "analyzer_schedule_rate") == _rate_condition(config, "schedule_rate")
-    for env in environment_names():
-        assert _rate_condition(environment(env), "analyzer_schedule_rate") == _rate_condition(
-            config, "schedule_rate"
-        ), env
-        assert (
-            environment(env).modules["scheduler"]["analyzer_schedule_rate"] == "${var.analyzer_schedule_rate}"
-        )
-    target = config.resource("aws_cloudwatch_event_target", "analyzer")
-    assert target["rule"] == "${aws_cloudwatch_event_rule.analyzer.name}"
-    assert target["arn"] == "${var.analyzer_function_arn}"
-    assert "var.analyzer_input == null ? null : jsonencode(" in target["input"]
-    assert "role_arn" not in target, "a Lambda target is authorised by the function's resource policy"
-    permission = config.resource("aws_lambda_permission", "analyzer")
-    assert permission["action"] == "lambda:InvokeFunction"
-    assert permission["function_name"] == "${var.analyzer_function_arn}"
-    assert permission["principal"] == "events.amazonaws.com"
-    assert permission["source_arn"] == "${aws_cloudwatch_event_rule.analyzer.arn}"
-    assert config.resources_of("aws_lambda_permission").keys() == {"analyzer"}
-    invoke = config.resource("aws_lambda_function_event_invoke_config", "analyzer")
-    assert invoke["function_name"] == "${var.analyzer_function_arn}"
-    assert invoke["maximum_retry_attempts"] == 0, "the next scheduled call is the retry"
 
 
 def test_analyzer_input_is_what_the_handler_reads_with_its_defaults() -> None:
@@ -479,162 +114,7 @@ def test_analyzer_input_is_what_the_handler_reads_with_its_defaults() -> None:
 # --- Observability ---------------------------------------------------------------------------
 
 
-def _metric_constants() -> dict[str, str]:
-    return {
-        name: value
-        for name, value in vars(metric_names).items()
-        if name.isupper() and isinstance(value, str) and name not in {"NAMESPACE", "DEFERRED_PREFIX"}
-    }
-
-
-def test_observability_uses_the_code_metric_names() -> None:
-    config = module("observability")
-    used = set(config.locals["metric"].values())
-    assert used <= set(_metric_constants().values()), used - set(_metric_constants().values())
-    assert config.locals["deferred_prefix"] == metric_names.DEFERRED_PREFIX
-    assert config.locals["deferral_dimensions"] == list(DIMENSIONS)
-    assert config.variable_default("metrics_namespace") == metric_names.NAMESPACE
-    assert module("functions").variable_default("metrics_namespace") == metric_names.NAMESPACE
-
-
-def test_alarms_cover_dlq_headroom_failed_ticks_stuck_claims_and_the_analyzer() -> None:
-    config = module("observability")
-    metric = config.locals["metric"]
-    thresholds = config.locals["headroom_thresholds"]
-    keys = {key.removeprefix("${").removesuffix("}").strip("()") for key in thresholds}
-    assert keys == {
-        "local.metric.headroom_account_runs",
-        "local.metric.headroom_dpus",
-        "local.metric.headroom_subnet_ips",
-    }
-    assert {metric["headroom_account_runs"], metric["headroom_dpus"], metric["headroom_subnet_ips"]} == {
-        metric_names.HEADROOM_ACCOUNT_RUNS,
-        metric_names.HEADROOM_DPUS,
-        metric_names.HEADROOM_SUBNET_IPS,
-    }
-    alarms = config.resources_of("aws_cloudwatch_metric_alarm")
-    assert alarms["dlq_not_empty"]["metric_name"] == "ApproximateNumberOfMessagesVisible"
-    assert alarms["dlq_not_empty"]["comparison_operator"] == "GreaterThanThreshold"
-    assert alarms["headroom_low"]["comparison_operator"] == "LessThanThreshold"
-    assert alarms["executions_failed"]["metric_name"] == "ExecutionsFailed"
-    assert alarms["stuck_claims"]["metric_name"] == "${local.metric.stuck_claims}"
-    assert metric["stuck_claims"] == metric_names.STUCK_CLAIMS
-    assert alarms["analyzer_errors"]["namespace"] == "AWS/Lambda"
-    assert alarms["analyzer_errors"]["metric_name"] == "Errors"
-    assert alarms["analyzer_errors"]["dimensions"] == {"FunctionName": "${var.analyzer_function_name}"}
-    assert all(alarm["alarm_actions"] == "${local.alarm_actions}" for alarm in alarms.values())
-
-
-def test_insight_findings_alarm_from_the_first_one() -> None:
-    """ReprocessingDetected and StragglerDetected: Sum >= 1 over a period, dimension service."""
-    config = module("observability")
-    metric = config.locals["metric"]
-    insights = config.locals["insight_alarms"]
-    used = {spec["metric"].removeprefix("${local.metric.").removesuffix("}") for spec in insights.values()}
-    assert {metric[key] for key in used} == {
-        metric_names.REPROCESSING_DETECTED,
-        metric_names.STRAGGLER_DETECTED,
-    }
-    alarm = config.resource("aws_cloudwatch_metric_alarm", "insight")
-    assert alarm["for_each"] == "${local.insight_alarms}"
-    assert alarm["metric_name"] == "${each.value.metric}"
-    assert alarm["namespace"] == "${local.ns}"
-    assert alarm["dimensions"] == {"service": "${local.svc}"}
-    assert alarm["statistic"] == "Sum"
-    assert alarm["period"] == "${local.period}"
-    assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
-    assert alarm["evaluation_periods"] == 1
-    assert alarm["treat_missing_data"] == "notBreaching"
-    assert alarm["alarm_actions"] == "${local.alarm_actions}"
-
-
-def test_dashboard_shows_headroom_launches_deferrals_cost_rejections_and_data_flow() -> None:
-    config = module("observability")
-    metric = config.locals["metric"]
-    text = str(config.locals["dashboard"])
-    for key in (
-        "headroom_account_runs",
-        "headroom_dpus",
-        "headroom_subnet_ips",
-        "runs_started",
-        "launches_planned",
-        "dpu_hours",
-        "rejected_events",
-        "flow_ratio",
-        "reprocessing",
-        "straggler",
-    ):
-        assert f"local.metric.{key}" in text, key
-    assert "local.deferred_prefix" in text
-    assert {metric[k] for k in ("flow_ratio", "reprocessing", "straggler")} == {
-        metric_names.FLOW_RATIO,
-        metric_names.REPROCESSING_DETECTED,
-        metric_names.STRAGGLER_DETECTED,
-    }
-
-
 # --- Glue jobs -------------------------------------------------------------------------------
-
-
-def _required_args(script: str) -> set[str]:
-    tree = ast.parse((ROOT / "glue_jobs" / script).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == "REQUIRED_ARGS" for target in node.targets
-        ):
-            return {str(ast.literal_eval(item)) for item in node.value.elts}  # type: ignore[attr-defined]
-    raise AssertionError(f"glue_jobs/{script} has no REQUIRED_ARGS")
-
-
-def test_seed_jobs_get_every_argument_their_scripts_require() -> None:
-    config = module("glue_jobs")
-    seeds = config.locals["seed_jobs"]
-    common = set(config.locals["common_arguments"])
-    for key, script in (("input", "input_job.py"), ("output", "output_job.py")):
-        body = seeds[key]
-        assert re.search(rf'script\s*=\s*"{re.escape(script)}"', body), f"seed {key} should run {script}"
-        assert (ROOT / "glue_jobs" / script).is_file()
-        given = set(re.findall(r'"--([A-Za-z_]+)"\s*=', body)) | {name.removeprefix("--") for name in common}
-        required = _required_args(script) - {"JOB_NAME", "JOB_RUN_ID"}
-        assert required <= given, f"{script} needs {sorted(required - given)}"
-        for mapping in re.findall(r"mappings/([\w.-]+\.json)", body):
-            assert (ROOT / "glue_jobs" / "mappings" / mapping).is_file(), mapping
-
-
-def test_jobs_have_bookmarks_metrics_shared_package_connection_notification_and_tags() -> None:
-    config = module("glue_jobs")
-    common = config.locals["common_arguments"]
-    assert common["--job-bookmark-option"] == "job-bookmark-enable"
-    assert common["--enable-metrics"] == "true"
-    assert common["--extra-py-files"].endswith("${local.etl_package_key}")
-    assert config.locals["etl_package_key"].endswith("glue_audit_etl.zip")
-    job = config.resource("aws_glue_job", "this")
-    assert job["default_arguments"] == "${merge(local.common_arguments, each.value.arguments)}"
-    assert job["connections"] == ["${var.connection_names[each.value.connection_index]}"]
-    assert (
-        blocks(job, "notification_property")[0]["notify_delay_after"]
-        == "${each.value.notify_delay_after_minutes}"
-    )
-    assert job["worker_type"] == "${each.value.worker_type}"
-    assert job["number_of_workers"] == "${each.value.number_of_workers}"
-    assert job["timeout"] == "${each.value.timeout_minutes}"
-    for tag in ("glue-audit:priority", "glue-audit:team", "glue-audit:upstream"):
-        assert f'"{tag}"' in job["tags"], tag
-
-
-def test_network_has_self_referencing_group_s3_endpoint_and_network_connections() -> None:
-    config = module("network")
-    group = config.resource("aws_security_group", "glue")
-    ingress = blocks(group, "ingress")
-    assert len(ingress) == 1 and ingress[0]["self"] is True
-    assert (ingress[0]["protocol"], ingress[0]["from_port"], ingress[0]["to_port"]) == ("tcp", 0, 65535)
-    assert all("cidr_blocks" not in rule for rule in blocks(group, "egress")), "no egress to CIDR ranges"
-    endpoint = config.resource("aws_vpc_endpoint", "s3")
-    assert endpoint["vpc_endpoint_type"] == "Gateway"
-    connection = config.resource("aws_glue_connection", "this")
-    assert connection["connection_type"] == "NETWORK"
-    requirements = blocks(connection, "physical_connection_requirements")[0]
-    assert requirements["security_group_id_list"] == ["${aws_security_group.glue.id}"]
 
 
 @pytest.mark.parametrize("env", environment_names())

@@ -1,8 +1,8 @@
 """The ingest rule's event pattern routes Glue job events, and only those, to the queue.
 
 Published through the embedded emulator's EventBridge: once with the stack as the test harness
-provisions it (from glue_audit.resources.GLUE_EVENT_PATTERN), once with a rule whose pattern is
-parsed out of the Terraform, so the Terraform's own pattern is proven to route correctly.
+provisions it (glue_audit.resources.GLUE_EVENT_PATTERN), once with the pattern of the rule each
+environment's plan holds, which must route exactly the events the ingest code accepts.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from glue_audit.ingest import InvalidGlueEvent, parse_event
 from tests.support.stack import Stack, publish
-from tests.terraform.hcl import module
+from tests.terraform.plan import ENVIRONMENTS, planned_resources
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -28,7 +29,7 @@ def _entry(
     return {
         "Source": source,
         "DetailType": detail_type,
-        "Time": datetime(2024, 5, 1, 12, 3, 10, tzinfo=UTC),
+        "Time": datetime.now(UTC).replace(microsecond=0),
         "Resources": resources or [],
         "Detail": json.dumps(detail),
     }
@@ -107,24 +108,43 @@ def test_stack_rule_routes_glue_job_events_only(stack: Stack) -> None:
     assert received_detail_types(stack, stack.queue_url, expected=2) == sorted(ROUTED)
 
 
-@pytest.fixture
-def terraform_pattern_queue(stack: Stack) -> str:
-    """A queue fed by a rule whose pattern is the one in terraform/modules/ingest."""
-    pattern = module("ingest").locals["glue_event_pattern"]
-    name = f"tf-pattern-{uuid.uuid4().hex[:8]}"
+def _delivered_body(entry: dict[str, Any]) -> str:
+    """The event as EventBridge delivers it to the queue, for the PutEvents entry."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": entry["DetailType"],
+            "source": entry["Source"],
+            "account": ACCOUNT,
+            "time": entry["Time"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": entry["Resources"],
+            "detail": json.loads(entry["Detail"]),
+        }
+    )
+
+
+def _accepted_by_ingest(entry: dict[str, Any]) -> bool:
+    try:
+        parse_event(_delivered_body(entry), datetime.now(UTC))
+    except InvalidGlueEvent:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_planned_rule_routes_exactly_what_ingest_accepts(stack: Stack, env: str) -> None:
+    rule = planned_resources(env, "aws_cloudwatch_event_rule")["module.ingest.aws_cloudwatch_event_rule.this"]
+    name = f"planned-{uuid.uuid4().hex[:8]}"
     sqs, events = stack.client("sqs"), stack.client("events")
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_rule(Name=name, EventPattern=rule["event_pattern"], State="ENABLED")
     events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    # Keep only the Terraform rule: the harness's own rule would route to its own queue anyway.
-    events.remove_targets(Rule=stack.names.glue_events_rule, Ids=["ingest-queue"])
-    return str(queue_url)
-
-
-def test_terraform_pattern_routes_glue_job_events_only(stack: Stack, terraform_pattern_queue: str) -> None:
+    accepted = sorted(entry["DetailType"] for entry in EVENTS if _accepted_by_ingest(entry))
+    assert accepted == sorted(ROUTED)
     publish(stack, EVENTS)
-    assert received_detail_types(stack, terraform_pattern_queue, expected=2) == sorted(ROUTED)
-    assert received_detail_types(stack, stack.queue_url, expected=0, timeout=0.5) == []
+    assert received_detail_types(stack, queue_url, expected=len(accepted)) == accepted

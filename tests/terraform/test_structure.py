@@ -161,8 +161,7 @@ def test_aws_environment_documents_an_s3_backend_and_tfvars_example() -> None:
     assert assigned, "terraform.tfvars.example sets no variables"
     assert assigned <= declared, f"not declared in environments/aws: {sorted(assigned - declared)}"
     for key in (
-        "quota_fraction",
-        "ip_reserve_per_subnet",
+        "settings",
         "schedule_rate",
         "analyzer_schedule_rate",
         "private_subnet_cidrs",
@@ -171,10 +170,45 @@ def test_aws_environment_documents_an_s3_backend_and_tfvars_example() -> None:
         assert key in assigned, f"terraform.tfvars.example should show {key}"
 
 
+def test_existing_vpc_example_sets_only_declared_variables_and_the_network_inputs() -> None:
+    """Terraform only warns about an undeclared variable in a -var-file: a misspelt one would be
+    ignored silently by `make tf-plan`."""
+    example = (ENVIRONMENTS / "aws" / "existing-vpc.tfvars.example").read_text()
+    assigned = set(re.findall(r"^(?:#\s*)?([a-z_]+)\s*=", example, re.MULTILINE))
+    declared = set(environment("aws").variables)
+    assert assigned <= declared, f"not declared in environments/aws: {sorted(assigned - declared)}"
+    assert {"vpc_id", "subnet_ids", "availability_zones", "route_table_ids", "security_group_ids"} <= assigned
+
+
+@pytest.mark.parametrize(
+    ("path", "ignored"),
+    [
+        ("terraform/environments/aws/terraform.tfvars", True),
+        ("terraform/environments/aws/prod.tfvars.json", True),
+        ("terraform/environments/aws/plan.tfplan", True),
+        ("terraform/environments/aws/aws.plan.json", True),
+        ("terraform/environments/aws/terraform.tfvars.example", False),
+        ("terraform/environments/aws/existing-vpc.tfvars.example", False),
+    ],
+)
+def test_a_deployments_variables_and_plans_stay_out_of_git(path: str, ignored: bool) -> None:
+    """A copied tfvars (account IDs, ARNs) or a saved plan (every planned value) is never committed."""
+    result = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", path],
+        cwd=TERRAFORM.parent,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == (0 if ignored else 1), f"{path}: git check-ignore exit {result.returncode}"
+
+
 def test_localstack_provider_points_every_used_service_at_localstack() -> None:
     text = (ENVIRONMENTS / "localstack" / "providers.tf").read_text()
-    for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check"):
+    for flag in ("skip_credentials_validation", "skip_metadata_api_check"):
         assert re.search(rf"{flag}\s*=\s*true", text), flag
+    # Without the account id the provider builds ARNs like arn:aws:glue:us-east-1::job/... (issue 11).
+    assert not re.search(r"skip_requesting_account_id\s*=\s*true", text)
     for service in ("dynamodb", "lambda", "sqs", "events", "sfn", "iam", "sts", "s3", "glue", "logs", "ec2"):
         assert re.search(rf"^\s*{service}\s*=\s*var\.localstack_endpoint", text, re.MULTILINE), service
 

@@ -27,6 +27,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "private_subnet_cidrs": ["10.42.0.0/24"],
         "largest_job_ips": 12,
         "ip_reserve_per_subnet": 8,
+        "s3_bucket_arns": ["arn:aws:s3:::glue-audit-data-123456789012-eu-west-1"],
     },
     "scheduler": {
         "name_prefix": "glue-audit",
@@ -51,7 +52,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "connection_names": ["glue-audit-vpc-eu-west-1a"],
         "vpc_arn": "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1",
         "subnet_arns": ["arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-1"],
-        "security_group_arn": "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-1",
+        "security_group_arns": ["arn:aws:ec2:eu-west-1:123456789012:security-group/sg-1"],
     },
     "ingest": {
         "name_prefix": "glue-audit",
@@ -64,17 +65,63 @@ REQUIRED: dict[str, dict[str, Any]] = {
 # (module, variables on top of REQUIRED, expected error text or None when the plan must pass)
 CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ("network", {}, None),
-    ("network", {"private_subnet_cidrs": ["10.42.0.0/28"]}, "must hold the largest job"),
+    # The subnet-size and connection_index checks read values from the other module, so they are
+    # preconditions (tests/terraform/test_plan_faults.py plans them), not validations here.
     ("network", {"private_subnet_cidrs": ["10.42.0.0/27"], "interface_endpoint_services": []}, None),
-    (
-        "network",
-        {"private_subnet_cidrs": ["10.42.0.0/27"], "largest_job_ips": 20},
-        "must hold the largest job",
-    ),
     ("network", {"private_subnet_cidrs": ["10.42.0.0/33"]}, "prefix length between /16 and /28"),
     ("network", {"vpc_cidr": "10.0.0.0/8"}, "prefix length between /16 and /28"),
     ("network", {"availability_zones": ["eu-west-1a", "eu-west-1a"]}, "must not repeat a zone"),
     ("network", {"name_prefix": "Glue_Audit"}, "name_prefix must be"),
+    # Existing network mode.
+    (
+        "network",
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+            "availability_zones": ["eu-west-1a", "eu-west-1b"],
+            "route_table_ids": ["rtb-0123456789abcdef0"],
+        },
+        None,
+    ),
+    (
+        "network",
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0"],
+            "availability_zones": ["eu-west-1a"],
+            "security_group_ids": ["sg-0123456789abcdef0"],
+        },
+        None,
+    ),
+    ("network", {"vpc_id": "my-vpc"}, "must be a VPC ID"),
+    (
+        "network",
+        {"vpc_id": "vpc-0123456789abcdef0", "route_table_ids": ["rtb-0123456789abcdef0"]},
+        "give subnet_ids (at least one) and availability_zones",
+    ),
+    (
+        "network",
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+            "availability_zones": ["eu-west-1a"],
+            "route_table_ids": ["rtb-0123456789abcdef0"],
+        },
+        "each subnet's zone, in the same order",
+    ),
+    (
+        "network",
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0"],
+            "availability_zones": ["eu-west-1a"],
+        },
+        "give route_table_ids",
+    ),
+    ("network", {"subnet_ids": ["subnet-0123456789abcdef0"]}, "set vpc_id too"),
+    ("network", {"security_group_ids": ["sg-0123456789abcdef0"]}, "set vpc_id too"),
+    ("network", {"subnet_ids": ["subnet-1"]}, "must be distinct subnet IDs"),
+    ("network", {"s3_read_uris": ["s3://bucket/prefix/*"]}, "no wildcards"),
     ("scheduler", {"schedule_rate": "rate(1 minute)"}, None),
     ("scheduler", {"schedule_rate": "rate(15 minutes)"}, None),
     ("scheduler", {"schedule_rate": "rate(5 minute)"}, "EventBridge rate expression"),
@@ -101,11 +148,15 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         "must be >= min_age_seconds",
     ),
     ("functions", {}, None),
-    ("functions", {"quota_fraction": 1}, None),
-    ("functions", {"quota_fraction": 0}, "fraction in (0, 1]"),
-    ("functions", {"quota_fraction": 1.5}, "fraction in (0, 1]"),
+    ("functions", {"settings": {"quota_fraction": 1}}, None),
+    ("functions", {"settings": {"quota_fraction": 0}}, "fraction in (0, 1]"),
+    ("functions", {"settings": {"quota_fraction": 1.5}}, "fraction in (0, 1]"),
     ("functions", {"architecture": "arm"}, "arm64 or x86_64"),
-    ("functions", {"ip_reserve_per_subnet": -1}, "whole number >= 0"),
+    ("functions", {"settings": {"ip_reserve_per_subnet": -1}}, "must be whole numbers >= 0"),
+    ("functions", {"settings": {"ip_reserve_per_subnet": 2.5}}, "must be whole numbers >= 0"),
+    ("functions", {"settings": {"lease_seconds": 0}}, "must be whole numbers >= 1"),
+    ("functions", {"settings": {"team_dpu_budgets": {"data-eng": -1}}}, "budgets values are DPUs >= 0"),
+    ("functions", {"settings": {"quota_fraction": "most"}}, "not suitable for var.settings"),
     ("functions", {"launchable_job_arns": ["*"]}, "Glue job ARN"),
     (
         "functions",
@@ -128,7 +179,8 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         {"output_job": {"execution_class": "FLEX", "worker_type": "G.4X"}},
         "FLEX needs worker type",
     ),
-    ("glue_jobs", {"input_job": {"connection_index": 1}}, "connection_index must pick"),
+    ("glue_jobs", {"input_job": {"worker_type": "G.025X"}}, "G.025X is for Glue streaming jobs only"),
+    ("glue_jobs", {"extra_jobs": {"small": {"script": "x.py", "worker_type": "G.025X"}}}, "streaming"),
     (
         "glue_jobs",
         {"extra_jobs": {"big": {"script": "x.py", "priority": 101}}},
@@ -142,6 +194,9 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ),
     ("ingest", {"max_receive_count": 0}, "max_receive_count must be"),
     ("ingest", {"batch_size": 10, "maximum_batching_window_seconds": 301}, "from 0 to 300"),
+    ("ingest", {"batch_size": 100, "maximum_batching_window_seconds": 0}, "needs maximum_batching_window"),
+    ("ingest", {"batch_size": 100, "maximum_batching_window_seconds": 1}, None),
+    ("ingest", {"batch_size": 10, "maximum_batching_window_seconds": 0}, None),
     ("ledger", {"point_in_time_recovery_days": 36}, "from 1 to 35"),
 ]
 
@@ -199,5 +254,5 @@ def test_variable_validation(
         assert ok, output
     else:
         assert not ok, f"plan should fail with {error!r}"
-        assert "Invalid value for variable" in output
+        assert "Invalid value for variable" in output or "not suitable for var." in output
         assert error in output, output

@@ -29,8 +29,14 @@ module "network" {
   private_subnet_cidrs        = var.private_subnet_cidrs
   availability_zones          = var.availability_zones
   interface_endpoint_services = var.interface_endpoint_services
+  vpc_id                      = var.vpc_id
+  subnet_ids                  = var.subnet_ids
+  security_group_ids          = var.security_group_ids
+  route_table_ids             = var.route_table_ids
+  s3_bucket_arns              = values(module.glue_jobs.bucket_arns)
+  s3_read_uris                = compact(concat(var.read_s3_uris, [var.input_source_uri]))
   largest_job_ips             = module.glue_jobs.largest_job_ips
-  ip_reserve_per_subnet       = var.ip_reserve_per_subnet
+  ip_reserve_per_subnet       = module.functions.settings_values.ip_reserve_per_subnet
   flow_logs_enabled           = var.flow_logs_enabled
   log_retention_days          = var.log_retention_days
   kms_key_arn                 = var.kms_key_arn
@@ -49,22 +55,22 @@ module "ledger" {
 module "glue_jobs" {
   source = "../../modules/glue_jobs"
 
-  name_prefix        = var.name_prefix
-  scripts_dir        = "${local.repository_root}/glue_jobs"
-  dist_dir           = local.dist_dir
-  connection_names   = module.network.connection_name_list
-  vpc_arn            = module.network.vpc_arn
-  subnet_arns        = values(module.network.subnet_arns)
-  security_group_arn = module.network.security_group_arn
-  glue_version       = var.glue_version
-  input_job          = var.input_job
-  output_job         = var.output_job
-  extra_jobs         = var.extra_jobs
-  input_source_uri   = var.input_source_uri
-  read_s3_uris       = var.read_s3_uris
-  force_destroy      = !var.deletion_protection
-  kms_key_arn        = var.kms_key_arn
-  tags               = var.tags
+  name_prefix         = var.name_prefix
+  scripts_dir         = "${local.repository_root}/glue_jobs"
+  dist_dir            = local.dist_dir
+  connection_names    = module.network.connection_name_list
+  vpc_arn             = module.network.vpc_arn
+  subnet_arns         = values(module.network.subnet_arns)
+  security_group_arns = module.network.security_group_arns
+  glue_version        = var.glue_version
+  input_job           = var.input_job
+  output_job          = var.output_job
+  extra_jobs          = var.extra_jobs
+  input_source_uri    = var.input_source_uri
+  read_s3_uris        = var.read_s3_uris
+  force_destroy       = !var.deletion_protection
+  kms_key_arn         = var.kms_key_arn
+  tags                = var.tags
 }
 
 module "functions" {
@@ -91,22 +97,7 @@ module "functions" {
   run_report_s3_uris          = [module.glue_jobs.report_uri]
   run_report_kms_key_arn      = var.kms_key_arn
 
-  quota_fraction                   = var.quota_fraction
-  ip_reserve_per_subnet            = var.ip_reserve_per_subnet
-  team_dpu_budgets                 = var.team_dpu_budgets
-  fallback_max_concurrent_runs     = var.fallback_max_concurrent_runs
-  fallback_max_job_concurrent_runs = var.fallback_max_job_concurrent_runs
-  fallback_max_dpus                = var.fallback_max_dpus
-  stale_run_seconds                = var.stale_run_seconds
-  stale_claim_seconds              = var.stale_claim_seconds
-  ip_lag_seconds                   = var.ip_lag_seconds
-  lease_seconds                    = var.lease_seconds
-  max_launch_attempts              = var.max_launch_attempts
-  max_launches_per_tick            = var.max_launches_per_tick
-  aging_per_minute                 = var.aging_per_minute
-  reserve_after_seconds            = var.reserve_after_seconds
-  snapshot_ttl_days                = var.snapshot_ttl_days
-  tick_dedup_seconds               = var.tick_dedup_seconds
+  settings = var.settings
 
   tags = var.tags
 }
@@ -120,6 +111,8 @@ module "scheduler" {
   map_max_concurrency   = var.map_max_concurrency
   schedule_rate         = var.schedule_rate
   schedule_enabled      = var.schedule_enabled
+  log_level             = var.scheduler_log_level
+  log_execution_data    = var.scheduler_log_execution_data
   log_retention_days    = var.log_retention_days
   kms_key_arn           = var.kms_key_arn
 
@@ -151,7 +144,7 @@ module "observability" {
   name_prefix                     = var.name_prefix
   metrics_namespace               = var.metrics_namespace
   service_name                    = var.name_prefix
-  state_machine_arn               = module.scheduler.state_machine_arn
+  state_machine_arn               = local.state_machine_arn # known at plan time: the dashboard is in the plan
   analyzer_function_name          = module.functions.function_names["analyzer"]
   dlq_name                        = module.ingest.dlq_name
   period_seconds                  = var.alarm_period_seconds
@@ -160,6 +153,7 @@ module "observability" {
   headroom_subnet_ips_threshold   = var.headroom_subnet_ips_threshold
   create_alarm_topic              = var.create_alarm_topic
   alarm_topic_arn                 = var.alarm_topic_arn
+  sns_kms_key_arn                 = var.alarm_topic_kms_key_arn
   tags                            = var.tags
 }
 

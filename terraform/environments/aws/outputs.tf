@@ -57,3 +57,8 @@ output "alarm_topic_arn" {
   description = "SNS topic the alarms notify (subscribe to it)."
   value       = module.observability.alarm_topic_arn
 }
+
+output "submitter_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for the data teams' glue-audit submit, cancel, status and history: the ledger and its indexes, the jobs they may request. Attach it to their roles."
+  value       = module.functions.submitter_policy_json
+}

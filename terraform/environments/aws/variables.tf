@@ -100,118 +100,58 @@ variable "interface_endpoint_services" {
   default     = ["glue", "logs", "monitoring"]
 }
 
+variable "vpc_id" {
+  type        = string
+  description = "Existing network mode: run the jobs in this VPC instead of creating one (vpc_cidr and private_subnet_cidrs are then ignored). Needs subnet_ids with availability_zones, and route_table_ids or security_group_ids. Null: create the VPC."
+  default     = null
+}
+
+variable "subnet_ids" {
+  type        = list(string)
+  description = "Existing network mode: private subnets of vpc_id for the jobs, one per availability zone (availability_zones gives each one's zone, in the same order). Jobs pick one by connection_index."
+  default     = []
+}
+
+variable "security_group_ids" {
+  type        = list(string)
+  description = "Existing network mode: security groups of vpc_id for the jobs' ENIs and the interface endpoints (one must allow all TCP from itself, as Glue requires, and the jobs must reach S3 over HTTPS). Empty: a self-referencing group is created in vpc_id."
+  default     = []
+}
+
+variable "route_table_ids" {
+  type        = list(string)
+  description = "Existing network mode: route tables of the Glue subnets to add the S3 gateway endpoint to (its policy admits only this stack's buckets and read_s3_uris, for everything routed through them). Empty: no endpoint; the VPC must already reach S3."
+  default     = []
+}
+
 variable "flow_logs_enabled" {
   type        = bool
   description = "Record VPC flow logs."
   default     = true
 }
 
-# --- Scheduling policy (glue_audit.settings) -------------------------------------------------
+# --- Functions' settings (glue_audit.settings) ------------------------------------------------
 
-variable "quota_fraction" {
-  type        = number
-  description = "Share of each Glue account quota (concurrent runs, task DPUs) the framework may use, in (0, 1]. 0.9 leaves 10% for runs started outside it."
-  default     = 0.9
-
-  validation {
-    condition     = var.quota_fraction > 0 && var.quota_fraction <= 1
-    error_message = "quota_fraction must be a fraction in (0, 1]."
-  }
-}
-
-variable "ip_reserve_per_subnet" {
-  type        = number
-  description = "IP addresses the scheduler keeps free in every subnet (lingering ENIs, other tenants of the subnet)."
-  default     = 8
-
-  validation {
-    condition     = var.ip_reserve_per_subnet >= 0 && floor(var.ip_reserve_per_subnet) == var.ip_reserve_per_subnet
-    error_message = "ip_reserve_per_subnet must be a whole number >= 0."
-  }
-}
-
-variable "team_dpu_budgets" {
-  type        = map(number)
-  description = "DPU budget per team (the jobs' glue-audit:team tag), for example { data-eng = 40, finance = 16 }."
+variable "settings" {
+  type        = any
+  description = <<-EOT
+    The functions' settings (glue_audit.settings): an object whose attributes are all optional, for
+    example { quota_fraction = 0.9, ip_reserve_per_subnet = 8, team_dpu_budgets = { data-eng = 40 } }.
+    Attributes and defaults: quota_fraction 0.9 (share of each Glue account quota the framework may
+    use), ip_reserve_per_subnet 8 (IPs kept free in every subnet), team_dpu_budgets {} (DPUs per
+    glue-audit:team tag), fallback_max_concurrent_runs 50, fallback_max_job_concurrent_runs 50,
+    fallback_max_dpus 1000 (when Service Quotas does not answer), stale_run_seconds 120,
+    stale_claim_seconds 600, ip_lag_seconds 300, lease_seconds 120, max_launch_attempts 5,
+    max_launches_per_tick 100, aging_per_minute 1, reserve_after_seconds 1800, snapshot_ttl_days 30,
+    tick_dedup_seconds 30, event_clock_skew_seconds 300, event_max_age_days 365. The functions module's `settings` variable types and validates them.
+  EOT
   default     = {}
-}
+  nullable    = false
 
-variable "fallback_max_concurrent_runs" {
-  type        = number
-  description = "Account concurrent job runs to assume when Service Quotas does not answer."
-  default     = 50
-}
-
-variable "fallback_max_job_concurrent_runs" {
-  type        = number
-  description = "Per-job concurrent runs to assume when Service Quotas does not answer."
-  default     = 50
-}
-
-variable "fallback_max_dpus" {
-  type        = number
-  description = "Account task DPUs to assume when Service Quotas does not answer."
-  default     = 1000
-}
-
-variable "stale_run_seconds" {
-  type        = number
-  description = "Active runs not updated for this long are reconciled with GetJobRun (lost events)."
-  default     = 300
-}
-
-variable "stale_claim_seconds" {
-  type        = number
-  description = "Claims not launched for this long are released (a tick died mid-launch)."
-  default     = 600
-}
-
-variable "ip_lag_seconds" {
-  type        = number
-  description = "Runs launched this recently count against subnet IPs even before DescribeSubnets shows their ENIs."
-  default     = 300
-}
-
-variable "lease_seconds" {
-  type        = number
-  description = "Lease of the planning lock (one tick plans at a time)."
-  default     = 120
-}
-
-variable "max_launch_attempts" {
-  type        = number
-  description = "Launch attempts before a request is FAILED."
-  default     = 5
-}
-
-variable "max_launches_per_tick" {
-  type        = number
-  description = "Most launches one tick plans."
-  default     = 100
-}
-
-variable "aging_per_minute" {
-  type        = number
-  description = "Priority points a waiting request gains per minute (nothing starves)."
-  default     = 1
-}
-
-variable "reserve_after_seconds" {
-  type        = number
-  description = "A request waiting this long reserves capacity; smaller ones only backfill around it."
-  default     = 1800
-}
-
-variable "snapshot_ttl_days" {
-  type        = number
-  description = "Days capacity snapshots are kept in the ledger."
-  default     = 30
-}
-
-variable "tick_dedup_seconds" {
-  type        = number
-  description = "Window of the event-driven tick: at most one tick per window when Glue runs end."
-  default     = 30
+  validation {
+    condition     = alltrue([for key in keys(var.settings) : contains(values(jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/environment.json")).settings), key)])
+    error_message = "settings has unknown attributes (${join(", ", [for key in keys(var.settings) : key if !contains(values(jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/environment.json")).settings), key)])}); the attributes are those of glue_audit/facts/environment.json: ${join(", ", sort(values(jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/environment.json")).settings)))}."
+  }
 }
 
 # --- Scheduler -------------------------------------------------------------------------------
@@ -231,6 +171,23 @@ variable "schedule_enabled" {
   type        = bool
   description = "Start ticks on the schedule (false pauses scheduled launching; event-driven ticks still run)."
   default     = true
+}
+
+variable "scheduler_log_level" {
+  type        = string
+  description = "Step Functions execution logging level of the scheduler: ERROR (failed executions and states only), ALL (every transition, billed per event), FATAL or OFF."
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.scheduler_log_level)
+    error_message = "scheduler_log_level must be ALL, ERROR, FATAL or OFF."
+  }
+}
+
+variable "scheduler_log_execution_data" {
+  type        = bool
+  description = "Log the scheduler's state inputs and outputs (request ids, job arguments, capacity snapshots). Off by default: job arguments may hold data teams' values."
+  default     = false
 }
 
 variable "map_max_concurrency" {
@@ -312,8 +269,8 @@ variable "log_level" {
 
 variable "metrics_namespace" {
   type        = string
-  description = "CloudWatch namespace of the functions' metrics."
-  default     = "GlueAudit"
+  description = "CloudWatch namespace of the functions' metrics. Null: the namespace of glue_audit/facts/metrics.json (GlueAudit)."
+  default     = null
 }
 
 # --- Ingest ----------------------------------------------------------------------------------
@@ -471,4 +428,15 @@ variable "alarm_topic_arn" {
   type        = string
   description = "An existing SNS topic the alarms also notify. Null: none."
   default     = null
+}
+
+variable "alarm_topic_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key of the alarm topic. Its key policy must let cloudwatch.amazonaws.com use it (the AWS managed aws/sns key cannot, so alarms could not publish). Null: the topic is not encrypted."
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.alarm_topic_kms_key_arn))
+    error_message = "alarm_topic_kms_key_arn must be a KMS key ARN or null."
+  }
 }

@@ -23,8 +23,9 @@ module "network" {
   private_subnet_cidrs        = ["10.42.0.0/24"]
   availability_zones          = ["${var.region}a"]
   interface_endpoint_services = []
+  s3_bucket_arns              = values(module.glue_jobs.bucket_arns)
   largest_job_ips             = module.glue_jobs.largest_job_ips
-  ip_reserve_per_subnet       = 8
+  ip_reserve_per_subnet       = module.functions.settings_values.ip_reserve_per_subnet
   flow_logs_enabled           = false
   tags                        = local.tags
 }
@@ -40,17 +41,17 @@ module "ledger" {
 module "glue_jobs" {
   source = "../../modules/glue_jobs"
 
-  name_prefix        = var.name_prefix
-  scripts_dir        = "${local.repository_root}/glue_jobs"
-  dist_dir           = local.dist_dir
-  connection_names   = module.network.connection_name_list
-  vpc_arn            = module.network.vpc_arn
-  subnet_arns        = values(module.network.subnet_arns)
-  security_group_arn = module.network.security_group_arn
-  input_job          = { number_of_workers = 2 }
-  output_job         = { number_of_workers = 2 }
-  force_destroy      = true
-  tags               = local.tags
+  name_prefix         = var.name_prefix
+  scripts_dir         = "${local.repository_root}/glue_jobs"
+  dist_dir            = local.dist_dir
+  connection_names    = module.network.connection_name_list
+  vpc_arn             = module.network.vpc_arn
+  subnet_arns         = values(module.network.subnet_arns)
+  security_group_arns = module.network.security_group_arns
+  input_job           = { number_of_workers = 2 }
+  output_job          = { number_of_workers = 2 }
+  force_destroy       = true
+  tags                = local.tags
 }
 
 module "functions" {
@@ -101,7 +102,7 @@ module "observability" {
 
   name_prefix            = var.name_prefix
   service_name           = var.name_prefix
-  state_machine_arn      = module.scheduler.state_machine_arn
+  state_machine_arn      = local.state_machine_arn # known at plan time: the dashboard is in the plan
   analyzer_function_name = module.functions.function_names["analyzer"]
   dlq_name               = module.ingest.dlq_name
   create_alarm_topic     = false

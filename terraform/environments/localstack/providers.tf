@@ -8,7 +8,6 @@ provider "aws" {
 
   skip_credentials_validation = true
   skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
   skip_region_validation      = true
   s3_use_path_style           = true
 

@@ -1,7 +1,8 @@
-# One role per function, granting exactly the actions in glue_audit.permissions.FUNCTION_ACTIONS
-# on the exact resources (contract test), plus writing its own log group, X-Ray, for ingest the SQS
-# actions its event source mapping needs on its queue, and the KMS decrypts a customer managed key
-# needs (ingest: its queue; analyzer: the run reports).
+# One role per function, granting exactly the actions of glue_audit/facts/function_actions.json
+# (which the Python code declares and its integration tests hold the calls to) on the resources of
+# each group, plus writing its own log group, X-Ray, for ingest the SQS actions its event source
+# mapping needs on its queue, and the KMS decrypts a customer managed key needs (ingest: its
+# queue; analyzer: the run reports).
 
 data "aws_caller_identity" "current" {}
 
@@ -11,104 +12,45 @@ data "aws_region" "current" {}
 
 locals {
   glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
-  ledger_arns     = [var.ledger_table_arn, "${var.ledger_table_arn}/index/*"]
-  # Jobs in this account and region: capacity, ingest and the analyzer read jobs and runs of any
-  # job (ingest adopts runs started outside the framework); only the launcher starts runs, and only
-  # of launchable_job_arns.
-  account_job_arns = ["${local.glue_arn_prefix}:job/*"]
   # The run reports' objects: <report uri>/<job>/<run id>.json (glue_audit.insights.run_report).
   run_report_object_arns = [for uri in var.run_report_s3_uris : "arn:${data.aws_partition.current.partition}:s3:::${trimsuffix(trimprefix(uri, "s3://"), "/")}/*"]
 
+  # {function: {group: [action, ...]}}: the statement sid is the group.
+  function_actions = jsondecode(file("${local.facts_dir}/function_actions.json"))
+
+  # The resources of each group of actions. A group the JSON names and this map lacks fails the plan.
+  group_resources = {
+    Ledger = [var.ledger_table_arn, "${var.ledger_table_arn}/index/*"]
+    # Jobs in this account and region: capacity, ingest and the analyzer read jobs and runs of any
+    # job (ingest adopts runs started outside the framework).
+    GlueJobsRead        = ["${local.glue_arn_prefix}:job/*"]
+    GlueConnectionsRead = ["${local.glue_arn_prefix}:catalog", "${local.glue_arn_prefix}:connection/*"]
+    # Only the launcher starts runs, and only of launchable_job_arns.
+    GlueLaunch = var.launchable_job_arns
+    # The event-driven tick: one execution per TICK_DEDUP_SECONDS window (the execution name).
+    SchedulerTick = [var.scheduler_state_machine_arn]
+    # Only the run reports the jobs write (the glue_jobs module's report prefix), nothing else of
+    # the data bucket. A report elsewhere is AccessDenied, which the analyzer reads as "no report".
+    RunReports = local.run_report_object_arns
+    # These actions have no resource-level permissions: AWS accepts only "*" for them (Service
+    # Authorization Reference: ec2:DescribeSubnets, servicequotas:GetServiceQuota,
+    # servicequotas:ListAWSDefaultServiceQuotas, cloudwatch:GetMetricData, cloudwatch:ListMetrics).
+    NoResourceLevelPermissions = ["*"]
+  }
+
   function_statements = {
-    capacity = [
-      {
-        sid       = "Ledger"
-        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-        resources = local.ledger_arns
-      },
-      {
-        sid       = "GlueJobsRead"
-        actions   = ["glue:BatchGetJobs", "glue:GetJobRun", "glue:GetJobRuns"]
-        resources = local.account_job_arns
-      },
-      {
-        sid       = "GlueConnectionsRead"
-        actions   = ["glue:GetConnection"]
-        resources = ["${local.glue_arn_prefix}:catalog", "${local.glue_arn_prefix}:connection/*"]
-      },
-      {
-        # These actions have no resource-level permissions: AWS accepts only "*" for them
-        # (Service Authorization Reference: ec2:DescribeSubnets, servicequotas:GetServiceQuota,
-        # servicequotas:ListAWSDefaultServiceQuotas).
-        sid       = "NoResourceLevelPermissions"
-        actions   = ["ec2:DescribeSubnets", "servicequotas:GetServiceQuota", "servicequotas:ListAWSDefaultServiceQuotas"]
-        resources = ["*"]
-      },
+    for function, groups in local.function_actions : function => [
+      for group, actions in groups : { sid = group, actions = actions, resources = local.group_resources[group] }
     ]
-    launcher = [
-      {
-        sid       = "Ledger"
-        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-        resources = local.ledger_arns
-      },
-      {
-        sid       = "GlueLaunch"
-        actions   = ["glue:StartJobRun", "glue:GetJobRuns"]
-        resources = var.launchable_job_arns
-      },
-    ]
+  }
+
+  # What the SQS event source mapping does with the ingest function's role (not a call of the code).
+  event_source_statements = {
     ingest = [
       {
-        sid       = "Ledger"
-        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-        resources = local.ledger_arns
-      },
-      {
-        sid       = "GlueJobRunRead"
-        actions   = ["glue:GetJobRun"]
-        resources = local.account_job_arns
-      },
-      {
-        # The event-driven tick: one execution per TICK_DEDUP_SECONDS window (the execution name).
-        sid       = "SchedulerTick"
-        actions   = ["states:StartExecution"]
-        resources = [var.scheduler_state_machine_arn]
-      },
-      {
-        # What the SQS event source mapping does with the function's role.
         sid       = "EventSourceQueue"
         actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
         resources = [var.events_queue_arn]
-      },
-    ]
-    analyzer = [
-      {
-        # Reads the ANALYSIS partition of the active index and records each run's insights.
-        sid       = "Ledger"
-        actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
-        resources = local.ledger_arns
-      },
-      {
-        # The finished run, its job's arguments (--enable-metrics, --glue_audit_report_uri) and tags
-        # (glue-audit:upstream), for runs of any job of the account (adopted runs included).
-        sid       = "GlueJobsRead"
-        actions   = ["glue:GetJob", "glue:GetTags", "glue:GetJobRun"]
-        resources = local.account_job_arns
-      },
-      {
-        # Only the run reports the jobs write (the glue_jobs module's report prefix), nothing else
-        # of the data bucket. A report elsewhere is AccessDenied, which the analyzer reads as "no report".
-        sid       = "RunReports"
-        actions   = ["s3:GetObject"]
-        resources = local.run_report_object_arns
-      },
-      {
-        # The Glue job metrics (namespace Glue). CloudWatch metric reads have no resource-level
-        # permissions: AWS accepts only "*" for cloudwatch:GetMetricData and cloudwatch:ListMetrics
-        # (the Service Authorization Reference lists no resource type for them).
-        sid       = "GlueJobMetrics"
-        actions   = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]
-        resources = ["*"]
       },
     ]
   }
@@ -163,9 +105,11 @@ data "aws_iam_policy_document" "this" {
   for_each = local.functions
 
   statement {
-    sid       = "OwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this[each.key].arn}:*"]
+    sid     = "OwnLogGroup"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    # Built from the name (main.tf), not read from the log group: a policy document that refers to
+    # a resource still to be created is only rendered at apply, and this one should be in the plan.
+    resources = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.name_prefix}-${each.key}:*"]
   }
 
   statement {
@@ -176,7 +120,11 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = concat(local.function_statements[each.key], try(local.key_statements[each.key], []))
+    for_each = concat(
+      local.function_statements[each.key],
+      try(local.event_source_statements[each.key], []),
+      try(local.key_statements[each.key], []),
+    )
 
     content {
       sid       = statement.value.sid
@@ -192,4 +140,19 @@ resource "aws_iam_role_policy" "this" {
   name   = "least-privilege"
   role   = aws_iam_role.this[each.key].id
   policy = data.aws_iam_policy_document.this[each.key].json
+}
+
+# What a data team's principal needs for `glue-audit submit`, `cancel`, `status` and `history`
+# (glue_audit/facts/submitter_actions.json, held to the commands' calls by an integration test):
+# the ledger and its indexes, and the jobs it may request. Attach it to the team's role yourself.
+data "aws_iam_policy_document" "submitter" {
+  dynamic "statement" {
+    for_each = jsondecode(file("${local.facts_dir}/submitter_actions.json"))
+
+    content {
+      sid       = statement.key
+      actions   = statement.value
+      resources = { Ledger = local.group_resources.Ledger, GlueJobsRead = var.launchable_job_arns }[statement.key]
+    }
+  }
 }

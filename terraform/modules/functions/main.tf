@@ -26,31 +26,28 @@ locals {
     }
   }
 
-  # Exactly glue_audit.settings.ENVIRONMENT_VARIABLES plus the POWERTOOLS_* variables (contract test).
-  environment = {
-    LEDGER_TABLE                     = var.ledger_table_name
-    QUOTA_FRACTION                   = tostring(var.quota_fraction)
-    IP_RESERVE_PER_SUBNET            = tostring(var.ip_reserve_per_subnet)
-    TEAM_DPU_BUDGETS                 = jsonencode(var.team_dpu_budgets)
-    FALLBACK_MAX_CONCURRENT_RUNS     = tostring(var.fallback_max_concurrent_runs)
-    FALLBACK_MAX_JOB_CONCURRENT_RUNS = tostring(var.fallback_max_job_concurrent_runs)
-    FALLBACK_MAX_DPUS                = tostring(var.fallback_max_dpus)
-    STALE_RUN_SECONDS                = tostring(var.stale_run_seconds)
-    STALE_CLAIM_SECONDS              = tostring(var.stale_claim_seconds)
-    IP_LAG_SECONDS                   = tostring(var.ip_lag_seconds)
-    LEASE_SECONDS                    = tostring(var.lease_seconds)
-    MAX_LAUNCH_ATTEMPTS              = tostring(var.max_launch_attempts)
-    MAX_LAUNCHES_PER_TICK            = tostring(var.max_launches_per_tick)
-    AGING_PER_MINUTE                 = tostring(var.aging_per_minute)
-    RESERVE_AFTER_SECONDS            = tostring(var.reserve_after_seconds)
-    SNAPSHOT_TTL_DAYS                = tostring(var.snapshot_ttl_days)
+  # The facts the Python code reads too (glue_audit/facts, shipped in the layer).
+  facts_dir         = "${path.module}/../../../layers/common/python/glue_audit/facts"
+  environment_facts = jsondecode(file("${local.facts_dir}/environment.json"))
+
+  # The environment: environment.json's variables, each from the value it names. Settings are
+  # numbers (tostring) or, for team_dpu_budgets, a JSON object.
+  settings_values = { for key, value in var.settings : key => can(tostring(value)) ? tostring(value) : jsonencode(value) }
+  wired_values = {
+    ledger_table_name = var.ledger_table_name
     # The ingest function starts an event-driven tick when a run ends (only it may: see iam.tf).
-    SCHEDULER_STATE_MACHINE_ARN  = var.scheduler_state_machine_arn
-    TICK_DEDUP_SECONDS           = tostring(var.tick_dedup_seconds)
-    POWERTOOLS_SERVICE_NAME      = var.service_name
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    POWERTOOLS_LOG_LEVEL         = var.log_level
+    scheduler_state_machine_arn = var.scheduler_state_machine_arn
   }
+  powertools_values = {
+    service_name      = var.service_name
+    metrics_namespace = coalesce(var.metrics_namespace, jsondecode(file("${local.facts_dir}/metrics.json")).namespace)
+    log_level         = var.log_level
+  }
+  environment = merge(
+    { for name, key in local.environment_facts.wired : name => local.wired_values[key] },
+    { for name, key in local.environment_facts.settings : name => local.settings_values[key] },
+    { for name, key in local.environment_facts.powertools : name => local.powertools_values[key] },
+  )
 }
 
 resource "aws_lambda_layer_version" "this" {
@@ -100,6 +97,13 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = toset(keys(var.settings)) == toset(values(local.environment_facts.settings))
+      error_message = "The settings variable's attributes (${join(", ", sort(keys(var.settings)))}) differ from the settings of glue_audit/facts/environment.json (${join(", ", sort(values(local.environment_facts.settings)))}): add the setting to both."
+    }
+  }
 
   # The role's policy and the log group exist before the first invocation.
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]

@@ -1,7 +1,9 @@
 output "function_arns" {
   description = "Function ARNs by name (capacity, launcher, ingest, analyzer). Available once each role's policy is attached."
-  value       = { for name, function in aws_lambda_function.this : name => function.arn }
-  depends_on  = [aws_iam_role_policy.this]
+  # Built from the names, as AWS builds them, so they are known at plan time (the state machine's
+  # policy and the schedules that name them can be read in the plan).
+  value      = { for name, function in aws_lambda_function.this : name => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${function.function_name}" }
+  depends_on = [aws_iam_role_policy.this]
 }
 
 output "function_names" {
@@ -22,4 +24,14 @@ output "log_group_names" {
 output "layer_arn" {
   description = "ARN (with version) of the glue_audit layer."
   value       = aws_lambda_layer_version.this.arn
+}
+
+output "settings_values" {
+  description = "The functions' settings with every default filled in (the root sizes the subnets with ip_reserve_per_subnet)."
+  value       = var.settings
+}
+
+output "submitter_policy_json" {
+  description = "IAM policy (JSON) with the least privilege for glue-audit submit, cancel, status and history: attach it to the data teams' roles."
+  value       = data.aws_iam_policy_document.submitter.json
 }

@@ -87,11 +87,11 @@ variable "service_name" {
 
 variable "metrics_namespace" {
   type        = string
-  description = "POWERTOOLS_METRICS_NAMESPACE: CloudWatch namespace of the functions' metrics (glue_audit.metric_names.NAMESPACE)."
-  default     = "GlueAudit"
+  description = "POWERTOOLS_METRICS_NAMESPACE: CloudWatch namespace of the functions' metrics Null: the namespace of glue_audit/facts/metrics.json (GlueAudit)."
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    condition     = var.metrics_namespace == null ? true : can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
     error_message = "metrics_namespace must be a valid custom CloudWatch namespace (not AWS/...)."
   }
 }
@@ -184,181 +184,86 @@ variable "run_report_kms_key_arn" {
   }
 }
 
-# Settings (glue_audit.settings.Settings): the operator budgets and the scheduler's windows.
+# Settings (glue_audit.settings.Settings): the operator budgets and the scheduler's windows. Each
+# attribute becomes the environment variable glue_audit/facts/environment.json maps to it.
 
-variable "quota_fraction" {
-  type        = number
-  description = "Share of each account quota (concurrent runs, DPUs) the framework may use, in (0, 1]."
-  default     = 0.9
-
-  validation {
-    condition     = var.quota_fraction > 0 && var.quota_fraction <= 1
-    error_message = "quota_fraction must be a fraction in (0, 1]."
-  }
-}
-
-variable "ip_reserve_per_subnet" {
-  type        = number
-  description = "IP addresses kept free in every subnet (lingering ENIs, other tenants)."
-  default     = 8
-
-  validation {
-    condition     = var.ip_reserve_per_subnet >= 0 && floor(var.ip_reserve_per_subnet) == var.ip_reserve_per_subnet
-    error_message = "ip_reserve_per_subnet must be a whole number >= 0."
-  }
-}
-
-variable "team_dpu_budgets" {
-  type        = map(number)
-  description = "DPU budget per team (the glue-audit:team tag of a job), for example { data-eng = 40 }. Teams not listed are bound only by the account budget."
+variable "settings" {
+  type = object({
+    quota_fraction                   = optional(number, 0.9)
+    ip_reserve_per_subnet            = optional(number, 8)
+    team_dpu_budgets                 = optional(map(number), {})
+    fallback_max_concurrent_runs     = optional(number, 50)
+    fallback_max_job_concurrent_runs = optional(number, 50)
+    fallback_max_dpus                = optional(number, 1000)
+    stale_run_seconds                = optional(number, 120)
+    stale_claim_seconds              = optional(number, 600)
+    ip_lag_seconds                   = optional(number, 300)
+    lease_seconds                    = optional(number, 120)
+    max_launch_attempts              = optional(number, 5)
+    max_launches_per_tick            = optional(number, 100)
+    aging_per_minute                 = optional(number, 1)
+    reserve_after_seconds            = optional(number, 1800)
+    snapshot_ttl_days                = optional(number, 30)
+    tick_dedup_seconds               = optional(number, 30)
+    event_clock_skew_seconds         = optional(number, 300)
+    event_max_age_days               = optional(number, 365)
+  })
+  description = <<-EOT
+    The functions' settings; every attribute is optional (default in brackets):
+    quota_fraction: share of each account quota (concurrent runs, DPUs) the framework may use, in (0, 1] [0.9];
+    ip_reserve_per_subnet: IP addresses kept free in every subnet (lingering ENIs, other tenants) [8];
+    team_dpu_budgets: DPUs per team (a job's glue-audit:team tag), e.g. { data-eng = 40 }; unlisted teams are bound by the account budget only [{}];
+    fallback_max_concurrent_runs, fallback_max_job_concurrent_runs, fallback_max_dpus: quotas assumed when Service Quotas does not answer [50, 50, 1000];
+    stale_run_seconds: how long after Glue reports a run finished a tick waits for its terminal event before writing the end itself, 1 to 3600 (the run stops counting as used at once) [120];
+    stale_claim_seconds: a claim not launched for this long is released (its tick died) [600];
+    ip_lag_seconds: runs launched this recently count against subnet IPs before DescribeSubnets shows their ENIs [300];
+    lease_seconds: lease of the planning lock, one tick plans at a time [120];
+    max_launch_attempts: a request that failed to launch this many times is FAILED [5];
+    max_launches_per_tick: most launches one tick plans [100];
+    aging_per_minute: priority points a pending request gains per minute of waiting, so nothing starves [1];
+    reserve_after_seconds: a request waiting this long reserves capacity; smaller ones only backfill around it [1800];
+    snapshot_ttl_days: capacity snapshots expire (DynamoDB TTL) after this many days [30];
+    tick_dedup_seconds: event-driven ticks started by ingest are deduplicated per window of this many seconds [30];
+    event_clock_skew_seconds: a Glue event dated more than this many seconds ahead of now is refused (DLQ) instead of pinning its run [300];
+    event_max_age_days: a Glue event older than this many days is refused (Glue keeps no run history past it) [365].
+  EOT
   default     = {}
+  nullable    = false
 
   validation {
-    condition     = alltrue([for dpus in values(var.team_dpu_budgets) : dpus >= 0])
-    error_message = "team_dpu_budgets values are DPUs >= 0."
+    condition     = var.settings.quota_fraction > 0 && var.settings.quota_fraction <= 1
+    error_message = "settings.quota_fraction must be a fraction in (0, 1]."
   }
-}
-
-variable "fallback_max_concurrent_runs" {
-  type        = number
-  description = "Account concurrent job runs when neither Service Quotas nor its AWS defaults answer."
-  default     = 50
 
   validation {
-    condition     = var.fallback_max_concurrent_runs >= 0 && floor(var.fallback_max_concurrent_runs) == var.fallback_max_concurrent_runs
-    error_message = "fallback_max_concurrent_runs must be a whole number >= 0."
+    condition     = alltrue([for dpus in values(var.settings.team_dpu_budgets) : dpus >= 0])
+    error_message = "settings.team_dpu_budgets values are DPUs >= 0."
   }
-}
-
-variable "fallback_max_job_concurrent_runs" {
-  type        = number
-  description = "Per-job concurrent runs quota when Service Quotas does not answer."
-  default     = 50
 
   validation {
-    condition     = var.fallback_max_job_concurrent_runs >= 0 && floor(var.fallback_max_job_concurrent_runs) == var.fallback_max_job_concurrent_runs
-    error_message = "fallback_max_job_concurrent_runs must be a whole number >= 0."
+    condition     = var.settings.fallback_max_dpus >= 0 && var.settings.aging_per_minute >= 0
+    error_message = "settings.fallback_max_dpus and settings.aging_per_minute must be >= 0."
   }
-}
-
-variable "fallback_max_dpus" {
-  type        = number
-  description = "Account task DPUs when Service Quotas does not answer."
-  default     = 1000
 
   validation {
-    condition     = var.fallback_max_dpus >= 0
-    error_message = "fallback_max_dpus must be >= 0."
+    condition = alltrue([
+      for name in ["ip_reserve_per_subnet", "fallback_max_concurrent_runs", "fallback_max_job_concurrent_runs", "ip_lag_seconds", "event_clock_skew_seconds"] :
+      var.settings[name] >= 0 && floor(var.settings[name]) == var.settings[name]
+    ])
+    error_message = "settings.ip_reserve_per_subnet, fallback_max_concurrent_runs, fallback_max_job_concurrent_runs, ip_lag_seconds and event_clock_skew_seconds must be whole numbers >= 0."
   }
-}
-
-variable "stale_run_seconds" {
-  type        = number
-  description = "An active run not updated for this long is reconciled with GetJobRun."
-  default     = 300
 
   validation {
-    condition     = var.stale_run_seconds >= 1 && floor(var.stale_run_seconds) == var.stale_run_seconds
-    error_message = "stale_run_seconds must be a whole number >= 1."
+    condition = alltrue([
+      for name in ["stale_run_seconds", "stale_claim_seconds", "lease_seconds", "max_launch_attempts", "max_launches_per_tick", "reserve_after_seconds", "snapshot_ttl_days", "tick_dedup_seconds", "event_max_age_days"] :
+      var.settings[name] >= 1 && floor(var.settings[name]) == var.settings[name]
+    ])
+    error_message = "settings.stale_run_seconds, stale_claim_seconds, lease_seconds, max_launch_attempts, max_launches_per_tick, reserve_after_seconds, snapshot_ttl_days, tick_dedup_seconds and event_max_age_days must be whole numbers >= 1."
   }
-}
-
-variable "stale_claim_seconds" {
-  type        = number
-  description = "A claim not launched for this long is released (its tick died)."
-  default     = 600
 
   validation {
-    condition     = var.stale_claim_seconds >= 1 && floor(var.stale_claim_seconds) == var.stale_claim_seconds
-    error_message = "stale_claim_seconds must be a whole number >= 1."
-  }
-}
-
-variable "ip_lag_seconds" {
-  type        = number
-  description = "Runs launched within this window count against subnet IPs even if DescribeSubnets does not show their ENIs yet."
-  default     = 300
-
-  validation {
-    condition     = var.ip_lag_seconds >= 0 && floor(var.ip_lag_seconds) == var.ip_lag_seconds
-    error_message = "ip_lag_seconds must be a whole number >= 0."
-  }
-}
-
-variable "lease_seconds" {
-  type        = number
-  description = "Lease of the planning lock: one tick at a time plans and claims capacity."
-  default     = 120
-
-  validation {
-    condition     = var.lease_seconds >= 1 && floor(var.lease_seconds) == var.lease_seconds
-    error_message = "lease_seconds must be a whole number >= 1."
-  }
-}
-
-variable "max_launch_attempts" {
-  type        = number
-  description = "A request that failed to launch this many times is FAILED."
-  default     = 5
-
-  validation {
-    condition     = var.max_launch_attempts >= 1 && floor(var.max_launch_attempts) == var.max_launch_attempts
-    error_message = "max_launch_attempts must be a whole number >= 1."
-  }
-}
-
-variable "max_launches_per_tick" {
-  type        = number
-  description = "Most launches one tick plans."
-  default     = 100
-
-  validation {
-    condition     = var.max_launches_per_tick >= 1 && floor(var.max_launches_per_tick) == var.max_launches_per_tick
-    error_message = "max_launches_per_tick must be a whole number >= 1."
-  }
-}
-
-variable "aging_per_minute" {
-  type        = number
-  description = "Priority points a pending request gains per minute of waiting (so nothing starves)."
-  default     = 1
-
-  validation {
-    condition     = var.aging_per_minute >= 0
-    error_message = "aging_per_minute must be >= 0."
-  }
-}
-
-variable "reserve_after_seconds" {
-  type        = number
-  description = "A request waiting this long reserves capacity; smaller ones only backfill around it."
-  default     = 1800
-
-  validation {
-    condition     = var.reserve_after_seconds >= 1 && floor(var.reserve_after_seconds) == var.reserve_after_seconds
-    error_message = "reserve_after_seconds must be a whole number >= 1."
-  }
-}
-
-variable "snapshot_ttl_days" {
-  type        = number
-  description = "Capacity snapshots expire (DynamoDB TTL) after this many days."
-  default     = 30
-
-  validation {
-    condition     = var.snapshot_ttl_days >= 1 && floor(var.snapshot_ttl_days) == var.snapshot_ttl_days
-    error_message = "snapshot_ttl_days must be a whole number >= 1."
-  }
-}
-
-variable "tick_dedup_seconds" {
-  type        = number
-  description = "Event-driven ticks started by ingest are deduplicated per window of this many seconds (execution name)."
-  default     = 30
-
-  validation {
-    condition     = var.tick_dedup_seconds >= 1 && floor(var.tick_dedup_seconds) == var.tick_dedup_seconds
-    error_message = "tick_dedup_seconds must be a whole number >= 1."
+    condition     = var.settings.stale_run_seconds <= 3600
+    error_message = "settings.stale_run_seconds must be at most 3600 (an hour-old end is past any event's delivery)."
   }
 }
 

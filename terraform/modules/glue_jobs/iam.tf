@@ -13,6 +13,9 @@ locals {
   glue_arn_prefix = "${local.arn_prefix}:glue:${local.region}:${local.account_id}"
   logs_arn_prefix = "${local.arn_prefix}:logs:${local.region}:${local.account_id}"
   ec2_arn_prefix  = "${local.arn_prefix}:ec2:${local.region}:${local.account_id}"
+  # Built from the names, not read from the buckets: a policy document that refers to a resource
+  # still to be created is only rendered at apply, and these should be in the plan.
+  bucket_arns = { for kind, name in local.bucket_names : kind => "${local.arn_prefix}:s3:::${name}" }
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -36,19 +39,19 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "ReadScripts"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.this["scripts"].arn}/*"]
+    resources = ["${local.bucket_arns.scripts}/*"]
   }
 
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = concat([for bucket in aws_s3_bucket.this : bucket.arn], distinct([for location in local.read_locations : location.bucket]))
+    resources = concat(values(local.bucket_arns), distinct([for location in local.read_locations : location.bucket]))
   }
 
   statement {
     sid       = "ReadWriteData"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.this["data"].arn}/*"]
+    resources = ["${local.bucket_arns.data}/*"]
   }
 
   dynamic "statement" {
@@ -102,13 +105,27 @@ data "aws_iam_policy_document" "this" {
   statement {
     sid       = "CreateJobEnis"
     actions   = ["ec2:CreateNetworkInterface"]
-    resources = concat(["${local.ec2_arn_prefix}:network-interface/*", var.security_group_arn], var.subnet_arns)
+    resources = concat(["${local.ec2_arn_prefix}:network-interface/*"], var.security_group_arns, var.subnet_arns)
+
+    # Only in the stack's VPC: the role cannot place or remove ENIs anywhere else in the account.
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = [var.vpc_arn]
+    }
   }
 
   statement {
     sid       = "DeleteJobEnis"
     actions   = ["ec2:DeleteNetworkInterface"]
     resources = ["${local.ec2_arn_prefix}:network-interface/*"]
+
+    # Only in the stack's VPC: the role cannot place or remove ENIs anywhere else in the account.
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = [var.vpc_arn]
+    }
   }
 
   statement {

@@ -164,7 +164,7 @@ data "aws_iam_policy_document" "bucket" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+    resources = [local.bucket_arns[each.key], "${local.bucket_arns[each.key]}/*"]
 
     principals {
       type        = "*"
@@ -284,4 +284,13 @@ resource "aws_glue_job" "this" {
   )
 
   depends_on = [aws_s3_object.script, aws_s3_object.etl_package]
+
+  # Not a validation of the job variables: connection_names comes from module.network, whose subnets
+  # are sized by this module's largest job, and a variable's validation is part of the variable (a cycle).
+  lifecycle {
+    precondition {
+      condition     = each.value.connection_index < length(var.connection_names)
+      error_message = "Job ${each.key}: connection_index ${each.value.connection_index} must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
+    }
+  }
 }

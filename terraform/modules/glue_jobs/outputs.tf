@@ -3,9 +3,11 @@ output "job_names" {
   value       = { for key, job in aws_glue_job.this : key => job.name }
 }
 
+# Built from the names, as AWS builds them, so they are known at plan time: the launcher's policy
+# that names them can be read (and checked) in the plan.
 output "job_arns" {
   description = "Glue job ARNs by key: the launcher may start these."
-  value       = { for key, job in aws_glue_job.this : key => job.arn }
+  value       = { for key, job in aws_glue_job.this : key => "${local.glue_arn_prefix}:job/${job.name}" }
 }
 
 output "job_ips" {
@@ -33,9 +35,11 @@ output "report_uri" {
   value       = local.report_uri
 }
 
+# Built from the names, as AWS builds them, so they are known at plan time (the network's S3
+# endpoint policy that names them can be read in the plan).
 output "bucket_arns" {
   description = "Bucket ARNs by kind (scripts, data)."
-  value       = { for kind, bucket in aws_s3_bucket.this : kind => bucket.arn }
+  value       = { for kind, bucket in aws_s3_bucket.this : kind => "${local.arn_prefix}:s3:::${bucket.bucket}" }
 }
 
 output "role_arn" {

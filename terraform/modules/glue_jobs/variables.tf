@@ -38,9 +38,9 @@ variable "subnet_arns" {
   description = "ARNs of the private subnets the jobs' ENIs may be created in."
 }
 
-variable "security_group_arn" {
-  type        = string
-  description = "ARN of the jobs' self-referencing security group."
+variable "security_group_arns" {
+  type        = list(string)
+  description = "ARNs of the security groups of the jobs' ENIs (the network module's security_group_arns)."
 }
 
 variable "glue_version" {
@@ -74,8 +74,8 @@ variable "input_job" {
   default     = {}
 
   validation {
-    condition     = alltrue([for job in [var.input_job] : contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
-    error_message = "worker_type must be a Spark worker type: G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X."
+    condition     = alltrue([for job in [var.input_job] : contains(["G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
+    error_message = "worker_type must be a Spark worker type: G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X (G.025X is for Glue streaming jobs only; these are glueetl jobs)."
   }
 
   validation {
@@ -107,11 +107,6 @@ variable "input_job" {
     condition     = alltrue([for job in [var.input_job] : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
     error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
   }
-
-  validation {
-    condition     = alltrue([for job in [var.input_job] : job.connection_index < length(var.connection_names)])
-    error_message = "connection_index must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
-  }
 }
 
 variable "output_job" {
@@ -134,8 +129,8 @@ variable "output_job" {
   default     = {}
 
   validation {
-    condition     = alltrue([for job in [var.output_job] : contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
-    error_message = "worker_type must be a Spark worker type: G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X."
+    condition     = alltrue([for job in [var.output_job] : contains(["G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
+    error_message = "worker_type must be a Spark worker type: G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X (G.025X is for Glue streaming jobs only; these are glueetl jobs)."
   }
 
   validation {
@@ -167,11 +162,6 @@ variable "output_job" {
     condition     = alltrue([for job in [var.output_job] : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
     error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
   }
-
-  validation {
-    condition     = alltrue([for job in [var.output_job] : job.connection_index < length(var.connection_names)])
-    error_message = "connection_index must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
-  }
 }
 
 variable "extra_jobs" {
@@ -201,8 +191,8 @@ variable "extra_jobs" {
   }
 
   validation {
-    condition     = alltrue([for job in values(var.extra_jobs) : contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
-    error_message = "worker_type must be a Spark worker type: G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X."
+    condition     = alltrue([for job in values(var.extra_jobs) : contains(["G.1X", "G.2X", "G.4X", "G.8X", "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X"], job.worker_type)])
+    error_message = "worker_type must be a Spark worker type: G.1X, G.2X, G.4X, G.8X, G.12X, G.16X, R.1X, R.2X, R.4X or R.8X (G.025X is for Glue streaming jobs only; these are glueetl jobs)."
   }
 
   validation {
@@ -233,11 +223,6 @@ variable "extra_jobs" {
   validation {
     condition     = alltrue([for job in values(var.extra_jobs) : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
     error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
-  }
-
-  validation {
-    condition     = alltrue([for job in values(var.extra_jobs) : job.connection_index < length(var.connection_names)])
-    error_message = "connection_index must pick one of the network's Glue connections (0 to ${length(var.connection_names) - 1})."
   }
 }
 

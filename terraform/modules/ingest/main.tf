@@ -2,13 +2,23 @@
 # with partial batch failure reporting. A record the function keeps failing moves to the DLQ after
 # max_receive_count receives; an event EventBridge cannot deliver goes to the same DLQ.
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
 locals {
-  # Must equal glue_audit.resources.GLUE_EVENT_PATTERN (contract test). Only terminal state changes
-  # (SUCCEEDED, FAILED, TIMEOUT, STOPPED) and "run exceeded NotifyDelayAfter" are emitted by Glue.
-  glue_event_pattern = {
-    source        = ["aws.glue"]
-    "detail-type" = ["Glue Job State Change", "Glue Job Run Status"]
-  }
+  # The pattern the ingest code accepts (glue_audit.resources.GLUE_EVENT_PATTERN reads the same
+  # file): terminal state changes (SUCCEEDED, FAILED, TIMEOUT, STOPPED) and "run exceeded
+  # NotifyDelayAfter", the only job events Glue emits.
+  glue_event_pattern = jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/glue_event_pattern.json"))
+  # Built from the names (as AWS builds them) for the queue policies: a policy document that refers
+  # to a resource still to be created is only rendered at apply, and these should be in the plan.
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+  queue_arn  = "${local.arn_prefix}:sqs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:${var.name_prefix}-glue-events"
+  dlq_arn    = "${local.queue_arn}-dlq"
+  rule_arn   = "${local.arn_prefix}:events:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:rule/${var.name_prefix}-glue-job-events"
   # AWS recommends a visibility timeout of at least 6x the function timeout for SQS event sources.
   visibility_timeout_seconds = max(var.visibility_timeout_seconds, 6 * var.function_timeout_seconds)
 }
@@ -75,7 +85,7 @@ data "aws_iam_policy_document" "queue" {
   statement {
     sid       = "GlueEventsRuleOnly"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this.arn]
+    resources = [local.queue_arn]
 
     principals {
       type        = "Service"
@@ -85,7 +95,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.this.arn]
+      values   = [local.rule_arn]
     }
   }
 
@@ -93,7 +103,7 @@ data "aws_iam_policy_document" "queue" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.this.arn]
+    resources = [local.queue_arn]
 
     principals {
       type        = "*"
@@ -118,7 +128,7 @@ data "aws_iam_policy_document" "dlq" {
   statement {
     sid       = "GlueEventsRuleDeadLetters"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
+    resources = [local.dlq_arn]
 
     principals {
       type        = "Service"
@@ -128,7 +138,7 @@ data "aws_iam_policy_document" "dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.this.arn]
+      values   = [local.rule_arn]
     }
   }
 
@@ -136,7 +146,7 @@ data "aws_iam_policy_document" "dlq" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.dlq.arn]
+    resources = [local.dlq_arn]
 
     principals {
       type        = "*"

@@ -1,6 +1,8 @@
+# Built from the name, as AWS builds it, so it is known at plan time: the ingest role's policy that
+# names it can be read (and checked) in the plan.
 output "queue_arn" {
   description = "ARN of the Glue events queue."
-  value       = aws_sqs_queue.this.arn
+  value       = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:${aws_sqs_queue.this.name}"
 }
 
 output "queue_url" {

@@ -70,6 +70,11 @@ variable "batch_size" {
     condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
     error_message = "batch_size must be a whole number from 1 to 10000 (above 10 needs a batching window)."
   }
+
+  validation {
+    condition     = var.batch_size <= 10 || var.maximum_batching_window_seconds >= 1
+    error_message = "batch_size above 10 needs maximum_batching_window_seconds of at least 1 (an SQS event source rule)."
+  }
 }
 
 variable "maximum_batching_window_seconds" {

@@ -2,6 +2,12 @@
 # (a contract test compares them). The indexes are sparse: an item carries an index's key
 # attributes only while it is in that condition (active, pending), so each index holds only those.
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
 resource "aws_dynamodb_table" "this" {
   name         = "${var.name_prefix}-ledger"
   billing_mode = "PAY_PER_REQUEST"

@@ -1,4 +1,9 @@
-# The role VPC Flow Logs assumes to write into its own log group, and nothing else.
+# The role VPC Flow Logs assumes to write into its own log group, and nothing else; only for this
+# account's flow logs (aws:SourceAccount, aws:SourceArn: no confused deputy).
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
 
 data "aws_iam_policy_document" "flow_logs_assume" {
   count = var.flow_logs_enabled ? 1 : 0
@@ -9,6 +14,18 @@ data "aws_iam_policy_document" "flow_logs_assume" {
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*"]
     }
   }
 }
@@ -23,9 +40,10 @@ data "aws_iam_policy_document" "flow_logs" {
       "logs:PutLogEvents",
       "logs:DescribeLogStreams",
     ]
+    # Built from the name (main.tf) so the document is rendered in the plan.
     resources = [
-      aws_cloudwatch_log_group.flow_logs[0].arn,
-      "${aws_cloudwatch_log_group.flow_logs[0].arn}:*",
+      "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${var.name_prefix}/flow-logs",
+      "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${var.name_prefix}/flow-logs:*",
     ]
   }
 }

@@ -1,31 +1,31 @@
 output "vpc_id" {
-  description = "ID of the VPC."
-  value       = aws_vpc.this.id
+  description = "ID of the VPC (created, or the given vpc_id)."
+  value       = local.vpc_id
 }
 
 output "vpc_arn" {
   description = "ARN of the VPC."
-  value       = aws_vpc.this.arn
+  value       = local.vpc_arn
 }
 
 output "subnet_ids" {
   description = "Private subnet IDs, by availability zone."
-  value       = { for zone, subnet in aws_subnet.private : zone => subnet.id }
+  value       = local.subnet_ids
 }
 
 output "subnet_arns" {
   description = "Private subnet ARNs, by availability zone."
-  value       = { for zone, subnet in aws_subnet.private : zone => subnet.arn }
+  value       = local.subnet_arns
 }
 
-output "security_group_id" {
-  description = "ID of the self-referencing security group of the Glue job ENIs."
-  value       = aws_security_group.glue.id
+output "security_group_ids" {
+  description = "IDs of the security groups of the Glue job ENIs (the created self-referencing group, or the given security_group_ids)."
+  value       = local.security_group_ids
 }
 
-output "security_group_arn" {
-  description = "ARN of the self-referencing security group of the Glue job ENIs."
-  value       = aws_security_group.glue.arn
+output "security_group_arns" {
+  description = "ARNs of the security groups of the Glue job ENIs."
+  value       = local.security_group_arns
 }
 
 output "connection_names" {
@@ -34,11 +34,16 @@ output "connection_names" {
 }
 
 output "connection_name_list" {
-  description = "Glue NETWORK connection names in the order of private_subnet_cidrs (jobs pick one by index)."
-  value       = [for zone in local.availability_zones : aws_glue_connection.this[zone].name]
+  description = "Glue NETWORK connection names in the order of the subnets (private_subnet_cidrs, or subnet_ids): jobs pick one by index."
+  value       = [for zone in local.zones : aws_glue_connection.this[zone].name]
 }
 
 output "s3_endpoint_id" {
-  description = "ID of the S3 gateway endpoint."
-  value       = aws_vpc_endpoint.s3.id
+  description = "ID of the S3 gateway endpoint; null in existing network mode without route_table_ids."
+  value       = try(aws_vpc_endpoint.s3[0].id, null)
+}
+
+output "interface_endpoint_services" {
+  description = "Services reached through interface endpoints (interface_endpoint_services, plus kms with a customer managed key)."
+  value       = sort(tolist(local.interface_endpoint_services))
 }

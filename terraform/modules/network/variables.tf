@@ -30,16 +30,6 @@ variable "private_subnet_cidrs" {
     condition     = length(var.private_subnet_cidrs) > 0 && alltrue([for cidr in var.private_subnet_cidrs : can(cidrhost(cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-8])$", cidr))])
     error_message = "private_subnet_cidrs must hold at least one IPv4 CIDR block, each with a prefix length between /16 and /28."
   }
-
-  validation {
-    condition = alltrue([
-      for cidr in var.private_subnet_cidrs : try(
-        pow(2, 32 - tonumber(split("/", cidr)[1])) - 5 >= var.largest_job_ips + var.ip_reserve_per_subnet + length(var.interface_endpoint_services),
-        false
-      )
-    ])
-    error_message = "Every private subnet must hold the largest job (${var.largest_job_ips} IPs: workers + extra ENIs) plus the IP reserve (${var.ip_reserve_per_subnet}) plus one IP per interface endpoint (${length(var.interface_endpoint_services)}), after the 5 addresses AWS reserves per subnet. Use a larger CIDR block (a /24 holds 251 usable addresses)."
-  }
 }
 
 variable "availability_zones" {
@@ -50,11 +40,6 @@ variable "availability_zones" {
   validation {
     condition     = length(distinct(var.availability_zones)) == length(var.availability_zones)
     error_message = "availability_zones must not repeat a zone: subnets are keyed by zone."
-  }
-
-  validation {
-    condition     = length(var.availability_zones) == 0 || length(var.availability_zones) == length(var.private_subnet_cidrs)
-    error_message = "Give one availability zone per private subnet CIDR block, or none."
   }
 }
 
@@ -89,6 +74,93 @@ variable "interface_endpoint_services" {
   }
 }
 
+variable "vpc_id" {
+  type        = string
+  description = "Existing network mode: the VPC to run the jobs in instead of creating one (vpc_cidr and private_subnet_cidrs are then ignored). Null: create the VPC."
+  default     = null
+
+  validation {
+    condition     = var.vpc_id == null || can(regex("^vpc-[0-9a-f]{8,17}$", var.vpc_id))
+    error_message = "vpc_id must be a VPC ID such as vpc-0123456789abcdef0, or null to create the VPC."
+  }
+
+  # The checks across the network inputs live here only: validations that read each other would
+  # form a cycle (Terraform 1.9+ makes a variable's validation part of the variable).
+  validation {
+    condition     = var.vpc_id != null || (length(var.subnet_ids) == 0 && length(var.security_group_ids) == 0 && length(var.route_table_ids) == 0)
+    error_message = "subnet_ids, security_group_ids and route_table_ids are for an existing VPC: set vpc_id too, or leave them empty to create the network."
+  }
+
+  validation {
+    condition     = var.vpc_id != null || length(var.availability_zones) == 0 || length(var.availability_zones) == length(var.private_subnet_cidrs)
+    error_message = "Give one availability zone per private subnet CIDR block, or none."
+  }
+
+  validation {
+    condition     = var.vpc_id == null || (length(var.subnet_ids) > 0 && length(var.subnet_ids) == length(var.availability_zones))
+    error_message = "With vpc_id, give subnet_ids (at least one) and availability_zones with each subnet's zone, in the same order."
+  }
+
+  validation {
+    condition     = var.vpc_id == null || length(var.route_table_ids) > 0 || length(var.security_group_ids) > 0
+    error_message = "With vpc_id, give route_table_ids (the module adds an S3 gateway endpoint to them and opens HTTPS to it in the group it creates) or security_group_ids whose rules already let the jobs reach S3."
+  }
+}
+
+variable "subnet_ids" {
+  type        = list(string)
+  description = "Existing network mode: the private subnets of vpc_id the jobs run in, one per availability zone, in the order jobs pick them by connection_index. availability_zones must give each one's zone, in the same order."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", id))]) && length(distinct(var.subnet_ids)) == length(var.subnet_ids)
+    error_message = "subnet_ids must be distinct subnet IDs such as subnet-0123456789abcdef0."
+  }
+}
+
+variable "security_group_ids" {
+  type        = list(string)
+  description = "Existing network mode: security groups of vpc_id for the jobs' ENIs and the interface endpoints. Glue needs one of them to allow all TCP from itself, and the jobs to reach S3 over HTTPS. Empty: create the self-referencing group."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))])
+    error_message = "security_group_ids must be security group IDs such as sg-0123456789abcdef0."
+  }
+}
+
+variable "route_table_ids" {
+  type        = list(string)
+  description = "Existing network mode: route tables of the Glue subnets to add the S3 gateway endpoint to (its policy admits only the stack's buckets and read locations, for everything routed through these tables). Empty: no endpoint; the VPC must already reach S3 and security_group_ids must let the jobs do so."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.route_table_ids : can(regex("^rtb-[0-9a-f]{8,17}$", id))])
+    error_message = "route_table_ids must be route table IDs such as rtb-0123456789abcdef0."
+  }
+}
+
+variable "s3_bucket_arns" {
+  type        = list(string)
+  description = "ARNs of the stack's buckets: the S3 gateway endpoint admits any object operation the jobs need on them."
+
+  validation {
+    condition     = alltrue([for arn in var.s3_bucket_arns : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", arn))])
+    error_message = "s3_bucket_arns must be S3 bucket ARNs (arn:aws:s3:::bucket)."
+  }
+}
+
+variable "s3_read_uris" {
+  type        = list(string)
+  description = "Other S3 locations the jobs read (s3://bucket/prefix/): the S3 gateway endpoint admits reading them, nothing else of their buckets."
+  default     = []
+
+  validation {
+    condition     = alltrue([for uri in var.s3_read_uris : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^*?]*)?$", uri))])
+    error_message = "s3_read_uris must be s3://bucket/prefix URIs (no wildcards)."
+  }
+}
+
 variable "flow_logs_enabled" {
   type        = bool
   description = "Record VPC flow logs (all traffic) in a CloudWatch log group."
@@ -108,7 +180,7 @@ variable "log_retention_days" {
 
 variable "kms_key_arn" {
   type        = string
-  description = "Customer managed KMS key for the flow-log group (its key policy must allow CloudWatch Logs). Null: CloudWatch Logs' own encryption."
+  description = "Customer managed KMS key of the stack: encrypts the flow-log group (its key policy must allow CloudWatch Logs) and adds a kms interface endpoint, so the jobs reach KMS from subnets without a NAT. Null: CloudWatch Logs' own encryption, no kms endpoint."
   default     = null
 
   validation {

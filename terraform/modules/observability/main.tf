@@ -6,49 +6,28 @@
 data "aws_region" "current" {}
 
 locals {
-  # glue_audit.metric_names
-  metric = {
-    headroom_account_runs = "HeadroomAccountRuns"
-    headroom_dpus         = "HeadroomDpus"
-    headroom_subnet_ips   = "HeadroomSubnetIps"
-    pending_requests      = "PendingRequests"
-    launches_planned      = "LaunchesPlanned"
-    stuck_claims          = "StuckClaims"
-    reconciled_runs       = "ReconciledRuns"
-    ticks_skipped         = "TicksSkipped"
-    runs_started          = "RunsStarted"
-    launches_deferred     = "LaunchesDeferredByGlue"
-    launches_failed       = "LaunchesFailed"
-    launches_skipped      = "LaunchesSkipped"
-    glue_throttled        = "GlueThrottled"
-    events_recorded       = "EventsRecorded"
-    rejected_events       = "RejectedEvents"
-    adopted_runs          = "AdoptedRuns"
-    dpu_hours             = "DpuHours"
-    flow_ratio            = "FlowRatio"
-    reprocessing          = "ReprocessingDetected"
-    straggler             = "StragglerDetected"
-    runs_analyzed         = "RunsAnalyzed"
-    analysis_failures     = "AnalysisFailures"
-  }
-  deferred_prefix = "Deferred_"
-  # glue_audit.policy.DIMENSIONS: the binding reason of a deferral.
-  deferral_dimensions = ["account_runs", "job_runs", "dpus", "team_dpus", "subnet_ips", "reserved", "never_fits"]
+  # The metric names the code emits and the policy's deferral reasons (glue_audit.metric_names and
+  # glue_audit.policy.DIMENSIONS read the same files).
+  facts_dir           = "${path.module}/../../../layers/common/python/glue_audit/facts"
+  metric_facts        = jsondecode(file("${local.facts_dir}/metrics.json"))
+  metric              = local.metric_facts.names
+  deferred_prefix     = local.metric_facts.deferred_prefix
+  deferral_dimensions = jsondecode(file("${local.facts_dir}/deferral_reasons.json"))
 
   headroom_thresholds = {
-    (local.metric.headroom_account_runs) = var.headroom_account_runs_threshold
-    (local.metric.headroom_dpus)         = var.headroom_dpus_threshold
-    (local.metric.headroom_subnet_ips)   = var.headroom_subnet_ips_threshold
+    (local.metric.HEADROOM_ACCOUNT_RUNS) = var.headroom_account_runs_threshold
+    (local.metric.HEADROOM_DPUS)         = var.headroom_dpus_threshold
+    (local.metric.HEADROOM_SUBNET_IPS)   = var.headroom_subnet_ips_threshold
   }
 
   # Findings of the analyzer on finished runs: one is enough for a human to look (Sum >= 1).
   insight_alarms = {
     reprocessing-detected = {
-      metric      = local.metric.reprocessing
+      metric      = local.metric.REPROCESSING_DETECTED
       description = "A downstream job persistently reads more than its upstream wrote for it (2 of its last 3 runs above a 1.1 flow ratio): it rereads input it already processed. Usually a missing job bookmark (transformation_ctx, --job-bookmark-option job-bookmark-enable). `glue-audit flow <job>` shows the runs."
     }
     straggler-detected = {
-      metric      = local.metric.straggler
+      metric      = local.metric.STRAGGLER_DETECTED
       description = "A finished run spent much of its time on one executor while the others were released (coalesce(1)/repartition(1) or skew). `glue-audit stragglers <job> <run>` shows the evidence; read with grouping instead."
     }
   }
@@ -56,7 +35,7 @@ locals {
   alarm_actions = compact([var.alarm_topic_arn, try(aws_sns_topic.this[0].arn, null)])
 
   period = var.period_seconds
-  ns     = var.metrics_namespace
+  ns     = coalesce(var.metrics_namespace, local.metric_facts.namespace)
   svc    = var.service_name
 
   dashboard = {
@@ -74,9 +53,9 @@ locals {
           stat   = "Minimum"
           period = local.period
           metrics = [
-            [local.ns, local.metric.headroom_account_runs, "service", local.svc, { label = "Account runs" }],
-            [local.ns, local.metric.headroom_dpus, "service", local.svc, { label = "DPUs" }],
-            [local.ns, local.metric.headroom_subnet_ips, "service", local.svc, { label = "Subnet IPs (smallest subnet)" }],
+            [local.ns, local.metric.HEADROOM_ACCOUNT_RUNS, "service", local.svc, { label = "Account runs" }],
+            [local.ns, local.metric.HEADROOM_DPUS, "service", local.svc, { label = "DPUs" }],
+            [local.ns, local.metric.HEADROOM_SUBNET_IPS, "service", local.svc, { label = "Subnet IPs (smallest subnet)" }],
           ]
         }
       },
@@ -89,14 +68,14 @@ locals {
           stat   = "Sum"
           period = local.period
           metrics = [
-            [local.ns, local.metric.pending_requests, "service", local.svc, { label = "Pending requests", stat = "Maximum" }],
-            [local.ns, local.metric.launches_planned, "service", local.svc, { label = "Planned" }],
-            [local.ns, local.metric.runs_started, "service", local.svc, { label = "Runs started" }],
-            [local.ns, local.metric.launches_deferred, "service", local.svc, { label = "Deferred by Glue" }],
-            [local.ns, local.metric.launches_failed, "service", local.svc, { label = "Failed" }],
-            [local.ns, local.metric.launches_skipped, "service", local.svc, { label = "Skipped (request handled elsewhere)" }],
-            [local.ns, local.metric.glue_throttled, "service", local.svc, { label = "Glue throttled (retried)" }],
-            [local.ns, local.metric.adopted_runs, "service", local.svc, { label = "Adopted (started outside)" }],
+            [local.ns, local.metric.PENDING_REQUESTS, "service", local.svc, { label = "Pending requests", stat = "Maximum" }],
+            [local.ns, local.metric.LAUNCHES_PLANNED, "service", local.svc, { label = "Planned" }],
+            [local.ns, local.metric.RUNS_STARTED, "service", local.svc, { label = "Runs started" }],
+            [local.ns, local.metric.LAUNCHES_DEFERRED_BY_GLUE, "service", local.svc, { label = "Deferred by Glue" }],
+            [local.ns, local.metric.LAUNCHES_FAILED, "service", local.svc, { label = "Failed" }],
+            [local.ns, local.metric.LAUNCHES_SKIPPED, "service", local.svc, { label = "Skipped (request handled elsewhere)" }],
+            [local.ns, local.metric.GLUE_THROTTLED, "service", local.svc, { label = "Glue throttled (retried)" }],
+            [local.ns, local.metric.ADOPTED_RUNS, "service", local.svc, { label = "Adopted (started outside)" }],
           ]
         }
       },
@@ -124,7 +103,7 @@ locals {
           stat   = "Sum"
           period = 3600
           metrics = [
-            [local.ns, local.metric.dpu_hours, "service", local.svc, { label = "DPU hours" }],
+            [local.ns, local.metric.DPU_HOURS, "service", local.svc, { label = "DPU hours" }],
           ]
         }
       },
@@ -137,10 +116,11 @@ locals {
           stat   = "Sum"
           period = local.period
           metrics = [
-            [local.ns, local.metric.events_recorded, "service", local.svc, { label = "Events recorded" }],
-            [local.ns, local.metric.rejected_events, "service", local.svc, { label = "Rejected events" }],
-            [local.ns, local.metric.stuck_claims, "service", local.svc, { label = "Stuck claims", stat = "Maximum" }],
-            [local.ns, local.metric.reconciled_runs, "service", local.svc, { label = "Reconciled runs" }],
+            [local.ns, local.metric.EVENTS_RECORDED, "service", local.svc, { label = "Events recorded" }],
+            [local.ns, local.metric.REJECTED_EVENTS, "service", local.svc, { label = "Rejected events" }],
+            [local.ns, local.metric.UNKNOWN_RUN_EVENTS, "service", local.svc, { label = "Events of runs Glue does not have" }],
+            [local.ns, local.metric.STUCK_CLAIMS, "service", local.svc, { label = "Stuck claims", stat = "Maximum" }],
+            [local.ns, local.metric.RECONCILED_RUNS, "service", local.svc, { label = "Reconciled runs" }],
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dlq_name, { label = "DLQ messages", stat = "Maximum" }],
           ]
         }
@@ -154,11 +134,11 @@ locals {
           stat   = "Average"
           period = local.period
           metrics = [
-            [local.ns, local.metric.flow_ratio, "service", local.svc, { label = "Flow ratio (read downstream / written upstream)" }],
-            [local.ns, local.metric.reprocessing, "service", local.svc, { label = "Reprocessing detected", stat = "Sum" }],
-            [local.ns, local.metric.straggler, "service", local.svc, { label = "Straggler detected", stat = "Sum" }],
-            [local.ns, local.metric.runs_analyzed, "service", local.svc, { label = "Runs analyzed", stat = "Sum" }],
-            [local.ns, local.metric.analysis_failures, "service", local.svc, { label = "Analysis failures", stat = "Sum" }],
+            [local.ns, local.metric.FLOW_RATIO, "service", local.svc, { label = "Flow ratio (read downstream / written upstream)" }],
+            [local.ns, local.metric.REPROCESSING_DETECTED, "service", local.svc, { label = "Reprocessing detected", stat = "Sum" }],
+            [local.ns, local.metric.STRAGGLER_DETECTED, "service", local.svc, { label = "Straggler detected", stat = "Sum" }],
+            [local.ns, local.metric.RUNS_ANALYZED, "service", local.svc, { label = "Runs analyzed", stat = "Sum" }],
+            [local.ns, local.metric.ANALYSIS_FAILURES, "service", local.svc, { label = "Analysis failures", stat = "Sum" }],
           ]
         }
       },
@@ -174,7 +154,7 @@ locals {
             ["AWS/States", "ExecutionsStarted", "StateMachineArn", var.state_machine_arn, { label = "Started" }],
             ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", var.state_machine_arn, { label = "Succeeded" }],
             ["AWS/States", "ExecutionsFailed", "StateMachineArn", var.state_machine_arn, { label = "Failed" }],
-            [local.ns, local.metric.ticks_skipped, "service", local.svc, { label = "Ticks skipped (lease held)" }],
+            [local.ns, local.metric.TICKS_SKIPPED, "service", local.svc, { label = "Ticks skipped (lease held)" }],
           ]
         }
       },
@@ -259,7 +239,7 @@ resource "aws_cloudwatch_metric_alarm" "stuck_claims" {
   alarm_name          = "${var.name_prefix}-stuck-claims"
   alarm_description   = "Requests are claimed but were never launched (a tick died mid-launch); the reconciler releases them after STALE_CLAIM_SECONDS."
   namespace           = local.ns
-  metric_name         = local.metric.stuck_claims
+  metric_name         = local.metric.STUCK_CLAIMS
   dimensions          = { service = local.svc }
   statistic           = "Maximum"
   period              = local.period

@@ -10,11 +10,11 @@ variable "name_prefix" {
 
 variable "metrics_namespace" {
   type        = string
-  description = "CloudWatch namespace of the functions' metrics (POWERTOOLS_METRICS_NAMESPACE)."
-  default     = "GlueAudit"
+  description = "CloudWatch namespace of the functions' metrics (POWERTOOLS_METRICS_NAMESPACE). Null: the namespace of glue_audit/facts/metrics.json (GlueAudit)."
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    condition     = var.metrics_namespace == null ? true : can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
     error_message = "metrics_namespace must be a valid custom CloudWatch namespace (not AWS/...)."
   }
 }

@@ -1,5 +1,19 @@
 # The state machine may invoke only the capacity and launcher functions; the schedule rule may
-# start only this state machine; only the analyzer's schedule rule may invoke the analyzer.
+# start only this state machine; only the analyzer's schedule rule may invoke the analyzer. Each
+# service role may be assumed only on behalf of this account's own state machine or rule
+# (aws:SourceAccount, aws:SourceArn: no confused deputy).
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  # Built from the name: the role exists before the state machine it serves.
+  state_machine_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${local.account_id}:stateMachine:${var.name_prefix}-scheduler"
+}
 
 data "aws_iam_policy_document" "state_machine_assume" {
   statement {
@@ -8,6 +22,18 @@ data "aws_iam_policy_document" "state_machine_assume" {
     principals {
       type        = "Service"
       identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.state_machine_arn]
     }
   }
 }
@@ -76,6 +102,19 @@ data "aws_iam_policy_document" "schedule_assume" {
       type        = "Service"
       identifiers = ["events.amazonaws.com"]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      # Built from the name (main.tf) so the document is rendered in the plan.
+      values = ["arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.region}:${local.account_id}:rule/${var.name_prefix}-schedule"]
+    }
   }
 }
 
@@ -83,7 +122,7 @@ data "aws_iam_policy_document" "schedule" {
   statement {
     sid       = "StartTick"
     actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.this.arn]
+    resources = [local.state_machine_arn]
   }
 }
 
@@ -103,9 +142,10 @@ resource "aws_iam_role_policy" "schedule" {
 
 # Resource-based: EventBridge invokes the analyzer for its own rule only (source_arn).
 resource "aws_lambda_permission" "analyzer" {
-  statement_id  = "AnalyzerSchedule"
-  action        = "lambda:InvokeFunction"
-  function_name = var.analyzer_function_arn
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.analyzer.arn
+  statement_id   = "AnalyzerSchedule"
+  action         = "lambda:InvokeFunction"
+  function_name  = var.analyzer_function_arn
+  principal      = "events.amazonaws.com"
+  source_arn     = aws_cloudwatch_event_rule.analyzer.arn
+  source_account = local.account_id
 }

@@ -108,8 +108,8 @@ variable "analyzer_input" {
 
 variable "log_level" {
   type        = string
-  description = "Step Functions execution logging level."
-  default     = "ALL"
+  description = "Step Functions execution logging level. ERROR (default): failed executions and states only; ALL also logs every state transition (billed per event)."
+  default     = "ERROR"
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL", "OFF"], var.log_level)
@@ -119,8 +119,8 @@ variable "log_level" {
 
 variable "log_execution_data" {
   type        = bool
-  description = "Include state inputs and outputs (request ids, job names, capacity snapshots) in the execution log."
-  default     = true
+  description = "Include state inputs and outputs (request ids, job names, job arguments, capacity snapshots) in the execution log. Off by default: job arguments may hold data teams' values."
+  default     = false
 }
 
 variable "log_retention_days" {

@@ -2,7 +2,7 @@
 
 1. take the lease (``lease``): one tick at a time plans and claims;
 2. read the ledger's active runs, claims and pending requests, and what Glue reports for the
-   jobs they name (``facts``);
+   jobs they name (``estate``);
 3. reconcile the ledger with Glue (``reconcile``): record RUNNING, repair lost terminal events,
    adopt runs started outside the framework, settle stale claims;
 4. measure usage as Glue sees it (``usage``) and plan (``policy``);
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from glue_audit import facts, ledger, policy
+from glue_audit import estate, ledger, policy
 from glue_audit.lease import acquire_lease, carried_claims, release_lease
 from glue_audit.models import (
     ACTIVE,
@@ -118,7 +118,7 @@ def _plan_and_claim(
     # What Glue runs, for every job the framework manages now (one GetJobRuns page per job, usually).
     watched = {r.job_name for r in [*runs, *claims, *pending_items]}
     watched |= {c["job_name"] for c in carried_claims(lease, now)}
-    views = facts.read_runs_of_jobs(clients.glue, watched)
+    views = estate.read_runs_of_jobs(clients.glue, watched)
     stats.jobs_watched = len(views)
     stats.glue_calls = sum(v.calls for v in views.values())
     settled = {r.request_id for r in [*claims, *pending_items]}
@@ -135,10 +135,10 @@ def _plan_and_claim(
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
 
-    jobs = facts.load_jobs(clients.glue, {r.job_name for r in held_runs} | watched)
-    subnet_of = facts.connection_subnets(clients.glue, [j.connection for j in jobs.values() if j.connection])
+    jobs = estate.load_jobs(clients.glue, {r.job_name for r in held_runs} | watched)
+    subnet_of = estate.connection_subnets(clients.glue, [j.connection for j in jobs.values() if j.connection])
     holdings = _holdings(held_runs, claims, carried, views, jobs, subnet_of)
-    subnets = facts.describe_subnets(
+    subnets = estate.describe_subnets(
         clients.ec2, [s for s in subnet_of.values() if s] + [h.subnet_id for h in holdings if h.subnet_id]
     )
 
@@ -226,8 +226,8 @@ def _holdings(
     held_runs: list[RunItem],
     claims: list[RequestItem],
     carried: list[RequestItem],
-    views: Mapping[str, facts.JobRuns],
-    jobs: Mapping[str, facts.JobInfo],
+    views: Mapping[str, estate.JobRuns],
+    jobs: Mapping[str, estate.JobInfo],
     subnet_of: Mapping[str, str | None],
 ) -> list[Holding]:
     """A request holds capacity once: as its run, else as its claim, else as a carried claim that
@@ -268,12 +268,12 @@ def build_snapshot(
     limits: policy.Limits,
     usage: policy.Usage,
     subnet_view: Mapping[str, SubnetView],
-    jobs: Mapping[str, facts.JobInfo],
+    jobs: Mapping[str, estate.JobInfo],
     holdings: list[Holding],
     decided: policy.Plan,
     launches: list[dict[str, Any]],
     requests: Mapping[str, RequestItem],
-    views: Mapping[str, facts.JobRuns],
+    views: Mapping[str, estate.JobRuns],
 ) -> CapacitySnapshot:
     claimed = {x["request_id"] for x in launches}
     launched_dpus = sum(launch.dpus for launch in decided.launches if launch.request_id in claimed)

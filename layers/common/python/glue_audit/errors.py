@@ -41,4 +41,6 @@ class InvalidLaunch(GlueAuditError):
 
 # The error names the ASL catches from the launcher, in one place for the contract tests.
 LAUNCHER_CAUGHT_ERRORS = ("LaunchDeferred", "LaunchFailed", "ClaimLost", "LaunchInProgress", "InvalidLaunch")
-LAUNCHER_RETRIED_ERRORS = ("GlueThrottled",)
+# LaunchOutcomeUnknown is retried too: the launch marker stays, so the retry only looks the run up
+# again (Glue's run list can lag the lost StartJobRun answer); it never resends StartJobRun.
+LAUNCHER_RETRIED_ERRORS = ("GlueThrottled", "LaunchOutcomeUnknown")

@@ -1,41 +1,55 @@
 """CloudWatch metric names the functions emit (namespace from POWERTOOLS_METRICS_NAMESPACE,
-``GlueAudit`` by default, dimension ``service``). The Terraform observability module's dashboard
-and alarms use the same names (contract test)."""
+``GlueAudit`` by default, dimension ``service``).
+
+The names live in ``glue_audit/facts/metrics.json``, which the Terraform observability module
+reads too (its dashboard and alarms); this module only gives them Python names.
+"""
 
 from __future__ import annotations
 
-NAMESPACE = "GlueAudit"
+from typing import Any
+
+from glue_audit import facts
+
+_FACTS: dict[str, Any] = facts.load("metrics.json")
+
+
+def _name(key: str) -> str:
+    return str(_FACTS["names"][key])
+
+
+NAMESPACE: str = _FACTS["namespace"]
+DEFERRED_PREFIX: str = _FACTS["deferred_prefix"]  # + policy dimension, e.g. Deferred_subnet_ips
 
 # Capacity Lambda, once per tick.
-HEADROOM_ACCOUNT_RUNS = "HeadroomAccountRuns"
-HEADROOM_DPUS = "HeadroomDpus"
-HEADROOM_SUBNET_IPS = "HeadroomSubnetIps"  # the smallest free-IP headroom over all subnets
-PENDING_REQUESTS = "PendingRequests"
-LAUNCHES_PLANNED = "LaunchesPlanned"
-STUCK_CLAIMS = "StuckClaims"
-RECONCILED_RUNS = "ReconciledRuns"
-TICKS_SKIPPED = "TicksSkipped"  # another tick held the lease: this one planned nothing
-DEFERRED_PREFIX = "Deferred_"  # + policy dimension, e.g. Deferred_subnet_ips
+HEADROOM_ACCOUNT_RUNS = _name("HEADROOM_ACCOUNT_RUNS")
+HEADROOM_DPUS = _name("HEADROOM_DPUS")
+HEADROOM_SUBNET_IPS = _name("HEADROOM_SUBNET_IPS")  # the smallest free-IP headroom over all subnets
+PENDING_REQUESTS = _name("PENDING_REQUESTS")
+LAUNCHES_PLANNED = _name("LAUNCHES_PLANNED")
+STUCK_CLAIMS = _name("STUCK_CLAIMS")
+RECONCILED_RUNS = _name("RECONCILED_RUNS")
+TICKS_SKIPPED = _name("TICKS_SKIPPED")  # another tick held the lease: this one planned nothing
 
 # Launcher.
-RUNS_STARTED = "RunsStarted"
-LAUNCHES_DEFERRED_BY_GLUE = "LaunchesDeferredByGlue"
-LAUNCHES_FAILED = "LaunchesFailed"
+RUNS_STARTED = _name("RUNS_STARTED")
+LAUNCHES_DEFERRED_BY_GLUE = _name("LAUNCHES_DEFERRED_BY_GLUE")
+LAUNCHES_FAILED = _name("LAUNCHES_FAILED")
 # A launch that found its request launched already, cancelled, re-claimed or being started by another
 # invocation (a retried or duplicated delivery): nothing done, no second run.
-LAUNCHES_SKIPPED = "LaunchesSkipped"
-GLUE_THROTTLED = "GlueThrottled"  # StartJobRun throttled; the state machine retries
+LAUNCHES_SKIPPED = _name("LAUNCHES_SKIPPED")
+GLUE_THROTTLED = _name("GLUE_THROTTLED")  # StartJobRun throttled; the state machine retries
 
 # Ingest, once per batch (EventsRecorded) and per event.
-EVENTS_RECORDED = "EventsRecorded"  # events that changed the ledger; duplicates and stale ones do not
-REJECTED_EVENTS = "RejectedEvents"  # malformed or impossible: counted once, on the first delivery
-UNKNOWN_RUN_EVENTS = "UnknownRunEvents"  # GetJobRun: no such job or run; dropped, not recorded
-ADOPTED_RUNS = "AdoptedRuns"
-DPU_HOURS = "DpuHours"
+EVENTS_RECORDED = _name("EVENTS_RECORDED")  # events that changed the ledger; duplicates and stale ones do not
+REJECTED_EVENTS = _name("REJECTED_EVENTS")  # malformed or impossible: counted once, on the first delivery
+UNKNOWN_RUN_EVENTS = _name("UNKNOWN_RUN_EVENTS")  # GetJobRun: no such job or run; dropped, not recorded
+ADOPTED_RUNS = _name("ADOPTED_RUNS")
+DPU_HOURS = _name("DPU_HOURS")
 
 # Insights (analysis of finished runs); the analyzer reports its two counts once per call.
-RUNS_ANALYZED = "RunsAnalyzed"
-ANALYSIS_FAILURES = "AnalysisFailures"
-FLOW_RATIO = "FlowRatio"
-REPROCESSING_DETECTED = "ReprocessingDetected"
-STRAGGLER_DETECTED = "StragglerDetected"
+RUNS_ANALYZED = _name("RUNS_ANALYZED")
+ANALYSIS_FAILURES = _name("ANALYSIS_FAILURES")
+FLOW_RATIO = _name("FLOW_RATIO")
+REPROCESSING_DETECTED = _name("REPROCESSING_DETECTED")
+STRAGGLER_DETECTED = _name("STRAGGLER_DETECTED")

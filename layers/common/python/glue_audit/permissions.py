@@ -1,45 +1,23 @@
-"""The AWS API actions each function calls, declared once.
+"""The AWS API actions each function calls, declared once in ``glue_audit/facts/function_actions.json``.
 
-The Terraform ``functions`` module grants exactly these (contract test on its IAM), and the
-integration tests record the calls each handler really makes and check they are a subset.
+The file groups each function's actions by the resources they act on (``Ledger``, ``GlueJobsRead``,
+...): the Terraform ``functions`` module reads it and grants each group on that group's resources,
+and the integration tests record the calls each handler really makes and check they are a subset.
 Log-group and event-source permissions are granted by the module on top of these.
 """
 
 from __future__ import annotations
 
-LEDGER_READ = ("dynamodb:GetItem", "dynamodb:Query")
-LEDGER_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+from glue_audit import facts
+
+# {function: {scope: [action, ...]}}, as the Terraform reads it.
+FUNCTION_GRANTS: dict[str, dict[str, list[str]]] = facts.load("function_actions.json")
 
 FUNCTION_ACTIONS: dict[str, frozenset[str]] = {
-    "ingest": frozenset(
-        {*LEDGER_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "glue:GetJobRun", "states:StartExecution"}
-    ),
-    "capacity": frozenset(
-        {
-            *LEDGER_READ,
-            *LEDGER_WRITE,
-            "glue:BatchGetJobs",
-            "glue:GetJobRun",
-            "glue:GetJobRuns",
-            "glue:GetConnection",
-            "ec2:DescribeSubnets",
-            "servicequotas:GetServiceQuota",
-            "servicequotas:ListAWSDefaultServiceQuotas",
-        }
-    ),
-    "launcher": frozenset(
-        {*LEDGER_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "glue:StartJobRun", "glue:GetJobRuns"}
-    ),
-    "analyzer": frozenset(
-        {
-            *LEDGER_READ,
-            "dynamodb:PutItem",
-            "glue:GetJob",
-            "glue:GetTags",
-            "glue:GetJobRun",
-            "cloudwatch:GetMetricData",
-            "cloudwatch:ListMetrics",
-            "s3:GetObject",
-        }
-    ),
+    function: facts.actions_by_scope(grants) for function, grants in FUNCTION_GRANTS.items()
 }
+
+# What a data team's principal needs for glue-audit submit, cancel, status and history
+# (the environments' submitter_policy_json output).
+SUBMITTER_GRANTS: dict[str, list[str]] = facts.load("submitter_actions.json")
+SUBMITTER_ACTIONS: frozenset[str] = facts.actions_by_scope(SUBMITTER_GRANTS)

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from glue_audit import facts
+
 __all__ = [
     "DIMENSIONS",
     "Deferral",
@@ -51,8 +53,9 @@ __all__ = [
     "plan",
 ]
 
-#: Deferral dimensions. The first five are checked in this order; the first failing one binds.
-DIMENSIONS = ("account_runs", "job_runs", "dpus", "team_dpus", "subnet_ips", "reserved", "never_fits")
+#: Deferral dimensions (glue_audit/facts/deferral_reasons.json, which the Terraform dashboard reads
+#: too). The first five are checked in this order; the first failing one binds.
+DIMENSIONS: tuple[str, ...] = tuple(facts.load("deferral_reasons.json"))
 
 #: Glue's default ``ExecutionProperty.MaxConcurrentRuns`` for a job missing from the limits.
 DEFAULT_JOB_MAX_CONCURRENT_RUNS = 1

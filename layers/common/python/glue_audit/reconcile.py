@@ -1,7 +1,7 @@
 """Reconciliation: make the ledger agree with what Glue reports, every tick.
 
 * Runs the ledger holds as active are checked against the job's GetJobRuns listing (read once per
-  job and tick, see ``facts.read_job_runs``): RUNNING is recorded (Glue emits no event for it),
+  job and tick, see ``estate.read_runs_of_jobs``): RUNNING is recorded (Glue emits no event for it),
   and a run Glue reports finished is repaired in the ledger once it ended ``stale_run_seconds``
   ago (its terminal event was lost or is late). A finished run never holds capacity, repaired or
   not: usage is what Glue runs.
@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from glue_audit import glue as glue_access
 from glue_audit import ledger
 from glue_audit.aws import error_code
-from glue_audit.facts import JobRuns
+from glue_audit.estate import JobRuns
 from glue_audit.models import ACTIVE, RequestItem, RunItem
 from glue_audit.observability import logger
 from glue_audit.settings import Settings

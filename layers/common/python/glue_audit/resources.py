@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glue_audit import facts
+
 # The argument the framework puts into every run it starts, so a run can be traced to its request.
 REQUEST_ID_ARGUMENT = "--glue_audit_request_id"
 
-GLUE_EVENT_SOURCE = "aws.glue"
-STATE_CHANGE = "Glue Job State Change"
-RUN_STATUS = "Glue Job Run Status"
+# The EventBridge pattern that routes Glue job events to the ingest queue
+# (glue_audit/facts/glue_event_pattern.json; the Terraform ingest rule uses the same file).
+GLUE_EVENT_PATTERN: dict[str, list[str]] = facts.load("glue_event_pattern.json")
 
-# The EventBridge pattern that routes Glue job events to the ingest queue.
-GLUE_EVENT_PATTERN: dict[str, list[str]] = {
-    "source": [GLUE_EVENT_SOURCE],
-    "detail-type": [STATE_CHANGE, RUN_STATUS],
-}
+(GLUE_EVENT_SOURCE,) = GLUE_EVENT_PATTERN["source"]
+# Terminal state changes (SUCCEEDED, FAILED, TIMEOUT, STOPPED), and "run exceeded NotifyDelayAfter".
+STATE_CHANGE, RUN_STATUS = GLUE_EVENT_PATTERN["detail-type"]
 
 FUNCTIONS = ("capacity", "launcher", "ingest", "analyzer")
 

@@ -1,8 +1,9 @@
 """Settings read once from the environment into a frozen, typed object.
 
-A missing or malformed variable fails at cold start with a message naming it. The Terraform
-`functions` module sets exactly the variables listed in ``ENVIRONMENT_VARIABLES`` (a contract test
-checks that).
+A missing or malformed variable fails at cold start with a message naming it. The variable names
+are declared in ``glue_audit/facts/environment.json``, which the Terraform `functions` module reads
+to build the functions' environment (``ENVIRONMENT_VARIABLES``); a test checks that ``from_env``
+reads exactly those.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any, TypeVar
 
+from glue_audit import facts
 from glue_audit.validation import TimeWindow
 
 T = TypeVar("T")
@@ -124,8 +126,6 @@ class Settings:
     # than the skew ahead goes to the DLQ instead of pinning its run's row with a future time; one
     # older than the age has no run left in Glue to check it against. Defaults: 300 s (AWS refuses
     # requests signed more than 5 minutes off) and 365 days (Glue's job run history).
-    # Not read from the environment yet: EVENT_CLOCK_SKEW_SECONDS and EVENT_MAX_AGE_DAYS come with
-    # the Terraform functions module's variables (a contract test keeps both lists equal).
     event_clock_skew_seconds: int = 300
     event_max_age_days: int = 365
 
@@ -162,30 +162,17 @@ class Settings:
             snapshot_ttl_days=_read(env, "SNAPSHOT_TTL_DAYS", _positive_int, 30),
             scheduler_state_machine_arn=env.get("SCHEDULER_STATE_MACHINE_ARN") or None,
             tick_dedup_seconds=_read(env, "TICK_DEDUP_SECONDS", _positive_int, 30),
+            event_clock_skew_seconds=_read(env, "EVENT_CLOCK_SKEW_SECONDS", _non_negative_int, 300),
+            event_max_age_days=_read(env, "EVENT_MAX_AGE_DAYS", _positive_int, 365),
         )
 
 
-# Every variable Settings.from_env reads; the Terraform functions module must set exactly these.
-ENVIRONMENT_VARIABLES = (
-    "LEDGER_TABLE",
-    "QUOTA_FRACTION",
-    "IP_RESERVE_PER_SUBNET",
-    "TEAM_DPU_BUDGETS",
-    "FALLBACK_MAX_CONCURRENT_RUNS",
-    "FALLBACK_MAX_JOB_CONCURRENT_RUNS",
-    "FALLBACK_MAX_DPUS",
-    "STALE_RUN_SECONDS",
-    "STALE_CLAIM_SECONDS",
-    "IP_LAG_SECONDS",
-    "LEASE_SECONDS",
-    "MAX_LAUNCH_ATTEMPTS",
-    "MAX_LAUNCHES_PER_TICK",
-    "AGING_PER_MINUTE",
-    "RESERVE_AFTER_SECONDS",
-    "SNAPSHOT_TTL_DAYS",
-    "SCHEDULER_STATE_MACHINE_ARN",
-    "TICK_DEDUP_SECONDS",
-)
+# Every variable Settings.from_env reads (glue_audit/facts/environment.json: "wired" ones the
+# Terraform sets from other resources, "settings" ones from its settings object). The Terraform
+# functions module sets exactly these, plus the POWERTOOLS_* variables.
+_ENVIRONMENT: dict[str, dict[str, str]] = facts.load("environment.json")
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (*_ENVIRONMENT["wired"], *_ENVIRONMENT["settings"])
+POWERTOOLS_VARIABLES: tuple[str, ...] = tuple(_ENVIRONMENT["powertools"])
 
 
 @cache

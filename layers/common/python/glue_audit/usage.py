@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from glue_audit import policy
-from glue_audit.facts import JobInfo, SubnetInfo
+from glue_audit.estate import JobInfo, SubnetInfo
 from glue_audit.models import RequestItem, RunItem
 from glue_audit.quotas import Quotas
 from glue_audit.settings import Settings

@@ -1,4 +1,4 @@
-"""Facts the scheduler reads from AWS each tick: job definitions, their subnets, the subnets' free
+"""Facts the scheduler reads from AWS each tick (the estate): job definitions, their subnets, the subnets' free
 IPs, and the runs Glue itself reports for the jobs the framework manages.
 
 Nothing here writes; every function turns API answers into plain frozen values.

@@ -1,0 +1,41 @@
+"""The data teams' policy (the environments' ``submitter_policy_json``, built from
+glue_audit/facts/submitter_actions.json) grants exactly what ``glue-audit submit``, ``cancel``,
+``status`` and ``history`` call: nothing they call is missing, nothing granted goes unused."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from glue_audit.cli import main
+from glue_audit.permissions import SUBMITTER_ACTIONS
+from tests.conftest import NAMES
+from tests.support.api_calls import ITEMS_READ, recording_api_calls
+from tests.support.stack import Stack, create_job
+
+# Allowed for every principal: IAM cannot grant or deny it.
+ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
+
+
+def cli(*argv: str) -> int:
+    return main(["--table", NAMES.ledger_table, *argv])
+
+
+def test_submitter_policy_grants_exactly_what_the_commands_call(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_job(stack, "payments", tags={"glue-audit:priority": "80", "glue-audit:team": "data-eng"})
+    calls: Counter[str] = Counter()
+    with recording_api_calls() as recorded:
+        assert cli("submit", "payments", "--arg", "payer_id=42", "--json") == 0
+        request_id = json.loads(capsys.readouterr().out)["request_ids"][0]
+        assert cli("cancel", request_id) == 0
+        cli("status")  # 1 without any capacity snapshot yet: still a read of the ledger
+        cli("history", "payments")
+    calls.update(recorded)
+    called = set(calls) - {ITEMS_READ} - ALWAYS_ALLOWED
+    assert called == set(SUBMITTER_ACTIONS), (
+        f"missing: {sorted(called - SUBMITTER_ACTIONS)}, unused: {sorted(SUBMITTER_ACTIONS - called)}"
+    )

@@ -1,0 +1,344 @@
+"""What Terraform plans equals what the code declares, reads, accepts and emits.
+
+Read from the plans of ``make tf-plan`` (tests/terraform/plan.py), not from the HCL text: the values
+here went through variables, defaults, for_each, modules and the shared facts
+(glue_audit/facts/*.json) as Terraform evaluates them.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glue_audit import metric_names
+from glue_audit.permissions import FUNCTION_ACTIONS
+from glue_audit.policy import DIMENSIONS
+from glue_audit.resources import FUNCTIONS
+from glue_audit.settings import ENVIRONMENT_VARIABLES, POWERTOOLS_VARIABLES, Settings
+from tests.terraform.plan import ENVIRONMENTS, actions, planned_resources, policy_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Granted to every function on top of its declared actions: its own log group and X-Ray traces.
+COMMON_GRANTS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+# What the SQS event source mapping does with the ingest role (not a call of the code).
+EVENT_SOURCE_GRANTS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+# Actions the Service Authorization Reference lists without any resource type: AWS accepts only
+# Resource "*" for them. Any other action must name its resources.
+NO_RESOURCE_LEVEL_ACTIONS = frozenset(
+    {
+        "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:PutMetricData",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeVpcs",
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+        "servicequotas:GetAWSDefaultServiceQuota",
+        "servicequotas:GetServiceQuota",
+        "servicequotas:ListAWSDefaultServiceQuotas",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+)
+
+
+def _one(env: str, type_name: str, address: str) -> dict[str, Any]:
+    resources = planned_resources(env, type_name)
+    assert address in resources, f"{address} not planned in {env}: {sorted(resources)}"
+    return resources[address]
+
+
+def _listed(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def function_policy(env: str, function: str) -> list[dict[str, Any]]:
+    documents = policy_documents(env)
+    return documents[f'module.functions.data.aws_iam_policy_document.this["{function}"]']
+
+
+# --- IAM: each role grants what its code calls ---------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_role_grants_exactly_the_actions_its_code_declares(env: str, function: str) -> None:
+    statements = function_policy(env, function)
+    granted = actions(statements)
+    expected = set(FUNCTION_ACTIONS[function]) | COMMON_GRANTS
+    if function == "ingest":
+        expected |= EVENT_SOURCE_GRANTS
+    # With a customer managed key (aws-existing-vpc): decrypting the queue's messages (ingest, through
+    # its event source) and the run reports (analyzer), on that key only.
+    key = _key_arn(env)
+    if key and function in ("ingest", "analyzer"):
+        expected |= {"kms:Decrypt"}
+        (decrypt,) = [s for s in statements if "kms:Decrypt" in _listed(s["Action"])]
+        assert _listed(decrypt["Resource"]) == [key]
+    assert granted == expected, f"missing {sorted(expected - granted)}, extra {sorted(granted - expected)}"
+    # The policy attached to the role is that document.
+    policy = _one(env, "aws_iam_role_policy", f'module.functions.aws_iam_role_policy.this["{function}"]')
+    assert json.loads(policy["policy"])["Statement"] == statements
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_ingest_starts_ticks_only_the_launcher_starts_runs_only_the_analyzer_reads_s3(env: str) -> None:
+    granted = {function: actions(function_policy(env, function)) for function in FUNCTIONS}
+    assert [f for f in FUNCTIONS if "states:StartExecution" in granted[f]] == ["ingest"]
+    assert [f for f in FUNCTIONS if "glue:StartJobRun" in granted[f]] == ["launcher"]
+    assert [f for f in FUNCTIONS if any(a.startswith("s3:") for a in granted[f])] == ["analyzer"]
+    assert not any("dynamodb:DeleteItem" in actions_ for actions_ in granted.values())
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_function_statements_name_exact_resources(env: str) -> None:
+    """Resource "*" only for actions without resource-level permissions; the launcher starts only
+    the stack's jobs; the analyzer reads only the run reports; the tick targets the one state machine."""
+    jobs = _planned_job_names(env)
+    table = _one(env, "aws_dynamodb_table", "module.ledger.aws_dynamodb_table.this")
+    for function in FUNCTIONS:
+        for statement in function_policy(env, function):
+            resources = _listed(statement.get("Resource"))
+            if "*" in resources:
+                broad = set(_listed(statement["Action"])) - NO_RESOURCE_LEVEL_ACTIONS
+                assert not broad, f"{function} {statement.get('Sid')}: {sorted(broad)} on *"
+            if statement.get("Sid") == "Ledger":
+                assert sorted(resources) == sorted(
+                    [
+                        _arn(env, "dynamodb", f"table/{table['name']}"),
+                        _arn(env, "dynamodb", f"table/{table['name']}/index/*"),
+                    ]
+                )
+    launch = _statement(function_policy(env, "launcher"), "GlueLaunch")
+    assert sorted(_listed(launch["Resource"])) == sorted(_arn(env, "glue", f"job/{name}") for name in jobs)
+    reports = _statement(function_policy(env, "analyzer"), "RunReports")
+    (report_objects,) = _listed(reports["Resource"])
+    assert re.fullmatch(r"arn:aws:s3:::[a-z0-9.-]+-data-[0-9]{12}-[a-z0-9-]+/reports/\*", report_objects), (
+        report_objects
+    )
+    tick = _statement(function_policy(env, "ingest"), "SchedulerTick")
+    machine = _one(env, "aws_sfn_state_machine", "module.scheduler.aws_sfn_state_machine.this")
+    assert _listed(tick["Resource"]) == [_arn(env, "states", f"stateMachine:{machine['name']}")]
+
+
+def _key_arn(env: str) -> str | None:
+    (table,) = planned_resources(env, "aws_dynamodb_table").values()
+    key: str | None = table["server_side_encryption"][0]["kms_key_arn"]
+    return key
+
+
+def _statement(statements: list[dict[str, Any]], sid: str) -> dict[str, Any]:
+    (found,) = [s for s in statements if s.get("Sid") == sid]
+    return found
+
+
+def _planned_job_names(env: str) -> list[str]:
+    return [job["name"] for job in planned_resources(env, "aws_glue_job").values()]
+
+
+def _arn(env: str, service: str, resource: str) -> str:
+    region = _region(env)
+    return f"arn:aws:{service}:{region}:123456789012:{resource}"
+
+
+def _region(env: str) -> str:
+    (function,) = [
+        f for a, f in planned_resources(env, "aws_lambda_function").items() if a.endswith('["capacity"]')
+    ]
+    arn = function["environment"][0]["variables"]["SCHEDULER_STATE_MACHINE_ARN"]
+    return str(arn.split(":")[3])
+
+
+# --- Environment: what Settings reads, parsed --------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_environment_is_what_settings_reads_and_parses(env: str, function: str) -> None:
+    planned = _one(env, "aws_lambda_function", f'module.functions.aws_lambda_function.this["{function}"]')
+    variables = planned["environment"][0]["variables"]
+    assert set(variables) == set(ENVIRONMENT_VARIABLES) | set(POWERTOOLS_VARIABLES)
+    read: set[str] = set()
+
+    class Recorder(dict[str, str]):
+        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+            read.add(key)
+            return super().get(key, default)
+
+    settings = Settings.from_env(Recorder(variables))
+    assert read == set(ENVIRONMENT_VARIABLES)
+    assert (
+        settings.ledger_table
+        == _one(env, "aws_dynamodb_table", "module.ledger.aws_dynamodb_table.this")["name"]
+    )
+    machine = _one(env, "aws_sfn_state_machine", "module.scheduler.aws_sfn_state_machine.this")
+    assert settings.scheduler_state_machine_arn == _arn(env, "states", f"stateMachine:{machine['name']}")
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == metric_names.NAMESPACE
+
+
+def test_the_settings_object_of_the_tfvars_reaches_the_functions() -> None:
+    """environments/aws/terraform.tfvars.example sets quota_fraction 0.9, ip_reserve_per_subnet 8 and
+    two team budgets: the functions read exactly those."""
+    variables = _one("aws", "aws_lambda_function", 'module.functions.aws_lambda_function.this["launcher"]')[
+        "environment"
+    ][0]["variables"]
+    settings = Settings.from_env(variables)
+    assert settings.quota_fraction == 0.9
+    assert settings.ip_reserve_per_subnet == 8
+    assert settings.team_dpu_budgets == {"data-eng": 40.0, "finance": 16.0}
+
+
+def test_the_modules_setting_defaults_are_the_codes() -> None:
+    """environments/localstack sets no settings: every value the functions get is the functions
+    module's default, and each equals the default of glue_audit.settings.Settings."""
+    variables = _one(
+        "localstack", "aws_lambda_function", 'module.functions.aws_lambda_function.this["capacity"]'
+    )["environment"][0]["variables"]
+    planned = Settings.from_env(variables)
+    assert planned == Settings(
+        ledger_table=planned.ledger_table, scheduler_state_machine_arn=planned.scheduler_state_machine_arn
+    )
+
+
+# --- Schedules ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "tick", "analyzer"),
+    [("aws", "rate(5 minutes)", "rate(5 minutes)"), ("localstack", "rate(1 minute)", "rate(5 minutes)")],
+)
+def test_schedules_start_the_state_machine_and_the_analyzer(env: str, tick: str, analyzer: str) -> None:
+    rules = planned_resources(env, "aws_cloudwatch_event_rule")
+    schedule = rules["module.scheduler.aws_cloudwatch_event_rule.schedule"]
+    assert (schedule["schedule_expression"], schedule["state"]) == (tick, "ENABLED")
+    analysis = rules["module.scheduler.aws_cloudwatch_event_rule.analyzer"]
+    assert (analysis["schedule_expression"], analysis["state"]) == (analyzer, "ENABLED")
+    targets = planned_resources(env, "aws_cloudwatch_event_target")
+    machine = _one(env, "aws_sfn_state_machine", "module.scheduler.aws_sfn_state_machine.this")
+    assert targets["module.scheduler.aws_cloudwatch_event_target.analyzer"]["arn"] == _arn(
+        env, "lambda", "function:" + _function_name(env, "analyzer")
+    )
+    assert machine["type"] == "STANDARD"  # the event-driven tick's dedup relies on unique names
+    asl = json.loads(machine["definition"])
+    assert asl["States"]["Capacity"]["Parameters"]["FunctionName"] == _arn(
+        env, "lambda", "function:" + _function_name(env, "capacity")
+    )
+
+
+def _function_name(env: str, function: str) -> str:
+    return str(
+        _one(env, "aws_lambda_function", f'module.functions.aws_lambda_function.this["{function}"]')[
+            "function_name"
+        ]
+    )
+
+
+# --- Alarms and dashboard: metrics the code emits ----------------------------------------------
+
+
+def emitted_metric_names() -> set[str]:
+    """The names passed to ``add_metric`` anywhere in the product code (functions/, glue_audit)."""
+    emitted: set[str] = set()
+    sources = [
+        *(ROOT / "functions").rglob("*.py"),
+        *(ROOT / "layers" / "common" / "python" / "glue_audit").rglob("*.py"),
+    ]
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_metric"
+            ):
+                continue
+            name = node.args[0] if node.args else next(k.value for k in node.keywords if k.arg == "name")
+            if (
+                isinstance(name, ast.Attribute)
+                and isinstance(name.value, ast.Name)
+                and name.value.id == "metric_names"
+            ):
+                emitted.add(getattr(metric_names, name.attr))
+            elif isinstance(name, ast.JoinedStr):
+                head = name.values[0]
+                assert (
+                    isinstance(head, ast.FormattedValue)
+                    and ast.unparse(head.value) == "metric_names.DEFERRED_PREFIX"
+                ), ast.unparse(name)
+                emitted.update(f"{metric_names.DEFERRED_PREFIX}{dimension}" for dimension in DIMENSIONS)
+            else:
+                raise AssertionError(
+                    f"{path}: add_metric({ast.unparse(name)}): name metrics from glue_audit.metric_names"
+                )
+    return emitted
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alarms_and_dashboard_read_metrics_the_code_emits(env: str) -> None:
+    emitted = emitted_metric_names()
+    alarms = planned_resources(env, "aws_cloudwatch_metric_alarm")
+    ours = {
+        address: alarm for address, alarm in alarms.items() if alarm["namespace"] == metric_names.NAMESPACE
+    }
+    assert {alarm["metric_name"] for alarm in ours.values()} <= emitted
+    assert all(alarm["dimensions"] == {"service": _service(env)} for alarm in ours.values())
+    # Headroom (3), stuck claims, reprocessing and stragglers from our metrics; DLQ, failed ticks and
+    # analyzer errors from AWS's.
+    assert {alarm["metric_name"] for alarm in ours.values()} == {
+        metric_names.HEADROOM_ACCOUNT_RUNS,
+        metric_names.HEADROOM_DPUS,
+        metric_names.HEADROOM_SUBNET_IPS,
+        metric_names.STUCK_CLAIMS,
+        metric_names.REPROCESSING_DETECTED,
+        metric_names.STRAGGLER_DETECTED,
+    }
+    others = {
+        (a["namespace"], a["metric_name"])
+        for a in alarms.values()
+        if a["namespace"] != metric_names.NAMESPACE
+    }
+    assert others == {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/States", "ExecutionsFailed"),
+        ("AWS/Lambda", "Errors"),
+    }
+    (dashboard,) = planned_resources(env, "aws_cloudwatch_dashboard").values()
+    shown = {
+        metric[1]
+        for widget in json.loads(dashboard["dashboard_body"])["widgets"]
+        for metric in widget.get("properties", {}).get("metrics", [])
+        if metric[0] == metric_names.NAMESPACE
+    }
+    assert shown <= emitted, sorted(shown - emitted)
+    assert {f"{metric_names.DEFERRED_PREFIX}{d}" for d in DIMENSIONS} <= shown
+
+
+def _service(env: str) -> str:
+    variables = _one(env, "aws_lambda_function", 'module.functions.aws_lambda_function.this["capacity"]')[
+        "environment"
+    ][0]["variables"]
+    return str(variables["POWERTOOLS_SERVICE_NAME"])
