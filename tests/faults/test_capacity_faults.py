@@ -120,6 +120,23 @@ def test_a_run_started_outside_on_a_managed_job_is_counted(make_world: Any) -> N
     _figures("external-run-managed-job", world, ids, glue_runs_after_first_tick=len(active))
 
 
+def test_a_run_started_outside_on_an_idle_managed_job_is_counted(make_world: Any) -> None:
+    """ "solo" is a managed job (MANAGED_JOBS) with nothing in the ledger: no request, no run. Its
+    outside run still counts, because every tick reads the managed jobs' runs from Glue."""
+    world: World = make_world(managed_jobs=frozenset({"orders", "billing", "solo"}))
+    outside = world.stack.client("glue").start_job_run(JobName="solo")["JobRunId"]
+    world.driver.discover(world.sim.now)
+    ids = world.submit("orders", 3) + world.submit("billing", 3)
+    world.ticks()
+    active = [r for r in glue_runs() if r.state in ACTIVE_STATES]
+    assert len(active) == world.budget_runs  # 3 launched + the one started outside, not 4 + 1
+    row = ledger.get_run("solo", outside)
+    assert row is not None and row.origin == "external"
+    world.settle(ids)
+    assert_settled_exactly_once(world, ids)
+    _figures("external-run-idle-managed-job", world, ids, glue_runs_after_first_tick=len(active))
+
+
 def test_a_run_of_an_unmanaged_job_is_covered_by_the_budget_fraction(make_world: Any) -> None:
     world: World = make_world()
     world.stack.client("glue").start_job_run(JobName="unmanaged")  # the framework never sees it

@@ -197,6 +197,7 @@ def scenario_settings(options: Options, names: ResourceNames, state_machine_arn:
         reserve_after_seconds=1800,
         scheduler_state_machine_arn=state_machine_arn,
         tick_dedup_seconds=60,
+        managed_jobs=frozenset(job.name for job in JOBS),  # as Terraform sets MANAGED_JOBS
     )
 
 

@@ -221,8 +221,20 @@ def test_the_modules_setting_defaults_are_the_codes() -> None:
     )["environment"][0]["variables"]
     planned = Settings.from_env(variables)
     assert planned == Settings(
-        ledger_table=planned.ledger_table, scheduler_state_machine_arn=planned.scheduler_state_machine_arn
+        ledger_table=planned.ledger_table,
+        scheduler_state_machine_arn=planned.scheduler_state_machine_arn,
+        managed_jobs=planned.managed_jobs,
     )
+
+
+def test_the_functions_manage_exactly_the_launchable_jobs() -> None:
+    """MANAGED_JOBS (every tick reads these jobs' runs from Glue) names the jobs the launcher may start."""
+    for env in ("localstack", "aws"):
+        variables = _one(env, "aws_lambda_function", 'module.functions.aws_lambda_function.this["capacity"]')[
+            "environment"
+        ][0]["variables"]
+        jobs = {job["name"] for job in planned_resources(env, "aws_glue_job").values()}
+        assert jobs and Settings.from_env(variables).managed_jobs >= jobs, env
 
 
 # --- Schedules ---------------------------------------------------------------------------------

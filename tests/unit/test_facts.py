@@ -53,6 +53,8 @@ def test_each_settings_variable_sets_the_attribute_the_terraform_names(variable:
 def test_wired_variables_set_the_table_and_the_state_machine() -> None:
     wired = facts.load("environment.json")["wired"]
     env = {name: f"value-of-{name}" for name in wired}
+    env["MANAGED_JOBS"] = '["value-of-MANAGED_JOBS"]'  # a JSON list of job names
     settings = Settings.from_env(env)
     assert settings.ledger_table == env["LEDGER_TABLE"]
     assert settings.scheduler_state_machine_arn == env["SCHEDULER_STATE_MACHINE_ARN"]
+    assert settings.managed_jobs == {"value-of-MANAGED_JOBS"}

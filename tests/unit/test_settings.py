@@ -57,3 +57,12 @@ def test_every_declared_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> Non
 
     Settings.from_env(Recorder(LEDGER_TABLE="t"))
     assert read == set(ENVIRONMENT_VARIABLES)
+
+
+def test_managed_jobs_are_a_json_list_of_glue_job_names() -> None:
+    settings = Settings.from_env({"LEDGER_TABLE": "t", "MANAGED_JOBS": '["input_job", "output_job"]'})
+    assert settings.managed_jobs == {"input_job", "output_job"}
+    with pytest.raises(SettingsError, match=r"MANAGED_JOBS.*JSON list"):
+        Settings.from_env({"LEDGER_TABLE": "t", "MANAGED_JOBS": "input_job,output_job"})
+    with pytest.raises(SettingsError, match=r"MANAGED_JOBS.*U\+0000"):
+        Settings.from_env({"LEDGER_TABLE": "t", "MANAGED_JOBS": '["bad\\u0000name"]'})

@@ -37,6 +37,8 @@ locals {
     ledger_table_name = var.ledger_table_name
     # The ingest function starts an event-driven tick when a run ends (only it may: see iam.tf).
     scheduler_state_machine_arn = var.scheduler_state_machine_arn
+    # Every tick reads these jobs' runs from Glue, so runs started outside the framework count.
+    managed_job_names = jsonencode(sort([for arn in var.launchable_job_arns : split(":job/", arn)[1]]))
   }
   powertools_values = {
     service_name      = var.service_name

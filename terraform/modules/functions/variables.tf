@@ -161,6 +161,12 @@ variable "launchable_job_arns" {
     condition     = length(var.launchable_job_arns) > 0 && alltrue([for arn in var.launchable_job_arns : can(regex("^arn:aws[a-z-]*:glue:[a-z0-9-]+:[0-9]{12}:job/.+", arn))])
     error_message = "launchable_job_arns must hold at least one Glue job ARN (arn:aws:glue:<region>:<account>:job/<name>)."
   }
+
+  validation {
+    # The names travel in the MANAGED_JOBS environment variable; Lambda allows 4 KB of environment.
+    condition     = length(jsonencode([for arn in var.launchable_job_arns : try(split(":job/", arn)[1], arn)])) <= 2048
+    error_message = "The launchable jobs' names take more than 2,048 characters as a JSON list (the functions' MANAGED_JOBS environment variable; Lambda allows 4 KB of environment in all): launch fewer jobs through this stack, or shorter-named ones."
+  }
 }
 
 variable "run_report_s3_uris" {

@@ -116,7 +116,7 @@ def _plan_and_claim(
         item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
     ]
     # What Glue runs, for every job the framework manages now (one GetJobRuns page per job, usually).
-    watched = {r.job_name for r in [*runs, *claims, *pending_items]}
+    watched = {r.job_name for r in [*runs, *claims, *pending_items]} | settings.managed_jobs
     watched |= {c["job_name"] for c in carried_claims(lease, now)}
     views = estate.read_runs_of_jobs(clients.glue, watched)
     stats.jobs_watched = len(views)

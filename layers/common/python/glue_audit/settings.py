@@ -17,7 +17,8 @@ from functools import cache
 from typing import Any, TypeVar
 
 from glue_audit import facts
-from glue_audit.validation import TimeWindow
+from glue_audit.validation import InvalidGlueEvent, TimeWindow
+from glue_audit.validation import job_name as valid_job_name
 
 T = TypeVar("T")
 
@@ -84,6 +85,20 @@ def _fraction(raw: str) -> float:
     return value
 
 
+def _job_names(raw: str) -> frozenset[str]:
+    expected = 'must be a JSON list of Glue job names such as ["input_job", "output_job"]'
+    try:
+        data: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError(expected) from None
+    if not isinstance(data, list):
+        raise ValueError(expected)
+    try:
+        return frozenset(valid_job_name(name, "a job name") for name in data)
+    except InvalidGlueEvent as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _team_budgets(raw: str) -> dict[str, float]:
     data: Any = json.loads(raw)
     if not isinstance(data, dict):
@@ -118,6 +133,10 @@ class Settings:
     aging_per_minute: float = 1.0
     reserve_after_seconds: int = 1800
     snapshot_ttl_days: int = 30
+    # The Glue jobs the framework may launch (Terraform's launchable jobs). Every tick reads their
+    # runs from Glue, so a run started outside the framework counts even on a job that has nothing
+    # waiting in the ledger. Jobs with ledger activity are read whether listed or not.
+    managed_jobs: frozenset[str] = frozenset()
     # Event-driven ticks: ingest starts the scheduler when a run finishes, at most once per window
     # (the execution name is derived from the window, so Step Functions drops duplicates).
     scheduler_state_machine_arn: str | None = None
@@ -160,6 +179,7 @@ class Settings:
             aging_per_minute=_read(env, "AGING_PER_MINUTE", _non_negative_float, 1.0),
             reserve_after_seconds=_read(env, "RESERVE_AFTER_SECONDS", _positive_int, 1800),
             snapshot_ttl_days=_read(env, "SNAPSHOT_TTL_DAYS", _positive_int, 30),
+            managed_jobs=_read(env, "MANAGED_JOBS", _job_names, frozenset()),
             scheduler_state_machine_arn=env.get("SCHEDULER_STATE_MACHINE_ARN") or None,
             tick_dedup_seconds=_read(env, "TICK_DEDUP_SECONDS", _positive_int, 30),
             event_clock_skew_seconds=_read(env, "EVENT_CLOCK_SKEW_SECONDS", _non_negative_int, 300),
