@@ -458,11 +458,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _signal_all(leader: int, members: dict[int, str], signum: int) -> None:
+    """The signal to the leader's group, and to the members outside it (once each)."""
     with suppress(ProcessLookupError):
         os.killpg(leader, signum)
+    in_group = {pid for pid, _, pgid, _ in _processes() if pgid == leader}
     for pid in alive(members):
-        with suppress(ProcessLookupError):
-            os.kill(pid, signum)
+        if pid not in in_group:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
 
 # ------------------------------------------------------------------------------------ the tier
