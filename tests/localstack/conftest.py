@@ -130,6 +130,22 @@ def provision_localstack(names: ResourceNames) -> Stack:
     return Stack(names=names, clients=clients, queue_url=queue_url, dlq_url=dlq_url)
 
 
+def vpc_ids(stack: Stack) -> set[str]:
+    return {vpc["VpcId"] for vpc in stack.client("ec2").describe_vpcs()["Vpcs"]}
+
+
+def delete_vpcs(stack: Stack, vpcs: set[str]) -> None:
+    """The VPCs a test made, with their subnets and the ENIs the Glue driver left in them."""
+    ec2 = stack.client("ec2")
+    for vpc in sorted(vpcs):
+        in_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
+        for eni in ec2.describe_network_interfaces(Filters=in_vpc)["NetworkInterfaces"]:
+            ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+        for subnet in ec2.describe_subnets(Filters=in_vpc)["Subnets"]:
+            ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+        ec2.delete_vpc(VpcId=vpc)
+
+
 def teardown_localstack(stack: Stack) -> None:
     names = stack.names
     events = stack.client("events")
@@ -149,7 +165,9 @@ def names() -> ResourceNames:
 def localstack_stack(moto_server: Emulator, names: ResourceNames) -> Iterator[Stack]:
     moto_server.reset()  # a fresh Glue for every test
     stack = provision_localstack(names)
+    vpcs_before = vpc_ids(stack)
     try:
         yield stack
     finally:
+        delete_vpcs(stack, vpc_ids(stack) - vpcs_before)
         teardown_localstack(stack)
