@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
+LOCALSTACK_VENV := .venv-localstack
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
@@ -45,11 +46,14 @@ fmt-check:
 tf-plan: build
 	$(PY) -m scripts.terraform_offline.tf_plan
 
+# The LocalStack tier. Uses the LocalStack at LOCALSTACK_HOST if set (e.g. `localstack start`);
+# otherwise installs a host-mode one in $(LOCALSTACK_VENV) (cached), starts it for the run and
+# stops it. Extra pytest arguments: make test-localstack PYTEST_ARGS="-k ingest".
 test-localstack: venv
-	$(PY) -m pytest -m localstack tests/localstack
+	$(PY) -m scripts.localstack.run $(PYTEST_ARGS)
 
 clean:
-	rm -rf build $(VENV) $(CHECKOV_VENV)
+	rm -rf build $(VENV) $(CHECKOV_VENV) $(LOCALSTACK_VENV)
 
 # Lambda zips (layer + one per function) into build/dist, reproducibly.
 build: venv

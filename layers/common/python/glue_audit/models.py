@@ -19,6 +19,7 @@ index holds only those items. Every write is conditional on the item's ``version
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -296,10 +297,15 @@ def table_schema() -> dict[str, Any]:
     emulator harness creates the table from this.
     """
     schema = LedgerItem._get_schema()
+
+    def key_schema(keys: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        # DynamoDB requires the HASH element first, then RANGE (CreateTable, KeySchemaElement).
+        # PynamoDB lists them in attribute order; moto accepts either, DynamoDB Local rejects it.
+        ordered = sorted(keys, key=lambda k: k["KeyType"] != "HASH")
+        return [{"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in ordered]
+
     return {
-        "KeySchema": [
-            {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in schema["key_schema"]
-        ],
+        "KeySchema": key_schema(schema["key_schema"]),
         "AttributeDefinitions": [
             {"AttributeName": a["AttributeName"], "AttributeType": a["AttributeType"]}
             for a in schema["attribute_definitions"]
@@ -307,9 +313,7 @@ def table_schema() -> dict[str, Any]:
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": i["index_name"],
-                "KeySchema": [
-                    {"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in i["key_schema"]
-                ],
+                "KeySchema": key_schema(i["key_schema"]),
                 "Projection": {"ProjectionType": i["projection"]["ProjectionType"]},
             }
             for i in schema["global_secondary_indexes"]

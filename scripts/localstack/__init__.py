@@ -1,0 +1,1 @@
+"""Run the LocalStack test tier (``make test-localstack``)."""
