@@ -20,7 +20,7 @@ from typing import Any
 
 from glue_audit.commands.common import Context, UsageError, add_json_flag
 from glue_audit.reporting import PlottingUnavailable
-from glue_audit.simulate import STRATEGIES, SimulationInputError, compare
+from glue_audit.simulate import STRATEGIES, WHAT_IFS, SimulationInputError, compare
 from glue_audit.simulate.model import load_estate, load_workload, with_overrides
 from glue_audit.simulate.presets import PRESETS
 from glue_audit.simulate.presets import estate as preset_estate
@@ -42,7 +42,9 @@ def register(subparsers: Any) -> None:
         "--estate", type=Path, metavar="FILE", help="estate JSON (default: the presets' estate)"
     )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--strategy", choices=STRATEGIES, help="one strategy (default event-driven)")
+    which.add_argument(
+        "--strategy", choices=STRATEGIES + WHAT_IFS, help="one strategy (default event-driven)"
+    )
     which.add_argument("--compare", action="store_true", help="every strategy on the same workload and seed")
     parser.add_argument("--max-dpus", type=float, metavar="N", help="what if the DPU quota were N")
     parser.add_argument("--max-runs", type=int, metavar="N", help="what if the concurrent-runs quota were N")

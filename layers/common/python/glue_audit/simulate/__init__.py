@@ -14,9 +14,9 @@ from typing import Any
 from glue_audit.simulate.engine import Measures, Simulator, draw_durations
 from glue_audit.simulate.model import Estate, SimulationInputError, Workload
 from glue_audit.simulate.report import summarise
-from glue_audit.simulate.strategies import STRATEGIES, make
+from glue_audit.simulate.strategies import STRATEGIES, WHAT_IFS, make
 
-__all__ = ["STRATEGIES", "Outcome", "SimulationInputError", "compare", "simulate"]
+__all__ = ["STRATEGIES", "WHAT_IFS", "Outcome", "SimulationInputError", "compare", "simulate"]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,12 @@ class SimSubnet:
 
     @property
     def total_usable(self) -> int:
-        return ipaddress.ip_network(self.cidr).num_addresses - AWS_RESERVED_IPS_PER_SUBNET
+        return _usable(self.cidr)
+
+
+@lru_cache(maxsize=256)
+def _usable(cidr: str) -> int:
+    return ipaddress.ip_network(cidr).num_addresses - AWS_RESERVED_IPS_PER_SUBNET
 
 
 @dataclass(frozen=True, slots=True)

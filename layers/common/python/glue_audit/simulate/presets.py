@@ -49,7 +49,7 @@ def estate() -> Estate:
             name=name,
             worker_type=worker_type,
             workers=workers + (index // len(_JOB_SHAPES)),
-            max_concurrent_runs=max_runs,
+            max_concurrent_runs=2 * max_runs,
             subnet="a" if index % 3 else "b",
             team=_TEAMS[index % len(_TEAMS)],
             duration=Duration(

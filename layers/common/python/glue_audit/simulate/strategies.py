@@ -4,6 +4,9 @@
   event -> ingest -> a tick deduplicated per ``tick_dedup_seconds`` window), each tick the real
   ``capacity.measure`` (IP accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
 * ``polling``: this project with the schedule only.
+* ``event+submit`` (a what-if, not in ``--compare``): as ``event-driven``, and a submission starts
+  a tick too (the real ``glue-audit submit`` does not; a request submitted to an idle system
+  waits for the next scheduled tick).
 * ``aws-sample``: aws-samples/aws-glue-quota-audit-framework as its README describes it: a Step
   Functions run every 5 minutes, static limits from environment variables (the account quotas),
   one worker count for every job (G.1X sizing), free IPs computed from its own runs only (other
@@ -109,10 +112,11 @@ def simulation_quotas(estate: Estate) -> Quotas:
 class ProjectStrategy(_Base):
     """The real capacity measurement and policy, on ticks from the schedule (and run ends)."""
 
-    def __init__(self, event_driven: bool) -> None:
+    def __init__(self, event_driven: bool, tick_on_submit: bool = False) -> None:
         super().__init__()
         self.event_driven = event_driven
-        self.name = "event-driven" if event_driven else "polling"
+        self.tick_on_submit = tick_on_submit
+        self.name = ("event+submit" if tick_on_submit else "event-driven") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
         self.claims: dict[str, Holding] = {}
@@ -150,10 +154,16 @@ class ProjectStrategy(_Base):
             subnet_id=job.subnet,
             team=request.team or job.team,
         )
+        if self.tick_on_submit and not self.requeueing:
+            self._event_tick()
+
+    requeueing = False
 
     def on_run_end(self, run: SimRun) -> None:
-        if not self.event_driven:
-            return
+        if self.event_driven:
+            self._event_tick()
+
+    def _event_tick(self) -> None:
         sim = self.s
         at = sim.now + sim.estate.timing.event_latency
         window = math.floor(at / sim.estate.timing.tick_dedup_seconds)
@@ -198,7 +208,9 @@ class ProjectStrategy(_Base):
         del self.claims[request.request_id]
         outcome = sim.start_run(request)
         if outcome in (StartOutcome.REFUSED_RUNS, StartOutcome.REFUSED_DPUS):
-            self.on_submit(request)  # the launcher puts it back to PENDING with the reason
+            self.requeueing = True  # the launcher puts it back to PENDING with the reason
+            self.on_submit(request)
+            self.requeueing = False
         elif outcome is StartOutcome.FAILED_IPS:
             sim.give_up(request)  # the run is recorded FAILED
 
@@ -340,11 +352,16 @@ class FireAndRetryStrategy(_Base):
 
 
 STRATEGIES = ("event-driven", "polling", "aws-sample", "glue-queuing", "fire-and-retry")
+#: What-ifs of this project's design, run on request (``--strategy``) and by the benchmark.
+WHAT_IFS = ("event+submit",)
 
 
 def make(name: str) -> _Base:
     if name == "event-driven":
         return ProjectStrategy(event_driven=True)
+    if name == "event+submit":
+        # What if `glue-audit submit` also started a (deduplicated) tick, as ingest does on run ends?
+        return ProjectStrategy(event_driven=True, tick_on_submit=True)
     if name == "polling":
         return ProjectStrategy(event_driven=False)
     if name == "aws-sample":
@@ -353,4 +370,4 @@ def make(name: str) -> _Base:
         return GlueQueuingStrategy()
     if name == "fire-and-retry":
         return FireAndRetryStrategy()
-    raise ValueError(f"unknown strategy {name!r}; one of {', '.join(STRATEGIES)}")
+    raise ValueError(f"unknown strategy {name!r}; one of {', '.join(STRATEGIES + WHAT_IFS)}")
