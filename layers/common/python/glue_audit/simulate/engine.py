@@ -152,9 +152,10 @@ class Simulator:
         return self.workload.start + timedelta(seconds=seconds)
 
     def run(self) -> Measures:
-        self.strategy.attach(self)
+        # Submissions first: a request submitted at the same second as a tick is seen by that tick.
         for req in self.workload.requests:
             self.at(req.submitted_at, partial(self._submit, req))
+        self.strategy.attach(self)
         self.m.first_submit = self.workload.requests[0].submitted_at if self.workload.requests else 0.0
         while self._queue:
             when, _, action = heapq.heappop(self._queue)
