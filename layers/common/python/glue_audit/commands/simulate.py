@@ -2,8 +2,9 @@
 
 A discrete-event simulation on a simulated clock (no AWS calls). The workload is a named preset
 (``standard``: a day of 2,394 requests with a nightly and a late urgent batch; ``burst``: 500 at
-once) or a file of requests (JSON list, JSON lines or CSV with job, priority, team, submitted_at,
-arguments). The estate (jobs, subnets, quotas, budgets, run durations) is a JSON file, else the
+once), a file of requests (JSON list, JSON lines or CSV with job, priority, team, submitted_at,
+arguments) or ``--from-ledger --days N``: the requests the ledger recorded over the last N days,
+each job's run durations fitted to the recorded ones (capacity planning from real data). The estate (jobs, subnets, quotas, budgets, run durations) is a JSON file, else the
 presets' 20-job, 2-subnet estate. What-if overrides change it: ``--max-dpus 300``,
 ``--subnet-cidr a=10.0.0.0/25``, ``--schedule-rate 1``.
 
@@ -15,17 +16,21 @@ breaches, the lowest priority's longest wait and the makespan. Same inputs and s
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from glue_audit.commands.common import Context, UsageError, add_json_flag
 from glue_audit.reporting import PlottingUnavailable
 from glue_audit.simulate import STRATEGIES, WHAT_IFS, SimulationInputError, compare
+from glue_audit.simulate.history import from_ledger
 from glue_audit.simulate.model import load_estate, load_workload, with_overrides
 from glue_audit.simulate.presets import PRESETS
 from glue_audit.simulate.presets import estate as preset_estate
 from glue_audit.simulate.presets import preset as preset_workload
 from glue_audit.simulate.report import table
+
+MAX_DAYS = 90  # Glue keeps job-run history for 90 days
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +43,12 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--preset", choices=PRESETS, help="a named workload (default standard)")
     source.add_argument("--workload", type=Path, metavar="FILE", help="a file of requests")
+    source.add_argument(
+        "--from-ledger",
+        action="store_true",
+        help="the requests of the last --days days and the jobs' run durations, from the ledger",
+    )
+    parser.add_argument("--days", type=int, default=7, metavar="N", help="with --from-ledger (default 7)")
     parser.add_argument(
         "--estate", type=Path, metavar="FILE", help="estate JSON (default: the presets' estate)"
     )
@@ -86,11 +97,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             fraction=args.fraction,
             schedule_rate=args.schedule_rate,
         )
-        workload = (
-            load_workload(args.workload)
-            if args.workload
-            else preset_workload(args.preset or "standard", args.seed)
-        )
+        if args.from_ledger:
+            if not 1 <= args.days <= MAX_DAYS:
+                raise UsageError(f"--days must be 1..{MAX_DAYS}, got {args.days}")
+            estate, workload = from_ledger(estate, ctx.now - timedelta(days=args.days), ctx.now)
+        elif args.workload:
+            workload = load_workload(args.workload)
+        else:
+            workload = preset_workload(args.preset or "standard", args.seed)
         strategies = STRATEGIES if args.compare else (args.strategy or "event-driven",)
         outcomes = compare(estate, workload, args.seed, strategies, record_series=args.plot is not None)
     except SimulationInputError as exc:
