@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,30 @@ def test_the_burst_keeps_this_project_close_to_the_bound() -> None:
     """Utilisation of the binding dimension against what the outstanding runs could use."""
     s = simulate(estate(), burst(1), "event-driven", 1).summary
     assert s["binding"]["of_bound"] >= 0.8
+
+
+def test_this_project_is_simulated_with_the_real_policy_and_capacity_measure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No copy of the policy: every tick goes through policy.plan and capacity.measure themselves."""
+    from glue_audit import capacity, policy
+    from glue_audit.simulate import strategies
+
+    calls: Counter[str] = Counter()
+    real_plan, real_measure = policy.plan, capacity.measure
+
+    def counting_plan(*args: object, **kwargs: object) -> policy.Plan:
+        calls["plan"] += 1
+        return real_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    def counting_measure(*args: object, **kwargs: object) -> object:
+        calls["measure"] += 1
+        return real_measure(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(policy, "plan", counting_plan)
+    monkeypatch.setattr(strategies, "measure", counting_measure)
+    s = simulate(
+        _small_estate(), _workload([("small", 50, 0.0), ("big", 50, 0.0)]), "event-driven", 1
+    ).summary
+    assert s["started"] == 2
+    assert calls["plan"] == calls["measure"] == s["ticks"] >= 1
