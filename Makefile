@@ -76,3 +76,4 @@ bench: venv
 	$(PY) -m scripts.bench_policy
 	$(PY) -m scripts.bench_capacity
 	$(PY) -m scripts.bench_ingest
+	$(PY) -m scripts.bench_simulate

@@ -7,6 +7,7 @@ Commands (``glue-audit COMMAND --help`` for each):
   flow [UPSTREAM] DOWNSTREAM  data-flow ratio between chained jobs (reprocessing, backlog)
   stragglers JOB RUN          did one executor do most of the run alone?
   report                      PNG plots and a text summary of a period
+  simulate                    capacity planning: a workload under launch strategies, offline
 
 Every read command takes ``--json``. AWS endpoints and credentials come from the usual AWS
 environment (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL`` for LocalStack or the emulator);
@@ -40,7 +41,7 @@ from glue_audit.observability import logger
 DEFAULT_TABLE = "glue-audit-ledger"
 
 # Command modules under glue_audit.commands, in help order.
-COMMANDS = ["status", "history", "flow", "stragglers", "report"]
+COMMANDS = ["status", "history", "flow", "stragglers", "report", "simulate"]
 # Commands owned elsewhere (the lead's submit/cancel): registered when the module exists.
 OPTIONAL_COMMANDS = ["submit"]
 

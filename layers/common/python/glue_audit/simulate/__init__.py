@@ -1,0 +1,60 @@
+"""Capacity planning: a discrete-event simulation of Glue under several launch strategies.
+
+Pure Python on a simulated clock, no AWS calls. This project's strategy runs the real
+``capacity.measure`` and ``policy.plan``; see :mod:`glue_audit.simulate.strategies` for how each
+alternative is modelled and :mod:`glue_audit.simulate.engine` for Glue's part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from glue_audit.simulate.engine import Measures, Simulator, draw_durations
+from glue_audit.simulate.model import Estate, SimulationInputError, Workload
+from glue_audit.simulate.report import summarise
+from glue_audit.simulate.strategies import STRATEGIES, WHAT_IFS, make
+
+__all__ = ["STRATEGIES", "WHAT_IFS", "Outcome", "SimulationInputError", "compare", "simulate"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    measures: Measures
+    summary: dict[str, Any]
+
+
+def simulate(
+    estate: Estate,
+    workload: Workload,
+    strategy: str,
+    seed: int,
+    *,
+    record_series: bool = False,
+    durations: dict[str, float] | None = None,
+) -> Outcome:
+    """Run ``workload`` on ``estate`` under one strategy. Same inputs and seed, same outcome."""
+    workload.check(estate)
+    if durations is None:
+        durations = draw_durations(estate, workload, seed)
+    sim = Simulator(estate, workload, durations, make(strategy), record_series=record_series)
+    measures = sim.run()
+    return Outcome(measures, summarise(measures, estate, workload))
+
+
+def compare(
+    estate: Estate,
+    workload: Workload,
+    seed: int,
+    strategies: Sequence[str] = STRATEGIES,
+    *,
+    record_series: bool = False,
+) -> list[Outcome]:
+    """Every strategy on the same workload and the same run durations."""
+    workload.check(estate)
+    durations = draw_durations(estate, workload, seed)
+    return [
+        simulate(estate, workload, name, seed, record_series=record_series, durations=durations)
+        for name in strategies
+    ]

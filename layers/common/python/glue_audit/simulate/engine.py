@@ -1,0 +1,332 @@
+"""A discrete-event simulation of Glue and of one launch strategy, on a simulated clock.
+
+Glue's part (the same for every strategy): ``StartJobRun`` is refused with
+``ConcurrentRunsExceededException`` when the account or the job is at its concurrent-runs quota
+and with ``ResourceNumberLimitExceededException`` when the run's DPUs would exceed the account's
+DPU quota. A started run takes its ENIs in its job's subnet; they show in ``DescribeSubnets``
+``Timing.eni_attach_seconds`` after the start and are released ``Timing.eni_linger_seconds`` after
+the end. A run whose subnet has too few free addresses fails at start: Glue checks the subnet when
+it starts a VPC run and "if a job run encounters issues (e.g., lack of IP addresses ...) it will
+fail" with "The specified subnet does not have enough free addresses"
+(https://www.repost.aws/articles/ARTT49mVccTzuA9bQ2UUQq2g/aws-glue-job-networking-managing-multiple-connections).
+
+Strategies are in :mod:`glue_audit.simulate.strategies`; this module owns the clock, the events,
+Glue's state and the measurements.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from functools import partial
+from typing import Protocol
+
+from glue_audit.simulate.model import Estate, SimRequest, Workload
+
+_EPS = 1e-9
+
+
+class StartOutcome(Enum):
+    STARTED = "started"
+    REFUSED_RUNS = "ConcurrentRunsExceededException"
+    REFUSED_DPUS = "ResourceNumberLimitExceededException"
+    FAILED_IPS = "subnet has not enough free addresses"
+
+
+@dataclass(slots=True)
+class SimRun:
+    request: SimRequest
+    job: str
+    dpus: float
+    ips: int
+    subnet: str | None
+    team: str | None
+    started_at: float
+    ends_at: float
+    launched_at_dt: datetime
+
+
+@dataclass
+class Measures:
+    """What one strategy's run produced; :mod:`glue_audit.simulate.report` summarises it."""
+
+    strategy: str
+    waits: dict[str, float] = field(default_factory=dict)
+    """Request id -> seconds from submission to the start of the run that did the work."""
+    finished: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    """StartJobRun calls Glue refused, by exception."""
+    failed_ips: int = 0
+    """Runs that failed at start because their subnet had too few free addresses."""
+    gave_up: int = 0
+    """Requests that never ran (retries exhausted, timed out in Glue's queue, failed for IPs)."""
+    queued_by_glue: int = 0
+    """Starts Glue put in WAITING because a quota was full (native queuing only)."""
+    budget_breaches: Counter[str] = field(default_factory=Counter)
+    """Starts that took a dimension past the operator's budget (fraction of the quota, IP reserve)."""
+    area: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Time integral of each dimension's use (unit-seconds)."""
+    backlog_area: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """The same integral over the time some request was waiting."""
+    backlog_seconds: float = 0.0
+    bound_area: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Time integral of the most each dimension could hold: the runs outstanding (running or
+    waiting) of each job up to its concurrency limit, summed, capped at the budget. A fluid upper
+    bound: it ignores that a 20-DPU run cannot use 10 free DPUs."""
+    peaks: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    first_submit: float = 0.0
+    last_end: float = 0.0
+    ticks: int = 0
+    series: list[tuple[float, int, float]] = field(default_factory=list)
+    """(time, runs, DPUs) after every change, when recording."""
+
+
+class Strategy(Protocol):
+    name: str
+
+    def attach(self, sim: Simulator) -> None: ...
+    def on_submit(self, request: SimRequest) -> None: ...
+    def on_run_end(self, run: SimRun) -> None: ...
+
+
+class Simulator:
+    """Glue and the clock. Strategies call :meth:`start_run`, :meth:`at` and read the state."""
+
+    def __init__(
+        self,
+        estate: Estate,
+        workload: Workload,
+        durations: dict[str, float],
+        strategy: Strategy,
+        *,
+        record_series: bool = False,
+        horizon_seconds: float | None = None,
+    ) -> None:
+        self.estate = estate
+        self.workload = workload
+        self.durations = durations
+        self.strategy = strategy
+        last = max((r.submitted_at for r in workload.requests), default=0.0)
+        self.horizon = last + 7 * 86400.0 if horizon_seconds is None else horizon_seconds
+        self.now = 0.0
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = 0
+        # Glue's truth.
+        self.runs = 0
+        self.dpus = 0.0
+        self.job_runs: Counter[str] = Counter()
+        self.team_dpus: defaultdict[str, float] = defaultdict(float)
+        self.active: dict[str, SimRun] = {}
+        self.eni_claimed: Counter[str] = Counter()
+        """ENIs per subnet that exist or are being created (what Glue checks a new run against)."""
+        self.eni_visible: Counter[str] = Counter()
+        """ENIs per subnet that DescribeSubnets shows."""
+        self.waiting = 0  # submitted, not started, not given up
+        self.sizes = {name: job.size() for name, job in estate.jobs.items()}
+        self.m = Measures(strategy.name)
+        self._record = record_series
+        self._last_t = 0.0
+        self._budgets = estate.team_dpu_budgets
+        self._submitted = 0
+        # Demand bound: outstanding runs per job (running + waiting), and their capped sums.
+        self.outstanding: Counter[str] = Counter()
+        self._demand: defaultdict[str, float] = defaultdict(float)
+        self._caps: dict[str, float] = {"account_runs": float(estate.budget_runs), "dpus": estate.budget_dpus}
+        for name, subnet in estate.subnets.items():
+            self._caps[f"subnet_ips:{name}"] = float(
+                subnet.total_usable - subnet.other_enis - estate.ip_reserve
+            )
+
+    # ------------------------------------------------------------ clock
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, (max(when, self.now), self._seq, action))
+
+    def dt(self, seconds: float) -> datetime:
+        return self.workload.start + timedelta(seconds=seconds)
+
+    def run(self) -> Measures:
+        # Submissions first: a request submitted at the same second as a tick is seen by that tick.
+        for req in self.workload.requests:
+            self.at(req.submitted_at, partial(self._submit, req))
+        self.strategy.attach(self)
+        self.m.first_submit = self.workload.requests[0].submitted_at if self.workload.requests else 0.0
+        while self._queue:
+            when, _, action = heapq.heappop(self._queue)
+            if when > self.horizon:
+                break
+            self._advance(when)
+            action()
+            if self.waiting == 0 and not self.active and self._only_timers_left():
+                break
+        return self.m
+
+    def _only_timers_left(self) -> bool:
+        # Submissions are all scheduled at start; once none is waiting and nothing runs, the rest of
+        # the queue is periodic timers and ENI releases.
+        return self._submitted == len(self.workload.requests)
+
+    def _advance(self, when: float) -> None:
+        span = when - self._last_t
+        if span > 0:
+            m = self.m
+            area = m.area
+            area["account_runs"] += self.runs * span
+            area["dpus"] += self.dpus * span
+            for subnet, used in self.eni_claimed.items():
+                area[f"subnet_ips:{subnet}"] += used * span
+            bound = m.bound_area
+            for dim, demand in self._demand.items():
+                bound[dim] += min(demand, self._caps[dim]) * span
+            if self.waiting:
+                m.backlog_seconds += span
+                back = m.backlog_area
+                back["account_runs"] += self.runs * span
+                back["dpus"] += self.dpus * span
+                for subnet, used in self.eni_claimed.items():
+                    back[f"subnet_ips:{subnet}"] += used * span
+        self._last_t = when
+        self.now = when
+
+    # ------------------------------------------------------------ requests
+
+    def _submit(self, req: SimRequest) -> None:
+        self._submitted += 1
+        self.waiting += 1
+        self._outstanding(req.job, +1)
+        self.strategy.on_submit(req)
+
+    def give_up(self, req: SimRequest) -> None:
+        """The request will never run (a strategy stops trying)."""
+        self.waiting -= 1
+        self.m.gave_up += 1
+        self._outstanding(req.job, -1)
+
+    def _outstanding(self, job: str, delta: int) -> None:
+        limit = self.estate.job_limit(job)
+        before = min(limit, self.outstanding[job])
+        self.outstanding[job] += delta
+        change = min(limit, self.outstanding[job]) - before
+        if change:
+            size = self.sizes[job]
+            demand = self._demand
+            demand["account_runs"] += change
+            demand["dpus"] += change * size.dpus
+            subnet = self.estate.jobs[job].subnet
+            if subnet is not None:
+                demand[f"subnet_ips:{subnet}"] += change * size.ips
+
+    # ------------------------------------------------------------ Glue
+
+    def free_ips_visible(self, subnet: str) -> int:
+        """What DescribeSubnets' AvailableIpAddressCount shows now."""
+        spec = self.estate.subnets[subnet]
+        return spec.total_usable - spec.other_enis - self.eni_visible[subnet]
+
+    def free_ips_truth(self, subnet: str) -> int:
+        spec = self.estate.subnets[subnet]
+        return spec.total_usable - spec.other_enis - self.eni_claimed[subnet]
+
+    def check_quota(self, job: str) -> StartOutcome:
+        """What StartJobRun would answer now on the account and job quotas (IPs aside)."""
+        q = self.estate.quotas
+        if self.runs >= q.max_concurrent_runs or self.job_runs[job] >= self.estate.job_limit(job):
+            return StartOutcome.REFUSED_RUNS
+        if self.dpus + self.sizes[job].dpus > q.max_dpus + _EPS:
+            return StartOutcome.REFUSED_DPUS
+        return StartOutcome.STARTED
+
+    def start_run(self, req: SimRequest, *, quota_checked: bool = False) -> StartOutcome:
+        """StartJobRun now: refused on a quota, failed for IPs, or started (the wait is recorded)."""
+        job = self.estate.jobs[req.job]
+        outcome = StartOutcome.STARTED if quota_checked else self.check_quota(req.job)
+        if outcome is not StartOutcome.STARTED:
+            self.m.refused[outcome.value] += 1
+            return outcome
+        size = self.sizes[req.job]
+        if job.subnet is not None and self.free_ips_truth(job.subnet) < size.ips:
+            self.m.failed_ips += 1
+            return StartOutcome.FAILED_IPS
+        team = req.team or job.team
+        self._check_budgets(req.job, size.dpus, size.ips, team)
+        run = SimRun(
+            req, req.job, size.dpus, size.ips, job.subnet, team, self.now,
+            self.now + self.durations[req.request_id], self.dt(self.now),
+        )  # fmt: skip
+        self.active[req.request_id] = run
+        self.runs += 1
+        self.dpus += size.dpus
+        self.job_runs[req.job] += 1
+        if team is not None:
+            self.team_dpus[team] += size.dpus
+        if job.subnet is not None:
+            subnet = job.subnet
+            self.eni_claimed[subnet] += size.ips
+            self.at(
+                self.now + self.estate.timing.eni_attach_seconds, lambda: self._eni_visible(subnet, size.ips)
+            )
+            self.m.peaks[f"subnet_ips:{subnet}"] = max(
+                self.m.peaks[f"subnet_ips:{subnet}"], self.eni_claimed[subnet]
+            )
+        self.waiting -= 1
+        self.m.waits[req.request_id] = self.now - req.submitted_at
+        self.m.peaks["account_runs"] = max(self.m.peaks["account_runs"], self.runs)
+        self.m.peaks["dpus"] = max(self.m.peaks["dpus"], self.dpus)
+        self.at(run.ends_at, lambda: self._end(run))
+        self._sample()
+        return StartOutcome.STARTED
+
+    def _check_budgets(self, job: str, dpus: float, ips: int, team: str | None) -> None:
+        estate = self.estate
+        breaches = self.m.budget_breaches
+        if self.runs + 1 > estate.budget_runs:
+            breaches["account_runs"] += 1
+        if self.dpus + dpus > estate.budget_dpus + _EPS:
+            breaches["dpus"] += 1
+        if self.job_runs[job] + 1 > estate.job_limit(job):
+            breaches["job_runs"] += 1
+        budget = None if team is None else self._budgets.get(team)
+        if budget is not None and team is not None and self.team_dpus[team] + dpus > budget + _EPS:
+            breaches["team_dpus"] += 1
+        subnet = estate.jobs[job].subnet
+        if subnet is not None and self.free_ips_truth(subnet) - ips < estate.ip_reserve:
+            breaches["subnet_ips"] += 1
+
+    def _eni_visible(self, subnet: str, ips: int) -> None:
+        self.eni_visible[subnet] += ips
+
+    def _eni_release(self, subnet: str, ips: int) -> None:
+        self.eni_visible[subnet] -= ips
+        self.eni_claimed[subnet] -= ips
+
+    def _end(self, run: SimRun) -> None:
+        del self.active[run.request.request_id]
+        self.runs -= 1
+        self.dpus -= run.dpus
+        self.job_runs[run.job] -= 1
+        if run.team is not None:
+            self.team_dpus[run.team] -= run.dpus
+        if run.subnet is not None:
+            subnet, ips = run.subnet, run.ips
+            self.at(self.now + self.estate.timing.eni_linger_seconds, lambda: self._eni_release(subnet, ips))
+        self.m.finished += 1
+        self._outstanding(run.job, -1)
+        self.m.last_end = max(self.m.last_end, self.now)
+        self._sample()
+        self.strategy.on_run_end(run)
+
+    def _sample(self) -> None:
+        if self._record:
+            self.m.series.append((self.now, self.runs, self.dpus))
+
+
+def draw_durations(estate: Estate, workload: Workload, seed: int) -> dict[str, float]:
+    """Each request's run duration, drawn once so that every strategy runs the same work."""
+    rng = random.Random(seed)
+    return {req.request_id: estate.jobs[req.job].duration.draw_seconds(rng) for req in workload.requests}
