@@ -293,12 +293,12 @@ def test_the_burst_keeps_this_project_close_to_the_bound() -> None:
 def test_this_project_is_simulated_with_the_real_policy_and_capacity_measure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """No copy of the policy: every tick goes through policy.plan and capacity.measure themselves."""
-    from glue_audit import capacity, policy
+    """No copy of the policy: every tick goes through policy.plan and usage.measure themselves."""
+    from glue_audit import policy, usage
     from glue_audit.simulate import strategies
 
     calls: Counter[str] = Counter()
-    real_plan, real_measure = policy.plan, capacity.measure
+    real_plan, real_measure = policy.plan, usage.measure
 
     def counting_plan(*args: object, **kwargs: object) -> policy.Plan:
         calls["plan"] += 1

@@ -30,7 +30,7 @@ from glue_audit.simulate.presets import estate as preset_estate
 from glue_audit.simulate.presets import preset as preset_workload
 from glue_audit.simulate.report import table
 
-MAX_DAYS = 90  # Glue keeps job-run history for 90 days
+MAX_DAYS = 365  # GetJobRun: "Job run history is accessible for 365 days"
 
 
 def register(subparsers: Any) -> None:

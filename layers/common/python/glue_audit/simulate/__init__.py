@@ -1,7 +1,7 @@
 """Capacity planning: a discrete-event simulation of Glue under several launch strategies.
 
 Pure Python on a simulated clock, no AWS calls. This project's strategy runs the real
-``capacity.measure`` and ``policy.plan``; see :mod:`glue_audit.simulate.strategies` for how each
+``usage.measure`` and ``policy.plan``; see :mod:`glue_audit.simulate.strategies` for how each
 alternative is modelled and :mod:`glue_audit.simulate.engine` for Glue's part.
 """
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from glue_audit.capacity import AWS_RESERVED_IPS_PER_SUBNET
+from glue_audit.estate import AWS_RESERVED_IPS_PER_SUBNET
 from glue_audit.policy import MAX_PRIORITY, MIN_PRIORITY
 from glue_audit.worker_types import RunSize, UnknownWorkerType, run_size
 

@@ -2,7 +2,7 @@
 
 * ``event-driven``: this project. Ticks on the schedule and on every run end (Glue's terminal
   event -> ingest -> a tick deduplicated per ``tick_dedup_seconds`` window), each tick the real
-  ``capacity.measure`` (IP accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
+  ``usage.measure`` (IP accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
 * ``polling``: this project with the schedule only.
 * ``event+submit`` (a what-if, not in ``--compare``): as ``event-driven``, and a submission starts
   a tick too (the real ``glue-audit submit`` does not; a request submitted to an idle system
@@ -37,11 +37,12 @@ from datetime import timedelta
 from functools import partial
 
 from glue_audit import policy
-from glue_audit.capacity import Holding, JobInfo, SubnetInfo, measure
+from glue_audit.estate import JobInfo, SubnetInfo
 from glue_audit.quotas import Quota, Quotas
 from glue_audit.settings import Settings
 from glue_audit.simulate.engine import SimRun, Simulator, StartOutcome
 from glue_audit.simulate.model import Estate, SimRequest
+from glue_audit.usage import Holding, measure
 
 GLUE_DEFAULT_TIMEOUT_SECONDS = 2880 * 60
 SAMPLE_POLL_SECONDS = 300.0
