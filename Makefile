@@ -49,7 +49,7 @@ tf-plan: build
 # The LocalStack tier. Uses the LocalStack at LOCALSTACK_HOST if set (e.g. `localstack start`);
 # otherwise installs a host-mode one in $(LOCALSTACK_VENV) (cached), starts it for the run and
 # stops it. Extra pytest arguments: make test-localstack PYTEST_ARGS="-k ingest".
-test-localstack: venv
+test-localstack: venv build
 	$(PY) -m scripts.localstack.run $(PYTEST_ARGS)
 
 clean:
