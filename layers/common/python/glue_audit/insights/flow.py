@@ -31,6 +31,17 @@ Verdict of a run (bands are inclusive at 0.9 and 1.1):
     ``no data``       a byte count is missing (no metrics and no run report), or no upstream run
                       completed in the window; never a division by zero.
     ``running``       the downstream run has not finished, so its read total is not final.
+
+Two views of the same bytes
+    *Per trigger period* (``period_flows``) is the seed's dashboard: the bytes the downstream job
+    read in each 30-minute period of the upstream trigger against the bytes the upstream job wrote
+    in the same period, from the per-minute datapoints. A downstream run that spans two periods
+    splits across them, so a run that rereads all of staging can show up as a low ratio in one
+    period (0.83 in the seed) and a high one in the next (2.75).
+    *Per run* (``flow_windows``/``flow_results``) compares each downstream run with what was
+    written for it, whatever the clock says: the same run gives one ratio (3.0 in the seed).
+    The verdict (``flow_results``, ``summarize``, the alarms) uses the per-run windows; the
+    per-period table is shown next to it so the figures can be compared with the seed's dashboard.
 """
 
 from __future__ import annotations
@@ -40,9 +51,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from glue_audit.insights.series import Series
 from glue_audit.insights.times import iso_z
 
 FIRST_WINDOW = timedelta(hours=24)
+TRIGGER_PERIOD = timedelta(minutes=30)  # the seed's Input trigger: every 30 minutes
 HEALTHY_LOW = 0.9
 HEALTHY_HIGH = 1.1
 PERSIST_RUNS = 2  # reprocessing is persistent when at least this many ...
@@ -336,3 +349,77 @@ def summarize(results: Sequence[FlowResult], upstream_job: str, downstream_job: 
     if persistent:
         fix = REPROCESSING_FIX if fix is None else f"{fix}. Also: {REPROCESSING_FIX}"
     return FlowSummary(newest.verdict, f"newest run {newest.run_id}: {newest.reason}{earlier}", counts, fix)
+
+
+# --- Per trigger period (the seed's dashboard) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFlow:
+    """What the downstream job read and the upstream job wrote in one trigger period."""
+
+    start: datetime
+    end: datetime
+    bytes_read: float
+    bytes_written: float
+    ratio: float | None
+    verdict: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": iso_z(self.start),
+            "end": iso_z(self.end),
+            "bytes_read": self.bytes_read,
+            "bytes_written": self.bytes_written,
+            "ratio": self.ratio,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
+
+
+def period_flows(
+    read: Series,
+    written: Series,
+    start: datetime,
+    end: datetime,
+    period: timedelta = TRIGGER_PERIOD,
+) -> list[PeriodFlow]:
+    """The seed's ratio: per period ``[start + i*period, start + (i+1)*period)`` up to ``end``, the
+    SUM of the downstream job's read datapoints over the SUM of the upstream job's write datapoints
+    falling in it (a datapoint belongs to the period its timestamp falls in).
+
+    ``read`` and ``written`` are per-minute (or per-sample) delta series of the whole job, all runs
+    together. A period where the upstream wrote nothing has no ratio: ``idle`` when nothing was
+    read either, ``no data`` otherwise (a downstream run carried over from an earlier period).
+    """
+    if period <= timedelta(0):
+        raise ValueError(f"the trigger period must be positive, got {period}")
+    if end <= start:
+        raise ValueError(f"the period range is empty: end {iso_z(end)} is not after start {iso_z(start)}")
+    flows: list[PeriodFlow] = []
+    opens = start
+    while opens < end:
+        closes = min(opens + period, end)
+        got = sum(value for at, value in read if opens <= at < closes)
+        put = sum(value for at, value in written if opens <= at < closes)
+        flows.append(_period(opens, closes, float(got), float(put)))
+        opens = closes
+    return flows
+
+
+def _period(opens: datetime, closes: datetime, got: float, put: float) -> PeriodFlow:
+    if put == 0:
+        if got == 0:
+            return PeriodFlow(opens, closes, got, put, None, IDLE, "nothing written, nothing read")
+        return PeriodFlow(
+            opens,
+            closes,
+            got,
+            put,
+            None,
+            NO_DATA,
+            "read with nothing written upstream in the period (a run carried over from an earlier one)",
+        )
+    ratio = got / put
+    return PeriodFlow(opens, closes, got, put, ratio, classify(ratio), f"read {ratio:.2f}x what was written")
