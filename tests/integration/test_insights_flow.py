@@ -261,11 +261,13 @@ def test_flow_falls_back_to_the_run_reports_when_the_jobs_have_no_metrics(stack:
     assert (only["ratio"], only["verdict"], only["sources"]) == (1.0, flow.HEALTHY, ["report"])
 
 
-def simulated_seed(stack: Stack, *, bookmarks: bool) -> Pipeline:
+def simulated_seed(
+    stack: Stack, *, bookmarks: bool, output_arguments: dict[str, str] | None = None
+) -> Pipeline:
     """The seed's pipeline by its mechanism (``tests.unit.seed_pipeline``), a few hours ago, its
     runs in the ledger and its per-minute byte datapoints in CloudWatch."""
     create_job(stack, INPUT)
-    create_job(stack, OUTPUT, tags={"glue-audit:upstream": INPUT})
+    create_job(stack, OUTPUT, tags={"glue-audit:upstream": INPUT}, arguments=output_arguments)
     start = (datetime.now(UTC) - timedelta(hours=8)).replace(minute=0, second=0, microsecond=0)
     pipeline = simulate(
         start,
@@ -315,3 +317,21 @@ def test_flow_with_bookmarks_is_1_per_run_and_the_text_shows_both_views(stack: S
     report = cli("flow", INPUT, OUTPUT, "--json").json()
     assert [round(r["ratio"], 2) for r in report["runs"]] == [1.0] * 6
     assert [round(p["ratio"], 2) for p in report["periods"][:6]] == [1.0, 1.0, 0.83, 1.17, 1.0, 1.0]
+
+
+def test_flow_reads_the_bookmark_option_and_names_the_fix_on_the_first_spike(stack: Stack) -> None:
+    pipeline = simulated_seed(
+        stack, bookmarks=False, output_arguments={"--job-bookmark-option": "job-bookmark-disable"}
+    )
+    until = pipeline.outputs[1].started_on  # up to the first spike (2.5)
+
+    result = cli("flow", INPUT, OUTPUT, "--until", until.isoformat())
+
+    assert result.code == 0, result.err
+    assert "Verdict: reprocessing" in result.out
+    assert (
+        f"Fix: bookmarks are disabled on {OUTPUT}: enable them and give the source a transformation_ctx"
+        in result.out
+    )
+    runs = cli("flow", INPUT, OUTPUT, "--until", until.isoformat(), "--json").json()["runs"]
+    assert [r["persistent"] for r in runs] == [False, True]

@@ -178,3 +178,41 @@ def test_bad_period_arguments_are_named() -> None:
         period_flows(Series(), Series(), T0, T0 + timedelta(hours=1), timedelta(0))
     with pytest.raises(ValueError, match="period range is empty"):
         period_flows(Series(), Series(), T0, T0)
+
+
+# --- The downstream job's bookmark option names the cause on the first spike ---------------------
+
+
+def per_run_with_option(pipeline: Pipeline, option: str | None) -> list[flow.FlowResult]:
+    downstream, upstream = pipeline.run_bytes()
+    return flow_results(
+        flow_windows(downstream, upstream), "input_job", downstream_job="output_job", bookmark_option=option
+    )
+
+
+def test_bookmarks_disabled_flag_reprocessing_on_the_first_spike_and_name_the_fix() -> None:
+    got = per_run_with_option(seed(bookmarks=False), "job-bookmark-disable")
+
+    assert [r.verdict for r in got[:2]] == [flow.HEALTHY, flow.REPROCESSING]
+    assert got[1].persistent  # the first spike, 2.5: the cause is known
+    assert got[1].fix is not None
+    assert got[1].fix.startswith(
+        "bookmarks are disabled on output_job: enable them and give the source a transformation_ctx"
+    )
+    summary = flow.summarize(got[:2], "input_job", "output_job")
+    assert summary.verdict == flow.REPROCESSING and summary.fix == got[1].fix
+
+
+def test_a_paused_bookmark_is_named_too() -> None:
+    got = per_run_with_option(seed(bookmarks=False), "job-bookmark-pause")
+
+    assert got[1].persistent and got[1].fix is not None and "bookmarks are paused on output_job" in got[1].fix
+
+
+@pytest.mark.parametrize("option", [None, "job-bookmark-enable"])
+def test_without_a_known_cause_one_spike_is_only_a_hint(option: str | None) -> None:
+    got = per_run_with_option(seed(bookmarks=False), option)
+
+    assert got[1].verdict == flow.REPROCESSING and not got[1].persistent
+    assert got[1].fix == flow.REPROCESSING_FIX
+    assert got[2].persistent  # the second spike within three runs

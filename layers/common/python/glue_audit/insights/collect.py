@@ -48,6 +48,12 @@ class JobInfo:
         return value is not None and value.strip().lower() != "false"
 
     @property
+    def bookmark_option(self) -> str | None:
+        """``--job-bookmark-option`` from the job's default arguments (None: not set)."""
+        value = self.default_arguments.get(flow.BOOKMARK_OPTION)
+        return value.strip() if value and value.strip() else None
+
+    @property
     def upstream(self) -> str | None:
         value = self.tags.get(UPSTREAM_TAG)
         return value.strip() if value and value.strip() else None
@@ -311,7 +317,13 @@ def load_flow(
         [run_bytes(run, up_bytes.get(run.run_id)) for run in upstream_runs],
         previous_start,
     )
-    results = flow.flow_results(windows, upstream)[len(context) :]
+    job = reader.catalog.job(downstream)
+    results = flow.flow_results(
+        windows,
+        upstream,
+        downstream_job=downstream,
+        bookmark_option=job.bookmark_option if job is not None else None,
+    )[len(context) :]
     report = FlowReport(
         upstream, downstream, upstream_from, results, flow.summarize(results, upstream, downstream)
     )

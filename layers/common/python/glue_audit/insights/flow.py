@@ -79,6 +79,19 @@ BACKLOG_HINT = (
     "1, the downstream job falls behind: give it more workers or run it more often)"
 )
 
+BOOKMARK_OPTION = "--job-bookmark-option"
+BOOKMARK_ENABLED = "job-bookmark-enable"
+
+
+def bookmarks_off_fix(downstream_job: str, option: str) -> str:
+    state = "paused" if option == "job-bookmark-pause" else "disabled"
+    return (
+        f"bookmarks are {state} on {downstream_job}: enable them and give the source a transformation_ctx "
+        f"({BOOKMARK_OPTION} {BOOKMARK_ENABLED} in its default arguments, "
+        'create_dynamic_frame.from_options(..., transformation_ctx="..."))'
+    )
+
+
 BANDS = {
     HEALTHY: f"{HEALTHY_LOW} <= ratio <= {HEALTHY_HIGH}",
     REPROCESSING: f"ratio > {HEALTHY_HIGH} (persistent: {PERSIST_RUNS} of the last {PERSIST_LOOKBACK} runs)",
@@ -272,15 +285,36 @@ def is_persistent(verdicts: Sequence[str]) -> bool:
     return sum(1 for verdict in recent if verdict == REPROCESSING) >= PERSIST_RUNS
 
 
-def flow_results(windows: Sequence[FlowWindow], upstream_job: str) -> list[FlowResult]:
+def flow_results(
+    windows: Sequence[FlowWindow],
+    upstream_job: str,
+    *,
+    downstream_job: str | None = None,
+    bookmark_option: str | None = None,
+) -> list[FlowResult]:
     """The ratio and verdict of each window (oldest first), with persistence over the sequence
-    (give the PERSIST_LOOKBACK - 1 windows before the first one you show, for context)."""
+    (give the PERSIST_LOOKBACK - 1 windows before the first one you show, for context).
+
+    ``bookmark_option`` is the downstream job's ``--job-bookmark-option`` default argument (None:
+    not set or not known). When it is set and is not ``job-bookmark-enable``, the cause of any
+    reprocessing is known, so the first spike is already persistent and its fix names the job.
+    """
+    bookmarks_off = bookmark_option is not None and bookmark_option.strip() != BOOKMARK_ENABLED
     results: list[FlowResult] = []
     verdicts: list[str] = []
     for window in windows:
         result = _measure(window, upstream_job)
         verdicts.append(result.verdict)
-        if is_persistent(verdicts):
+        if result.verdict == REPROCESSING and bookmarks_off and bookmark_option is not None:
+            job = downstream_job or "the downstream job"
+            result = replace(
+                result,
+                persistent=True,
+                reason=result.reason + f" ({BOOKMARK_OPTION} is {bookmark_option.strip()} on {job}: "
+                "every run rereads all of its input)",
+                fix=bookmarks_off_fix(job, bookmark_option.strip()),
+            )
+        elif is_persistent(verdicts):
             result = _with_persistence(result)
         results.append(result)
     return results
@@ -333,7 +367,7 @@ def summarize(results: Sequence[FlowResult], upstream_job: str, downstream_job: 
                 f"the newest run of {downstream_job} read more than {upstream_job} wrote for it "
                 f"({_ratios([newest])}); once is a hint, twice in {PERSIST_LOOKBACK} runs is reprocessing"
             )
-        return FlowSummary(REPROCESSING, message, counts, REPROCESSING_FIX)
+        return FlowSummary(REPROCESSING, message, counts, newest.fix or REPROCESSING_FIX)
     earlier = ""
     if above:
         kind = "persistently" if persistent else "once"
