@@ -304,6 +304,9 @@ def test_flow_shows_the_seed_dashboard_per_period_and_judges_per_run(stack: Stac
     ]
     assert [round(r["ratio"], 2) for r in report["runs"]] == [1.0, 2.5, 3.5, 2.75]
     assert report["summary"]["verdict"] == flow.REPROCESSING
+    # the backlog explains itself: the third Output run waited for the long tail of the third Input run
+    assert "output-3 started only at" in periods[2]["reason"]
+    assert "when upstream run input-3" in periods[2]["reason"]
 
 
 def test_flow_with_bookmarks_is_1_per_run_and_the_text_shows_both_views(stack: Stack) -> None:
@@ -313,6 +316,7 @@ def test_flow_with_bookmarks_is_1_per_run_and_the_text_shows_both_views(stack: S
 
     assert result.code == 0, result.err
     assert "Per 30-minute trigger period" in result.out
+    assert "output-3 started only at" in result.out  # the late run behind the period's 0.83
     assert "Verdict: healthy" in result.out
     report = cli("flow", INPUT, OUTPUT, "--json").json()
     assert [round(r["ratio"], 2) for r in report["runs"]] == [1.0] * 6

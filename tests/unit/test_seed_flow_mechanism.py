@@ -216,3 +216,26 @@ def test_without_a_known_cause_one_spike_is_only_a_hint(option: str | None) -> N
     assert got[1].verdict == flow.REPROCESSING and not got[1].persistent
     assert got[1].fix == flow.REPROCESSING_FIX
     assert got[2].persistent  # the second spike within three runs
+
+
+def test_the_backlog_period_names_the_late_run_and_the_upstream_run_it_waited_for() -> None:
+    pipeline = seed(bookmarks=False)
+    downstream, upstream = pipeline.run_bytes()
+
+    got = period_flows(
+        pipeline.series(pipeline.outputs, "read_bytes"),
+        pipeline.series(pipeline.inputs, "write_bytes"),
+        T0,
+        T0 + timedelta(hours=2),
+        downstream_runs=downstream,
+        upstream_runs=upstream,
+    )
+
+    assert got[2].verdict == flow.BACKLOG
+    assert (
+        "output-3 started only at 13:17 when upstream run input-3 (started 13:00) finished writing at 13:17 "
+        "and was still reading at 13:30" in got[2].reason
+    )
+    assert got[3].verdict == flow.REPROCESSING
+    assert "includes the rest of output-3 (started 13:17) from the period before" in got[3].reason
+    assert "started only" not in got[0].reason and "includes the rest" not in got[1].reason

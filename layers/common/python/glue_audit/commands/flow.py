@@ -208,3 +208,6 @@ def render_periods(ctx: Context, report: FlowReport) -> None:
         for period in report.periods
     ]
     ctx.print(table(["period start", "upstream wrote", "downstream read", "ratio", "reading"], rows))
+    for period in report.periods:
+        if period.verdict not in (flow.HEALTHY, flow.IDLE):
+            ctx.print(f"{fmt_time(period.start)}: {period.reason}")

@@ -360,7 +360,16 @@ def _with_periods(
         return replace(
             report, periods_note="no per-period view: CloudWatch has no byte datapoints for these runs"
         )
-    return replace(report, periods=flow.period_flows(read, written, start, end, every))
+    flows = flow.period_flows(
+        read,
+        written,
+        start,
+        end,
+        every,
+        downstream_runs=[run_bytes(run, None) for run in downstream_runs],
+        upstream_runs=[run_bytes(run, None) for run in upstream_runs],
+    )
+    return replace(report, periods=flows)
 
 
 # --- Stragglers ---------------------------------------------------------------------------------

@@ -24,9 +24,10 @@ Verdict of a run (bands are inclusive at 0.9 and 1.1):
                       the last 3 runs (this one included) are above the band: the job has no job
                       bookmark. Fix: give the source a ``transformation_ctx`` and run the job with
                       ``--job-bookmark-option job-bookmark-enable``.
-    ``backlog``       ratio < 0.9: it read less than was produced: it started late (before the
-                      upstream run finished writing) or could not keep up, and the rest waits for
-                      the next run.
+    ``backlog``       ratio < 0.9: it read less than the upstream runs of its window wrote: it
+                      read only part of its input or could not keep up, and the rest waits for the
+                      next run. (A late start lowers the ratio of a 30-minute period, not of the
+                      run: the run lists its input when it starts.)
     ``idle``          nothing was written upstream and nothing was read.
     ``no data``       a byte count is missing (no metrics and no run report), or no upstream run
                       completed in the window; never a division by zero.
@@ -74,9 +75,11 @@ REPROCESSING_FIX = (
     "--job-bookmark-option job-bookmark-enable, so each run reads only files no earlier run processed"
 )
 BACKLOG_HINT = (
-    "the run read less than was produced for it: it started before the upstream run finished "
-    "writing or could not keep up; the next run should pick up the rest (if the ratio stays below "
-    "1, the downstream job falls behind: give it more workers or run it more often)"
+    "the run read less than the upstream runs completed before it started had written: it read only "
+    "part of its input or could not keep up; the next run should pick up the rest (if the ratio stays "
+    "below 1, the downstream job falls behind: give it more workers or run it more often). A low "
+    "ratio in one 30-minute period alone is a run that started late and was still reading at the "
+    "period's end: the period table names it"
 )
 
 BOOKMARK_OPTION = "--job-bookmark-option"
@@ -418,6 +421,9 @@ def period_flows(
     start: datetime,
     end: datetime,
     period: timedelta = TRIGGER_PERIOD,
+    *,
+    downstream_runs: Sequence[RunBytes] = (),
+    upstream_runs: Sequence[RunBytes] = (),
 ) -> list[PeriodFlow]:
     """The seed's ratio: per period ``[start + i*period, start + (i+1)*period)`` up to ``end``, the
     SUM of the downstream job's read datapoints over the SUM of the upstream job's write datapoints
@@ -426,6 +432,10 @@ def period_flows(
     ``read`` and ``written`` are per-minute (or per-sample) delta series of the whole job, all runs
     together. A period where the upstream wrote nothing has no ratio: ``idle`` when nothing was
     read either, ``no data`` otherwise (a downstream run carried over from an earlier period).
+
+    Given the runs (only their times are used), a period below the band names the downstream runs
+    still reading at its end and the upstream run each waited for, and a period above it names
+    the downstream runs carried over from an earlier period.
     """
     if period <= timedelta(0):
         raise ValueError(f"the trigger period must be positive, got {period}")
@@ -437,9 +447,53 @@ def period_flows(
         closes = min(opens + period, end)
         got = sum(value for at, value in read if opens <= at < closes)
         put = sum(value for at, value in written if opens <= at < closes)
-        flows.append(_period(opens, closes, float(got), float(put)))
+        flows.append(
+            _explained(_period(opens, closes, float(got), float(put)), downstream_runs, upstream_runs)
+        )
         opens = closes
     return flows
+
+
+def _hm(at: datetime) -> str:
+    return f"{at:%H:%M}"
+
+
+def _explain_late(run: RunBytes, end: datetime, upstream_runs: Sequence[RunBytes]) -> str:
+    waited = [up for up in upstream_runs if up.completed_on is not None and up.completed_on <= run.started_on]
+    after = ""
+    if waited:
+        last = max(waited, key=lambda up: (up.completed_on or up.started_on, up.run_id))
+        after = (
+            f" when upstream run {last.run_id} (started {_hm(last.started_on)}) finished writing at "
+            f"{_hm(last.completed_on or last.started_on)}"
+        )
+    return (
+        f"{run.run_id} started only at {_hm(run.started_on)}{after} and was still reading at {_hm(end)}: "
+        "the rest of what it read counts in the next period"
+    )
+
+
+def _explained(
+    result: PeriodFlow, downstream_runs: Sequence[RunBytes], upstream_runs: Sequence[RunBytes]
+) -> PeriodFlow:
+    def running_at(run: RunBytes, at: datetime) -> bool:
+        return run.started_on < at and (run.completed_on is None or run.completed_on > at)
+
+    if result.verdict == BACKLOG:
+        late = sorted((r for r in downstream_runs if running_at(r, result.end)), key=lambda r: r.started_on)
+        if late:
+            parts = "; ".join(_explain_late(run, result.end, upstream_runs) for run in late)
+            return replace(result, reason=f"{result.reason}; {parts}")
+    if result.verdict == REPROCESSING:
+        carried = sorted(
+            (r for r in downstream_runs if running_at(r, result.start)), key=lambda r: r.started_on
+        )
+        if carried:
+            names = ", ".join(f"{run.run_id} (started {_hm(run.started_on)})" for run in carried)
+            return replace(
+                result, reason=f"{result.reason}; includes the rest of {names} from the period before"
+            )
+    return result
 
 
 def _period(opens: datetime, closes: datetime, got: float, put: float) -> PeriodFlow:
