@@ -17,8 +17,9 @@ import pytest
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import flow
 from glue_audit.models import RunItem
-from tests.integration.test_insights_support import cli, create_job, put_bytes, put_run
+from tests.integration.test_insights_support import cli, create_job, put_bytes, put_points, put_run
 from tests.support.stack import Stack
+from tests.unit.seed_pipeline import Pipeline, simulate
 
 MB = 1024 * 1024
 INPUT, OUTPUT = "input-job", "output-job"
@@ -258,3 +259,83 @@ def test_flow_falls_back_to_the_run_reports_when_the_jobs_have_no_metrics(stack:
     assert result.code == 0, result.err
     (only,) = result.json()["runs"]
     assert (only["ratio"], only["verdict"], only["sources"]) == (1.0, flow.HEALTHY, ["report"])
+
+
+def simulated_seed(
+    stack: Stack, *, bookmarks: bool, output_arguments: dict[str, str] | None = None
+) -> Pipeline:
+    """The seed's pipeline by its mechanism (``tests.unit.seed_pipeline``), a few hours ago, its
+    runs in the ledger and its per-minute byte datapoints in CloudWatch."""
+    create_job(stack, INPUT)
+    create_job(stack, OUTPUT, tags={"glue-audit:upstream": INPUT}, arguments=output_arguments)
+    start = (datetime.now(UTC) - timedelta(hours=8)).replace(minute=0, second=0, microsecond=0)
+    pipeline = simulate(
+        start,
+        [10, 10, 17, 10, 10, 10],
+        source_since=start - timedelta(minutes=45),
+        arrival_every=timedelta(minutes=5),
+        read_minutes_per_file=0.7,
+        startup_minutes=9,
+        bookmarks=bookmarks,
+    )
+    for job, runs, metric, attribute in (
+        (INPUT, pipeline.inputs, cw.WRITE_BYTES, "write_bytes"),
+        (OUTPUT, pipeline.outputs, cw.READ_BYTES, "read_bytes"),
+    ):
+        for run in runs:
+            put_run(job, run.started_on, run.completed_on, run_id=run.run_id)
+            put_points(stack, job, run.run_id, metric, getattr(run, attribute).items(), cw.COUNT)
+    return pipeline
+
+
+def test_flow_shows_the_seed_dashboard_per_period_and_judges_per_run(stack: Stack) -> None:
+    simulated_seed(stack, bookmarks=False)
+
+    report = cli("flow", INPUT, OUTPUT, "--json").json()
+
+    periods = report["periods"]
+    assert report["verdict_uses"] == "runs" and report["period_minutes"] == 30
+    assert [round(p["ratio"], 2) for p in periods[:4]] == [1.0, 2.5, 0.83, 2.67]
+    assert [p["verdict"] for p in periods[:4]] == [
+        flow.HEALTHY,
+        flow.REPROCESSING,
+        flow.BACKLOG,
+        flow.REPROCESSING,
+    ]
+    assert [round(r["ratio"], 2) for r in report["runs"]] == [1.0, 2.5, 3.5, 2.75]
+    assert report["summary"]["verdict"] == flow.REPROCESSING
+    # the backlog explains itself: the third Output run waited for the long tail of the third Input run
+    assert "output-3 started only at" in periods[2]["reason"]
+    assert "when upstream run input-3" in periods[2]["reason"]
+
+
+def test_flow_with_bookmarks_is_1_per_run_and_the_text_shows_both_views(stack: Stack) -> None:
+    simulated_seed(stack, bookmarks=True)
+
+    result = cli("flow", INPUT, OUTPUT)
+
+    assert result.code == 0, result.err
+    assert "Per 30-minute trigger period" in result.out
+    assert "output-3 started only at" in result.out  # the late run behind the period's 0.83
+    assert "Verdict: healthy" in result.out
+    report = cli("flow", INPUT, OUTPUT, "--json").json()
+    assert [round(r["ratio"], 2) for r in report["runs"]] == [1.0] * 6
+    assert [round(p["ratio"], 2) for p in report["periods"][:6]] == [1.0, 1.0, 0.83, 1.17, 1.0, 1.0]
+
+
+def test_flow_reads_the_bookmark_option_and_names_the_fix_on_the_first_spike(stack: Stack) -> None:
+    pipeline = simulated_seed(
+        stack, bookmarks=False, output_arguments={"--job-bookmark-option": "job-bookmark-disable"}
+    )
+    until = pipeline.outputs[1].started_on  # up to the first spike (2.5)
+
+    result = cli("flow", INPUT, OUTPUT, "--until", until.isoformat())
+
+    assert result.code == 0, result.err
+    assert "Verdict: reprocessing" in result.out
+    assert (
+        f"Fix: bookmarks are disabled on {OUTPUT}: enable them and give the source a transformation_ctx"
+        in result.out
+    )
+    runs = cli("flow", INPUT, OUTPUT, "--until", until.isoformat(), "--json").json()["runs"]
+    assert [r["persistent"] for r in runs] == [False, True]

@@ -37,7 +37,9 @@ def results(
     return flow_results(flow_windows(downstream, upstream, previous), "input")
 
 
-# The seed's timeline: Input every 30 minutes, Output after each Input run (max concurrency 1).
+# The seed's timeline with byte counts picked per run to exercise the per-run window rule and the
+# bands (the ratios are chosen here, not derived): the seed's story by its mechanism is in
+# test_seed_flow_mechanism.py.
 SEED_UP = [
     up("u1", 0, 10, 100 * MB),
     up("u2", 30, 40, 100 * MB),

@@ -6,6 +6,12 @@ completed after the previous downstream run started and no later than this one s
 (0.9 to 1.1) is healthy; above 1.1 the run reread old input (reprocessing: persistent when 2 of the
 last 3 runs are above, fixed by job bookmarks); below 0.9 it left a backlog or started late.
 
+Below the runs, the same bytes per 30-minute trigger period (UTC clock periods): what the
+downstream job read in the period against what the upstream job wrote in it, as on the dashboard
+of the AWS Glue guide ("Monitoring the progress of multiple jobs"). A run that spans two periods
+splits across them, so the periods can show a dip and a spike where the run has one ratio; the
+verdict uses the per-run windows.
+
 With one job name, the upstream comes from the downstream job's tag ``glue-audit:upstream``.
 Runs are shown oldest first, as on a timeline.
 """
@@ -100,7 +106,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     last = args.last if args.last is not None else (None if since else DEFAULT_LAST)
     reader = ByteReader(ctx.client("cloudwatch"), ctx.client("s3"), ctx.catalog, ctx.now)
     report = load_flow(
-        downstream, upstream, reader=reader, since=since, until=until, last=last, upstream_from=source
+        downstream,
+        upstream,
+        reader=reader,
+        since=since,
+        until=until,
+        last=last,
+        upstream_from=source,
+        periods=True,
     )
     if not report.results:
         raise NotFound(f"no runs of {downstream!r} started in the chosen period")
@@ -119,6 +132,10 @@ def as_json(report: FlowReport) -> dict[str, Any]:
         "window_rule": flow.WINDOW_RULE,
         "bands": {"healthy": [flow.HEALTHY_LOW, flow.HEALTHY_HIGH], **flow.BANDS},
         "runs": [result.as_dict() for result in report.results],
+        "verdict_uses": "runs",
+        "periods": [period.as_dict() for period in report.periods],
+        "period_minutes": int(flow.TRIGGER_PERIOD.total_seconds() // 60),
+        "periods_note": report.periods_note,
         "summary": report.summary.as_dict(),
     }
 
@@ -163,7 +180,34 @@ def render(ctx: Context, report: FlowReport) -> None:
         ctx.print()
         for result in notes:
             ctx.print(f"{result.run_id}: {result.reason}")
+    render_periods(ctx, report)
     ctx.print()
     ctx.print(f"Verdict: {report.summary.verdict}: {report.summary.message}")
     if report.summary.fix:
         ctx.print(f"Fix: {report.summary.fix}")
+
+
+def render_periods(ctx: Context, report: FlowReport) -> None:
+    minutes = int(flow.TRIGGER_PERIOD.total_seconds() // 60)
+    ctx.print()
+    if not report.periods:
+        if report.periods_note:
+            ctx.print(report.periods_note)
+        return
+    ctx.print(
+        f"Per {minutes}-minute trigger period (as the Glue dashboard sums it; the verdict uses the runs):"
+    )
+    rows = [
+        [
+            fmt_time(period.start),
+            fmt_bytes(period.bytes_written),
+            fmt_bytes(period.bytes_read),
+            fmt_number(period.ratio),
+            period.verdict,
+        ]
+        for period in report.periods
+    ]
+    ctx.print(table(["period start", "upstream wrote", "downstream read", "ratio", "reading"], rows))
+    for period in report.periods:
+        if period.verdict not in (flow.HEALTHY, flow.IDLE):
+            ctx.print(f"{fmt_time(period.start)}: {period.reason}")

@@ -7,9 +7,9 @@ Every function takes its AWS clients as arguments. Ledger reads use the ``histor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -46,6 +46,12 @@ class JobInfo:
     def metrics_enabled(self) -> bool:
         value = self.default_arguments.get(METRICS_ARGUMENT)
         return value is not None and value.strip().lower() != "false"
+
+    @property
+    def bookmark_option(self) -> str | None:
+        """``--job-bookmark-option`` from the job's default arguments (None: not set)."""
+        value = self.default_arguments.get(flow.BOOKMARK_OPTION)
+        return value.strip() if value and value.strip() else None
 
     @property
     def upstream(self) -> str | None:
@@ -206,6 +212,21 @@ class ByteReader:
                 self._cache[(job_name, run.run_id)] = measured
         return {run_id: self._cache[(job, run_id)] for job, run_id in self._cache if job == job_name}
 
+    def minute_series(self, job_name: str, runs: Sequence[RunItem], metric: str) -> tuple[Series, int]:
+        """The job's datapoints of ``metric`` over ``runs``, all runs summed per timestamp, at the
+        finest period CloudWatch still holds for the oldest run; ``(series, period seconds)``."""
+        if not runs:
+            return Series(), 60
+        start = min(run_started(run) for run in runs) - cw.LEAD_TIME
+        end = max((run_completed(run) or self.now) for run in runs) + cw.FLUSH_DELAY
+        period = cw.metric_period(start, self.now)
+        queries = [cw.MetricQuery(metric, job_name, run.run_id, "Sum", cw.COUNT) for run in runs]
+        totals: dict[datetime, float] = {}
+        for series in cw.read_series(self.cloudwatch, queries, start, end, period):
+            for at, value in series:
+                totals[at] = totals.get(at, 0.0) + value
+        return Series.of(totals.items()), period
+
     def report(self, job_name: str, run_id: str) -> RunReport | None:
         return read_run_report(self.s3, self.catalog.report_prefix(job_name, run_id), job_name, run_id)
 
@@ -237,6 +258,8 @@ class FlowReport:
     upstream_from: str  # argument | tag
     results: list[flow.FlowResult]
     summary: flow.FlowSummary
+    periods: list[flow.PeriodFlow] = field(default_factory=list)
+    periods_note: str | None = None
 
 
 def runs_before(run: RunItem, limit: int) -> list[RunItem]:
@@ -261,11 +284,13 @@ def load_flow(
     until: datetime | None = None,
     last: int | None = None,
     upstream_from: str = "argument",
+    periods: bool = False,
 ) -> FlowReport:
     """The flow ratio of the newest ``last`` downstream runs started in ``[since, until]``.
 
     The runs just before them are read too, for the window of the first one and for persistence
-    (a verdict does not depend on how many runs are shown).
+    (a verdict does not depend on how many runs are shown). With ``periods``, also the ratio per
+    30-minute trigger period over the same runs (``flow.period_flows``, the seed's dashboard).
     """
     count = last if last is not None else MAX_FLOW_RUNS
     chosen = list(reversed(list(runs_between(downstream, since, until, newest_first=True, limit=count))))
@@ -292,10 +317,59 @@ def load_flow(
         [run_bytes(run, up_bytes.get(run.run_id)) for run in upstream_runs],
         previous_start,
     )
-    results = flow.flow_results(windows, upstream)[len(context) :]
-    return FlowReport(
+    job = reader.catalog.job(downstream)
+    results = flow.flow_results(
+        windows,
+        upstream,
+        downstream_job=downstream,
+        bookmark_option=job.bookmark_option if job is not None else None,
+    )[len(context) :]
+    report = FlowReport(
         upstream, downstream, upstream_from, results, flow.summarize(results, upstream, downstream)
     )
+    if not periods:
+        return report
+    return _with_periods(report, reader, chosen, upstream_runs)
+
+
+def _with_periods(
+    report: FlowReport, reader: ByteReader, downstream_runs: list[RunItem], upstream_runs: list[RunItem]
+) -> FlowReport:
+    """The per-period view: 30-minute clock periods (UTC) from the one where the first shown
+    downstream run or an upstream run of its window started, to the one where the last shown
+    downstream run ended; the bytes of every run of either job that started in those periods."""
+    every = flow.TRIGGER_PERIOD
+    shown = {run_id for result in report.results for run_id in result.upstream_run_ids}
+    involved = downstream_runs + [run for run in upstream_runs if run.run_id in shown]
+    first = min(run_started(run) for run in involved)
+    last = max((run_completed(run) or reader.now) for run in downstream_runs)
+    seconds = int(every.total_seconds())
+    start = datetime.fromtimestamp(int(first.timestamp()) // seconds * seconds, UTC)
+    end = datetime.fromtimestamp(-(-int(last.timestamp()) // seconds) * seconds, UTC)
+    downstream_runs = list(runs_between(report.downstream, start, end, limit=MAX_FLOW_RUNS))
+    upstream_runs = list(runs_between(report.upstream, start, end, limit=MAX_UPSTREAM_RUNS))
+    read, read_period = reader.minute_series(report.downstream, downstream_runs, cw.READ_BYTES)
+    written, write_period = reader.minute_series(report.upstream, upstream_runs, cw.WRITE_BYTES)
+    if max(read_period, write_period) > seconds:
+        note = (
+            f"no per-period view: CloudWatch keeps only {max(read_period, write_period) // 60}-minute "
+            f"datapoints for runs this old, coarser than the {seconds // 60}-minute trigger period"
+        )
+        return replace(report, periods_note=note)
+    if not read and not written:
+        return replace(
+            report, periods_note="no per-period view: CloudWatch has no byte datapoints for these runs"
+        )
+    flows = flow.period_flows(
+        read,
+        written,
+        start,
+        end,
+        every,
+        downstream_runs=[run_bytes(run, None) for run in downstream_runs],
+        upstream_runs=[run_bytes(run, None) for run in upstream_runs],
+    )
+    return replace(report, periods=flows)
 
 
 # --- Stragglers ---------------------------------------------------------------------------------

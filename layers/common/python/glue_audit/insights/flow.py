@@ -24,13 +24,25 @@ Verdict of a run (bands are inclusive at 0.9 and 1.1):
                       the last 3 runs (this one included) are above the band: the job has no job
                       bookmark. Fix: give the source a ``transformation_ctx`` and run the job with
                       ``--job-bookmark-option job-bookmark-enable``.
-    ``backlog``       ratio < 0.9: it read less than was produced: it started late (before the
-                      upstream run finished writing) or could not keep up, and the rest waits for
-                      the next run.
+    ``backlog``       ratio < 0.9: it read less than the upstream runs of its window wrote: it
+                      read only part of its input or could not keep up, and the rest waits for the
+                      next run. (A late start lowers the ratio of a 30-minute period, not of the
+                      run: the run lists its input when it starts.)
     ``idle``          nothing was written upstream and nothing was read.
     ``no data``       a byte count is missing (no metrics and no run report), or no upstream run
                       completed in the window; never a division by zero.
     ``running``       the downstream run has not finished, so its read total is not final.
+
+Two views of the same bytes
+    *Per trigger period* (``period_flows``) is the seed's dashboard: the bytes the downstream job
+    read in each 30-minute period of the upstream trigger against the bytes the upstream job wrote
+    in the same period, from the per-minute datapoints. A downstream run that spans two periods
+    splits across them, so a run that rereads all of staging can show up as a low ratio in one
+    period (0.83 in the seed) and a high one in the next (2.75).
+    *Per run* (``flow_windows``/``flow_results``) compares each downstream run with what was
+    written for it, whatever the clock says: the same run gives one ratio (3.0 in the seed).
+    The verdict (``flow_results``, ``summarize``, the alarms) uses the per-run windows; the
+    per-period table is shown next to it so the figures can be compared with the seed's dashboard.
 """
 
 from __future__ import annotations
@@ -40,9 +52,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from glue_audit.insights.series import Series
 from glue_audit.insights.times import iso_z
 
 FIRST_WINDOW = timedelta(hours=24)
+TRIGGER_PERIOD = timedelta(minutes=30)  # the seed's Input trigger: every 30 minutes
 HEALTHY_LOW = 0.9
 HEALTHY_HIGH = 1.1
 PERSIST_RUNS = 2  # reprocessing is persistent when at least this many ...
@@ -61,10 +75,25 @@ REPROCESSING_FIX = (
     "--job-bookmark-option job-bookmark-enable, so each run reads only files no earlier run processed"
 )
 BACKLOG_HINT = (
-    "the run read less than was produced for it: it started before the upstream run finished "
-    "writing or could not keep up; the next run should pick up the rest (if the ratio stays below "
-    "1, the downstream job falls behind: give it more workers or run it more often)"
+    "the run read less than the upstream runs completed before it started had written: it read only "
+    "part of its input or could not keep up; the next run should pick up the rest (if the ratio stays "
+    "below 1, the downstream job falls behind: give it more workers or run it more often). A low "
+    "ratio in one 30-minute period alone is a run that started late and was still reading at the "
+    "period's end: the period table names it"
 )
+
+BOOKMARK_OPTION = "--job-bookmark-option"
+BOOKMARK_ENABLED = "job-bookmark-enable"
+
+
+def bookmarks_off_fix(downstream_job: str, option: str) -> str:
+    state = "paused" if option == "job-bookmark-pause" else "disabled"
+    return (
+        f"bookmarks are {state} on {downstream_job}: enable them and give the source a transformation_ctx "
+        f"({BOOKMARK_OPTION} {BOOKMARK_ENABLED} in its default arguments, "
+        'create_dynamic_frame.from_options(..., transformation_ctx="..."))'
+    )
+
 
 BANDS = {
     HEALTHY: f"{HEALTHY_LOW} <= ratio <= {HEALTHY_HIGH}",
@@ -259,15 +288,36 @@ def is_persistent(verdicts: Sequence[str]) -> bool:
     return sum(1 for verdict in recent if verdict == REPROCESSING) >= PERSIST_RUNS
 
 
-def flow_results(windows: Sequence[FlowWindow], upstream_job: str) -> list[FlowResult]:
+def flow_results(
+    windows: Sequence[FlowWindow],
+    upstream_job: str,
+    *,
+    downstream_job: str | None = None,
+    bookmark_option: str | None = None,
+) -> list[FlowResult]:
     """The ratio and verdict of each window (oldest first), with persistence over the sequence
-    (give the PERSIST_LOOKBACK - 1 windows before the first one you show, for context)."""
+    (give the PERSIST_LOOKBACK - 1 windows before the first one you show, for context).
+
+    ``bookmark_option`` is the downstream job's ``--job-bookmark-option`` default argument (None:
+    not set or not known). When it is set and is not ``job-bookmark-enable``, the cause of any
+    reprocessing is known, so the first spike is already persistent and its fix names the job.
+    """
+    bookmarks_off = bookmark_option is not None and bookmark_option.strip() != BOOKMARK_ENABLED
     results: list[FlowResult] = []
     verdicts: list[str] = []
     for window in windows:
         result = _measure(window, upstream_job)
         verdicts.append(result.verdict)
-        if is_persistent(verdicts):
+        if result.verdict == REPROCESSING and bookmarks_off and bookmark_option is not None:
+            job = downstream_job or "the downstream job"
+            result = replace(
+                result,
+                persistent=True,
+                reason=result.reason + f" ({BOOKMARK_OPTION} is {bookmark_option.strip()} on {job}: "
+                "every run rereads all of its input)",
+                fix=bookmarks_off_fix(job, bookmark_option.strip()),
+            )
+        elif is_persistent(verdicts):
             result = _with_persistence(result)
         results.append(result)
     return results
@@ -320,7 +370,7 @@ def summarize(results: Sequence[FlowResult], upstream_job: str, downstream_job: 
                 f"the newest run of {downstream_job} read more than {upstream_job} wrote for it "
                 f"({_ratios([newest])}); once is a hint, twice in {PERSIST_LOOKBACK} runs is reprocessing"
             )
-        return FlowSummary(REPROCESSING, message, counts, REPROCESSING_FIX)
+        return FlowSummary(REPROCESSING, message, counts, newest.fix or REPROCESSING_FIX)
     earlier = ""
     if above:
         kind = "persistently" if persistent else "once"
@@ -336,3 +386,128 @@ def summarize(results: Sequence[FlowResult], upstream_job: str, downstream_job: 
     if persistent:
         fix = REPROCESSING_FIX if fix is None else f"{fix}. Also: {REPROCESSING_FIX}"
     return FlowSummary(newest.verdict, f"newest run {newest.run_id}: {newest.reason}{earlier}", counts, fix)
+
+
+# --- Per trigger period (the seed's dashboard) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFlow:
+    """What the downstream job read and the upstream job wrote in one trigger period."""
+
+    start: datetime
+    end: datetime
+    bytes_read: float
+    bytes_written: float
+    ratio: float | None
+    verdict: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": iso_z(self.start),
+            "end": iso_z(self.end),
+            "bytes_read": self.bytes_read,
+            "bytes_written": self.bytes_written,
+            "ratio": self.ratio,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
+
+
+def period_flows(
+    read: Series,
+    written: Series,
+    start: datetime,
+    end: datetime,
+    period: timedelta = TRIGGER_PERIOD,
+    *,
+    downstream_runs: Sequence[RunBytes] = (),
+    upstream_runs: Sequence[RunBytes] = (),
+) -> list[PeriodFlow]:
+    """The seed's ratio: per period ``[start + i*period, start + (i+1)*period)`` up to ``end``, the
+    SUM of the downstream job's read datapoints over the SUM of the upstream job's write datapoints
+    falling in it (a datapoint belongs to the period its timestamp falls in).
+
+    ``read`` and ``written`` are per-minute (or per-sample) delta series of the whole job, all runs
+    together. A period where the upstream wrote nothing has no ratio: ``idle`` when nothing was
+    read either, ``no data`` otherwise (a downstream run carried over from an earlier period).
+
+    Given the runs (only their times are used), a period below the band names the downstream runs
+    still reading at its end and the upstream run each waited for, and a period above it names
+    the downstream runs carried over from an earlier period.
+    """
+    if period <= timedelta(0):
+        raise ValueError(f"the trigger period must be positive, got {period}")
+    if end <= start:
+        raise ValueError(f"the period range is empty: end {iso_z(end)} is not after start {iso_z(start)}")
+    flows: list[PeriodFlow] = []
+    opens = start
+    while opens < end:
+        closes = min(opens + period, end)
+        got = sum(value for at, value in read if opens <= at < closes)
+        put = sum(value for at, value in written if opens <= at < closes)
+        flows.append(
+            _explained(_period(opens, closes, float(got), float(put)), downstream_runs, upstream_runs)
+        )
+        opens = closes
+    return flows
+
+
+def _hm(at: datetime) -> str:
+    return f"{at:%H:%M}"
+
+
+def _explain_late(run: RunBytes, end: datetime, upstream_runs: Sequence[RunBytes]) -> str:
+    waited = [up for up in upstream_runs if up.completed_on is not None and up.completed_on <= run.started_on]
+    after = ""
+    if waited:
+        last = max(waited, key=lambda up: (up.completed_on or up.started_on, up.run_id))
+        after = (
+            f" when upstream run {last.run_id} (started {_hm(last.started_on)}) finished writing at "
+            f"{_hm(last.completed_on or last.started_on)}"
+        )
+    return (
+        f"{run.run_id} started only at {_hm(run.started_on)}{after} and was still reading at {_hm(end)}: "
+        "the rest of what it read counts in the next period"
+    )
+
+
+def _explained(
+    result: PeriodFlow, downstream_runs: Sequence[RunBytes], upstream_runs: Sequence[RunBytes]
+) -> PeriodFlow:
+    def running_at(run: RunBytes, at: datetime) -> bool:
+        return run.started_on < at and (run.completed_on is None or run.completed_on > at)
+
+    if result.verdict == BACKLOG:
+        late = sorted((r for r in downstream_runs if running_at(r, result.end)), key=lambda r: r.started_on)
+        if late:
+            parts = "; ".join(_explain_late(run, result.end, upstream_runs) for run in late)
+            return replace(result, reason=f"{result.reason}; {parts}")
+    if result.verdict == REPROCESSING:
+        carried = sorted(
+            (r for r in downstream_runs if running_at(r, result.start)), key=lambda r: r.started_on
+        )
+        if carried:
+            names = ", ".join(f"{run.run_id} (started {_hm(run.started_on)})" for run in carried)
+            return replace(
+                result, reason=f"{result.reason}; includes the rest of {names} from the period before"
+            )
+    return result
+
+
+def _period(opens: datetime, closes: datetime, got: float, put: float) -> PeriodFlow:
+    if put == 0:
+        if got == 0:
+            return PeriodFlow(opens, closes, got, put, None, IDLE, "nothing written, nothing read")
+        return PeriodFlow(
+            opens,
+            closes,
+            got,
+            put,
+            None,
+            NO_DATA,
+            "read with nothing written upstream in the period (a run carried over from an earlier one)",
+        )
+    ratio = got / put
+    return PeriodFlow(opens, closes, got, put, ratio, classify(ratio), f"read {ratio:.2f}x what was written")
