@@ -55,7 +55,7 @@ def test_priority_and_team_come_from_the_job_tags(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["submit", "no-such-job"], 1, "Glue job 'no-such-job' does not exist"),
+        (["submit", "no-such-job"], 2, "Glue job 'no-such-job' does not exist"),
         (["submit", "payments", "--priority", "high"], 2, "priority 'high' is not a whole number"),
         (["submit", "payments", "--priority", "101"], 2, "priority 101 is outside 0..100"),
         (

@@ -1,6 +1,6 @@
 """The data teams' policy (the environments' ``submitter_policy_json``, built from
-glue_audit/facts/submitter_actions.json) grants exactly what ``glue-audit submit``, ``cancel``,
-``status`` and ``history`` call: nothing they call is missing, nothing granted goes unused."""
+glue_audit/facts/submitter_actions.json) grants exactly what ``glue-audit submit`` (with
+``--wait``), ``cancel``, ``requests``, ``request``, ``status`` and ``history`` call: nothing they call is missing, nothing granted goes unused."""
 
 from __future__ import annotations
 
@@ -31,7 +31,11 @@ def test_submitter_policy_grants_exactly_what_the_commands_call(
     with recording_api_calls() as recorded:
         assert cli("submit", "payments", "--arg", "payer_id=42", "--json") == 0
         request_id = json.loads(capsys.readouterr().out)["request_ids"][0]
+        assert cli("request", request_id) == 0
+        assert cli("requests", "--owner", "ana") == 1  # nobody called ana: still a read
+        assert cli("requests") == 0
         assert cli("cancel", request_id) == 0
+        assert cli("submit", "payments", "--wait", "--timeout", "1") == 5  # nothing launches it
         cli("status")  # 1 without any capacity snapshot yet: still a read of the ledger
         cli("history", "payments")
     calls.update(recorded)

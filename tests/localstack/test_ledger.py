@@ -45,7 +45,7 @@ def test_the_ledger_table_is_created_from_the_models_schema(dynamodb: Any) -> No
         described = dynamodb.describe_table(TableName=table)["Table"]
         assert described["TableStatus"] == "ACTIVE"
         indexes = {i["IndexName"]: i["KeySchema"] for i in described["GlobalSecondaryIndexes"]}
-        assert set(indexes) == {"active", "pending", "history", "by_request"}
+        assert set(indexes) == {"active", "pending", "history", "by_request", "by_status"}
         for keys in [described["KeySchema"], *indexes.values()]:
             assert [k["KeyType"] for k in keys] == ["HASH", "RANGE"]
         assert [k["AttributeName"] for k in indexes["history"]] == ["job_name", "history_sk"]

@@ -61,6 +61,16 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
+  attribute {
+    name = "status"
+    type = "S"
+  }
+
+  attribute {
+    name = "submitted_at"
+    type = "S"
+  }
+
   # Non-terminal runs and live claims (the capacity function's usage).
   global_secondary_index {
     name            = "active"
@@ -90,6 +100,14 @@ resource "aws_dynamodb_table" "this" {
     name            = "by_request"
     hash_key        = "request_id"
     range_key       = "sk"
+    projection_type = "ALL"
+  }
+
+  # Requests by status, newest first (glue-audit requests); only requests carry status.
+  global_secondary_index {
+    name            = "by_status"
+    hash_key        = "status"
+    range_key       = "submitted_at"
     projection_type = "ALL"
   }
 

@@ -3,6 +3,8 @@
 Commands (``glue-audit COMMAND --help`` for each):
 
   status                      headroom now, from the latest capacity snapshot
+  requests                    run requests, newest first (--owner, --status, --job, --since)
+  request REQUEST_ID          one request: state, why it waits, attempts, its run and the run's state
   history JOB                 a job's runs, newest first, paginated (--limit, --next-token)
   flow [UPSTREAM] DOWNSTREAM  data-flow ratio between chained jobs (reprocessing, backlog)
   stragglers JOB RUN          did one executor do most of the run alone?
@@ -19,6 +21,8 @@ Exit codes:
      (the reason is on stderr; ``flow`` and ``stragglers`` still print what they found)
   2  usage: bad arguments, a malformed --next-token or time
   3  an AWS call failed: no credentials, endpoint unreachable, missing table, access denied
+  4  submit --wait: a run ended FAILED, TIMEOUT, STOPPED or ERROR (or its request failed)
+  5  submit --wait: --timeout passed before the runs ended
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from glue_audit.observability import logger
 DEFAULT_TABLE = "glue-audit-ledger"
 
 # Command modules under glue_audit.commands, in help order.
-COMMANDS = ["status", "history", "flow", "stragglers", "report", "simulate"]
+COMMANDS = ["status", "requests", "history", "flow", "stragglers", "report", "simulate"]
 # Commands owned elsewhere (the lead's submit/cancel): registered when the module exists.
 OPTIONAL_COMMANDS = ["submit"]
 
@@ -102,7 +106,7 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     _logs_to_stderr()
     parser = build_parser()
     try:
@@ -110,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse printed the usage (or --help)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     models.configure(args.table)
-    ctx = Context()
+    ctx = ctx or Context()
     try:
         return int(args.handler(args, ctx))
     except CommandError as exc:

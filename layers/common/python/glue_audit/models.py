@@ -10,6 +10,8 @@ a job's runs, newest first, paginated   ``history`` GSI: ``job_name``, ``history
 active runs and live claims             ``active`` sparse GSI: ``active_pk=ACTIVE`` (only while active)
 pending requests by priority then age   ``pending`` sparse GSI: ``pending_pk=PENDING`` (only while pending)
 a request and its runs                  ``by_request`` GSI: ``request_id``, ``sk``
+requests in a status, newest first      ``by_status`` GSI: ``status``, ``submitted_at`` (only requests
+                                        carry both, so it holds requests only)
 capacity snapshots over time            Query ``pk=SNAPSHOT#<day>`` by ``sk`` (time); TTL expires them
 ======================================  =====================================================
 
@@ -91,6 +93,18 @@ class RequestIndex(GlobalSecondaryIndex["LedgerItem"]):
     sk = UnicodeAttribute(range_key=True)
 
 
+class StatusIndex(GlobalSecondaryIndex["LedgerItem"]):
+    """Requests by status, newest first (``glue-audit requests``). ``submitted_at`` is stored as
+    fixed-width UTC text, so it sorts by time. Only request items carry ``status``."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    submitted_at = UTCDateTimeAttribute(range_key=True)
+
+
 class LedgerItem(Model):
     """Base of every item in the ledger table; ``item_type`` says which model it is."""
 
@@ -116,6 +130,7 @@ class LedgerItem(Model):
     pending_index = PendingIndex()
     history_index = HistoryIndex()
     request_index = RequestIndex()
+    status_index = StatusIndex()
 
 
 class RunItem(LedgerItem, discriminator="run"):

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from glue_audit.aws import error_code
 from glue_audit.ledger import is_condition_failure
-from glue_audit.models import MAX_PRIORITY, RequestItem, RequestStatus, utcnow
+from glue_audit.models import MAX_PRIORITY, LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
 from glue_audit.resources import REQUEST_ID_ARGUMENT
 
 PRIORITY_TAG = "glue-audit:priority"
@@ -187,3 +188,83 @@ def cancel(request_id: str, reason: str = "cancelled by an operator") -> Request
             ) from None
         raise
     return request
+
+
+class UnknownRequest(RequestError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """A request as a submitter follows it: its item, and the ledger's rows of the runs it became."""
+
+    request: RequestItem
+    runs: tuple[RunItem, ...]
+
+    @property
+    def run(self) -> RunItem | None:
+        """The run the request became (the latest, if a relaunch ever made several)."""
+        return max(self.runs, key=lambda r: r.first_seen_at, default=None)
+
+    @property
+    def run_id(self) -> str | None:
+        run = self.run
+        return run.run_id if run is not None else self.request.run_id
+
+    @property
+    def run_state(self) -> str | None:
+        run = self.run
+        return run.state if run is not None else self.request.run_state
+
+
+def request_view(request_id: str) -> RequestView:
+    """One Query of the ``by_request`` index: the request item and its runs (O(its runs))."""
+    request: RequestItem | None = None
+    runs: list[RunItem] = []
+    for item in LedgerItem.request_index.query(request_id):
+        if isinstance(item, RequestItem):
+            request = item
+        elif isinstance(item, RunItem):
+            runs.append(item)
+    if request is None:
+        raise UnknownRequest(f"request {request_id!r} does not exist")
+    return RequestView(request, tuple(runs))
+
+
+def _status_query(
+    status: str, since: datetime | None, condition: Condition | None, limit: int | None
+) -> Iterator[RequestItem]:
+    range_condition = RequestItem.submitted_at >= since if since is not None else None
+    for item in LedgerItem.status_index.query(
+        status,
+        range_condition,
+        filter_condition=condition,
+        scan_index_forward=False,
+        limit=limit,
+    ):
+        if isinstance(item, RequestItem):
+            yield item
+
+
+def list_requests(
+    *,
+    statuses: Iterable[str] = RequestStatus.ALL,
+    owner: str | None = None,
+    job_name: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[RequestItem]:
+    """Requests newest first: one Query of the ``by_status`` index per status asked for (five when
+    no status is), ``--since`` as its key condition; owner and job are filters on that Query, so
+    the read costs O(requests in those statuses since ``since``), never a Scan."""
+    condition: Condition | None = None
+    if owner is not None:
+        condition = RequestItem.owner == owner
+    if job_name is not None:
+        job = RequestItem.job_name == job_name
+        condition = job if condition is None else condition & job
+    found: list[RequestItem] = []
+    for status in statuses:
+        found.extend(_status_query(status, since, condition, limit))
+    found.sort(key=lambda r: (r.submitted_at, r.request_id), reverse=True)
+    return found[:limit] if limit is not None else found

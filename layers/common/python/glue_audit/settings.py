@@ -187,6 +187,16 @@ class Settings:
         )
 
 
+def managed_jobs_from_env(env: Mapping[str, str] | None = None) -> frozenset[str] | None:
+    """``MANAGED_JOBS`` alone (the CLI has no LEDGER_TABLE requirement): None when it is not set,
+    else the job names; malformed raises SettingsError naming the variable."""
+    env = os.environ if env is None else env
+    raw = env.get("MANAGED_JOBS")
+    if raw is None or raw.strip() == "":
+        return None
+    return _read(env, "MANAGED_JOBS", _job_names)
+
+
 # Every variable Settings.from_env reads (glue_audit/facts/environment.json: "wired" ones the
 # Terraform sets from other resources, "settings" ones from its settings object). The Terraform
 # functions module sets exactly these, plus the POWERTOOLS_* variables.

@@ -6,7 +6,8 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -45,6 +46,7 @@ class Context:
 
     now: datetime = field(default_factory=clock.now)
     out: TextIO | None = None
+    sleep: Callable[[float], None] = time.sleep  # between polls (``submit --wait``)
     _catalog: JobCatalog | None = None
 
     def client(self, service: str) -> Any:
@@ -144,12 +146,19 @@ def truncate(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain aligned text table (no colours, so it pipes and diffs cleanly)."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int | None = None) -> str:
+    """A plain aligned text table (no colours, so it pipes and diffs cleanly).
+
+    With ``max_width``, the last column is cut (ending in …) so that no line is wider."""
     widths = [len(h) for h in headers]
     for row in rows:
         for index, cell in enumerate(row):
             widths[index] = max(widths[index], len(cell))
+    if max_width is not None:
+        room = max_width - sum(widths[:-1]) - 2 * (len(widths) - 1)
+        if widths[-1] > room:
+            widths[-1] = max(room, len(headers[-1]), 2)
+            rows = [[*row[:-1], truncate(row[-1], widths[-1])] for row in rows]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)

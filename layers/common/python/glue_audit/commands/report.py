@@ -9,6 +9,8 @@ Jobs come from Glue (ListJobs) unless ``--job`` names them.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +40,32 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def check_writable(out: Path) -> None:
+    """Fail before reading anything when ``--out`` cannot take the report: the nearest existing
+    ancestor must be a directory in which a file can be created (tried with a temporary file, as
+    permission bits do not tell for root or for /proc)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--out {out}: {existing} is not a directory; nothing was written")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot write in {existing} (permission denied); nothing was written")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"--out {out}: cannot create files in {existing} ({exc.strerror}); nothing was written"
+        ) from None
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     since = parse_time(args.since, ctx.now)
     until = parse_time(args.until, ctx.now) if args.until else ctx.now
     if since >= until:
         raise UsageError("--since must be before --until")
+    check_writable(Path(args.out))
     data = gather(
         cloudwatch=ctx.client("cloudwatch"),
         s3=ctx.client("s3"),
@@ -61,6 +84,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         files = write_report(data, Path(args.out))
     except PlottingUnavailable as exc:
         raise CommandError(str(exc)) from None
+    except OSError as exc:  # the directory went away or filled up while writing
+        raise CommandError(f"cannot write the report into {args.out}: {exc}", exit_code=2) from None
     if args.json:
         ctx.print_json(
             {

@@ -12,6 +12,17 @@ Everything is validated before anything is written: an unknown Glue job, a malfo
 too many values, or a bad priority fails the whole command (non-zero exit, one line naming the
 problem) and leaves the ledger untouched.
 Priority and team default to the job's ``glue-audit:priority`` and ``glue-audit:team`` tags.
+
+A job that is not launchable is refused (exit 2, nothing written): one Glue does not know
+(GetJob), or, when ``MANAGED_JOBS`` (a JSON list of job names, as Terraform sets it for the
+functions) is set in the environment, one it does not list: the scheduler would never launch it.
+
+``--wait`` polls the ledger (bounded, with backoff from 2 s to 30 s) until every submitted request
+has ended, for CI jobs and Airflow tasks. Exit codes with ``--wait``:
+
+  0  every run SUCCEEDED
+  4  a run ended FAILED, TIMEOUT, STOPPED or ERROR, or a request FAILED or was CANCELLED
+  5  ``--timeout`` seconds passed first (the requests stay queued; ``glue-audit cancel`` them)
 """
 
 from __future__ import annotations
@@ -20,15 +31,26 @@ import argparse
 import csv
 import io
 import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit import requests
-from glue_audit.commands.common import Context, NotFound, UsageError, add_json_flag
+from glue_audit.commands.common import Context, NotFound, UsageError, add_json_flag, positive_int
+from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.settings import SettingsError, managed_jobs_from_env
+from glue_audit.states import TERMINAL_STATES
 
 MAX_BATCH = 10_000
+EXIT_RUN_FAILED = 4
+EXIT_WAIT_TIMEOUT = 5
+DEFAULT_WAIT_TIMEOUT = 6 * 3600
+FIRST_POLL_SECONDS = 2.0
+MAX_POLL_SECONDS = 30.0
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +65,17 @@ def register(subparsers: Any) -> None:
     submit.add_argument("--priority", help="0..100, higher runs first (default: the job's tag, else 50)")
     submit.add_argument("--team", help="the team whose DPU budget the runs use (default: the job's tag)")
     submit.add_argument("--owner", help="who asked, for the audit trail")
+    submit.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until the runs end; exit 0 succeeded, 4 failed/timeout/stopped, 5 --timeout passed",
+    )
+    submit.add_argument(
+        "--timeout",
+        type=positive_int,
+        metavar="SECONDS",
+        help=f"with --wait: give up after this many seconds (default {DEFAULT_WAIT_TIMEOUT})",
+    )
     add_json_flag(submit)
     submit.set_defaults(handler=run_submit)
 
@@ -130,7 +163,24 @@ def job_arn(ctx: Context, job_name: str) -> str | None:
     return f"arn:aws:glue:{glue.meta.region_name}:{account}:job/{job_name}"
 
 
+def check_launchable(ctx: Context, job_name: str) -> None:
+    """Refuse a job the scheduler would never launch (UsageError: one line, nothing written)."""
+    try:
+        managed = managed_jobs_from_env()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    if managed is not None and job_name not in managed:
+        listed = ", ".join(sorted(managed)) or "none"
+        raise UsageError(
+            f"job {job_name!r} is not launchable: MANAGED_JOBS does not list it (launchable: {listed}); "
+            "nothing was submitted"
+        )
+
+
 def run_submit(args: argparse.Namespace, ctx: Context) -> int:
+    if args.timeout is not None and not args.wait:
+        raise UsageError("--timeout needs --wait")
+    check_launchable(ctx, args.job)
     inline = dict(parse_arg(text) for text in args.arg)
     if args.arguments_file:
         sets = [
@@ -153,18 +203,91 @@ def run_submit(args: argparse.Namespace, ctx: Context) -> int:
             now=ctx.now,
         )
     except requests.UnknownJob as exc:
-        raise NotFound(str(exc)) from None
+        raise UsageError(f"job {args.job!r} is not launchable: {exc}; nothing was submitted") from None
     except requests.RequestError as exc:
         raise UsageError(f"{exc}; nothing was submitted") from None
     requests.write_requests(items)
     ids = [item.request_id for item in items]
+    if not args.wait:
+        if args.json:
+            ctx.print_json({"job_name": args.job, "priority": int(items[0].priority), "request_ids": ids})
+        else:
+            ctx.print(f"submitted {len(ids)} request(s) for {args.job} at priority {int(items[0].priority)}")
+            for request_id in ids:
+                ctx.print(request_id)
+        return 0
+    if not args.json:
+        ctx.print(f"submitted {len(ids)} request(s) for {args.job}; waiting for the runs to end")
+    outcome = wait_for(ids, timeout=float(args.timeout or DEFAULT_WAIT_TIMEOUT), sleep=ctx.sleep)
     if args.json:
-        ctx.print_json({"job_name": args.job, "priority": int(items[0].priority), "request_ids": ids})
+        ctx.print_json(
+            {
+                "job_name": args.job,
+                "request_ids": ids,
+                "outcome": outcome.verdict,
+                "requests": {rid: end for rid, end in outcome.ends.items()},
+                "waited_seconds": round(outcome.waited, 1),
+            }
+        )
     else:
-        ctx.print(f"submitted {len(ids)} request(s) for {args.job} at priority {int(items[0].priority)}")
         for request_id in ids:
-            ctx.print(request_id)
-    return 0
+            ctx.print(f"{request_id}  {outcome.ends.get(request_id) or 'still waiting'}")
+        ctx.print(f"{outcome.verdict} after {outcome.waited:.0f}s")
+    return outcome.exit_code
+
+
+@dataclass(frozen=True, slots=True)
+class WaitOutcome:
+    ends: dict[str, str | None]  # request id -> its end (run state, or FAILED/CANCELLED), None if not yet
+    waited: float
+    timed_out: bool
+
+    @property
+    def verdict(self) -> str:
+        if self.timed_out:
+            return "timeout"
+        return "succeeded" if all(end == "SUCCEEDED" for end in self.ends.values()) else "failed"
+
+    @property
+    def exit_code(self) -> int:
+        if self.timed_out:
+            return EXIT_WAIT_TIMEOUT
+        return 0 if self.verdict == "succeeded" else EXIT_RUN_FAILED
+
+
+def request_end(request: RequestItem) -> str | None:
+    """How a request ended: its run's terminal state, FAILED or CANCELLED; None while it lives."""
+    if request.status in (RequestStatus.FAILED, RequestStatus.CANCELLED):
+        return str(request.status)
+    if request.run_state in TERMINAL_STATES:
+        return str(request.run_state)
+    return None
+
+
+def wait_for(
+    request_ids: list[str],
+    *,
+    timeout: float,
+    sleep: Callable[[float], None],
+    monotonic: Callable[[], float] = time.monotonic,
+) -> WaitOutcome:
+    """Poll the requests (consistent reads) until each has ended or ``timeout`` passes.
+
+    The interval starts at 2 s and doubles to 30 s, so a long run costs about two reads a minute
+    per request; ended requests are not read again."""
+    started = monotonic()
+    ends: dict[str, str | None] = dict.fromkeys(request_ids)
+    interval = FIRST_POLL_SECONDS
+    while True:
+        for request_id in [rid for rid, end in ends.items() if end is None]:
+            ends[request_id] = request_end(requests.get_request(request_id))
+        waited = monotonic() - started
+        if all(end is not None for end in ends.values()):
+            return WaitOutcome(ends, waited, timed_out=False)
+        if waited >= timeout:
+            return WaitOutcome(ends, waited, timed_out=True)
+        sleep(min(interval, max(0.0, timeout - waited)))
+        interval = min(interval * 2, MAX_POLL_SECONDS)
 
 
 def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
