@@ -26,11 +26,11 @@ os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 from glue_audit import capacity, launcher, requests  # noqa: E402
 from glue_audit.models import LedgerItem, RunItem  # noqa: E402
 from glue_audit.settings import Settings  # noqa: E402
-from tests.support.api_calls import ITEMS_READ, recording_api_calls  # noqa: E402
-from tests.support.emulator import Emulator  # noqa: E402
-from tests.support.glue_driver import GlueDriver  # noqa: E402
-from tests.support.scenario import JobSpec, build_estate  # noqa: E402
-from tests.support.stack import provision  # noqa: E402
+from scripts.engine.api_calls import ITEMS_READ, recording_api_calls  # noqa: E402
+from scripts.engine.emulator import Emulator  # noqa: E402
+from scripts.engine.glue_driver import GlueDriver  # noqa: E402
+from scripts.engine.scenario import JobSpec, build_estate  # noqa: E402
+from scripts.engine.stack import provision  # noqa: E402
 
 
 def finished_run(job: str, i: int, at: datetime) -> RunItem:

@@ -22,9 +22,9 @@ NAMES = ResourceNames("glue-audit-bench")
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from tests.support.api_calls import recording_api_calls  # noqa: E402
-from tests.support.emulator import Emulator, FakeLambdaContext  # noqa: E402
-from tests.support.stack import create_job, eventbridge_body, provision, sqs_lambda_event  # noqa: E402
+from scripts.engine.api_calls import recording_api_calls  # noqa: E402
+from scripts.engine.emulator import Emulator, FakeLambdaContext  # noqa: E402
+from scripts.engine.stack import create_job, eventbridge_body, provision, sqs_lambda_event  # noqa: E402
 
 
 def main() -> None:

@@ -31,8 +31,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 from glue_audit.models import LedgerItem, RequestItem, RunItem  # noqa: E402
-from tests.support import simulation  # noqa: E402
-from tests.support.emulator import Emulator, LambdaDispatcher  # noqa: E402
+from scripts.engine import simulation  # noqa: E402
+from scripts.engine.emulator import Emulator, LambdaDispatcher  # noqa: E402
 
 OUT = Path("build/demo")
 

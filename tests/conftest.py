@@ -21,8 +21,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GlueAudit")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "glue-audit")
 
-from tests.support.emulator import Emulator, FakeLambdaContext, LambdaDispatcher  # noqa: E402
-from tests.support.stack import Stack, provision  # noqa: E402
+from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher  # noqa: E402
+from scripts.engine.stack import Stack, provision  # noqa: E402
 
 
 @pytest.fixture(scope="session")

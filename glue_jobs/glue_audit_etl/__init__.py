@@ -9,7 +9,6 @@ Modules:
 - :mod:`glue_audit_etl.mapping`: the column mapping files (load, validate, clear errors).
 - :mod:`glue_audit_etl.transform`: ``apply_mapping``, ApplyMapping's semantics in plain PySpark.
 - :mod:`glue_audit_etl.pipeline`: S3 source options, map-and-write with record/byte accounting.
-- :mod:`glue_audit_etl.bookmarks`: the S3 job-bookmark rules (which files a run processes).
 - :mod:`glue_audit_etl.storage`: listing, sizing, reading and writing files through Hadoop.
 - :mod:`glue_audit_etl.report`: the per-run report the ledger picks up (the contract).
 """

@@ -10,14 +10,22 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from glue_audit_etl.bookmarks import SourceFile
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A data file as listed: full URI, size in bytes, last-modified time in epoch milliseconds."""
+
+    uri: str
+    size: int
+    modified_ms: int
 
 
 def is_hidden(name: str) -> bool:

@@ -30,14 +30,14 @@ from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.settings import Settings
 from glue_audit.states import ACTIVE_STATES
 from glue_audit.worker_types import run_size
+from scripts.engine import api_calls
+from scripts.engine.emulator import ACCOUNT_ID, REGION, FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.scenario import Estate, JobSpec, build_estate, submit_requests
+from scripts.engine.scheduler import Scheduler, provision_scheduler
+from scripts.engine.simulation import SimClock, handlers_configured, wait_for_executions
+from scripts.engine.stack import Stack, drain
 from tests.conftest import NAMES
-from tests.support import api_calls
-from tests.support.emulator import ACCOUNT_ID, REGION, FakeLambdaContext, LambdaDispatcher, load_handler
-from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import Estate, JobSpec, build_estate, submit_requests
-from tests.support.scheduler import Scheduler, provision_scheduler
-from tests.support.simulation import SimClock, handlers_configured, wait_for_executions
-from tests.support.stack import Stack, drain
 
 HANDLERS = frozenset({"capacity", "launcher", "ingest"})
 REQUEST_ID_ARGUMENT = "--glue_audit_request_id"
@@ -80,7 +80,7 @@ class Faults:
         self.rng = random.Random(self.seed)
 
     def send(self, original: Any, endpoint: Endpoint, request: Any) -> AWSResponse:
-        function = getattr(api_calls._acting, "function", None)
+        function = api_calls.current_function()
         if function not in HANDLERS:
             return original(endpoint, request)  # type: ignore[no-any-return]
         target = _target(request)

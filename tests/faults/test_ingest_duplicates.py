@@ -33,9 +33,9 @@ import functions.ingest.handler as ingest_handler
 from glue_audit import glue, ingest, ledger
 from glue_audit.models import RunItem
 from glue_audit.resources import RUN_STATUS
-from tests.support.emulator import FakeLambdaContext
-from tests.support.glue_driver import DrivenRun, GlueDriver
-from tests.support.stack import Stack, create_job, eventbridge_body, sqs_lambda_event
+from scripts.engine.emulator import FakeLambdaContext
+from scripts.engine.glue_driver import DrivenRun, GlueDriver
+from scripts.engine.stack import Stack, create_job, eventbridge_body, sqs_lambda_event
 
 SEED = 1201
 EVENTS = 10_000

@@ -14,10 +14,10 @@ import pytest
 import functions.ingest.handler as ingest_handler
 from glue_audit import metric_names, validation
 from glue_audit.models import LedgerItem, RunItem
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.stack import MAX_RECEIVE_COUNT, Stack, create_job, drain, queue_depth
 from tests.support.emf import emf_metrics
 from tests.support.fuzz_events import CATEGORIES, FuzzGenerator, FuzzRecord, event_body, stamp
-from tests.support.glue_driver import GlueDriver
-from tests.support.stack import MAX_RECEIVE_COUNT, Stack, create_job, drain, queue_depth
 
 SEED = 20261201
 PER_CATEGORY = 45  # 7 categories: 315 fuzzed records

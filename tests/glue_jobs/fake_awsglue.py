@@ -9,7 +9,7 @@
 - ``GlueContext(sc)``: ``spark_session`` and ``create_dynamic_frame.from_options`` for
   ``connection_type="s3"``, ``format="json"``. It lists the files under ``paths`` (``recurse``),
   applies the job bookmark of (job name, ``transformation_ctx``) with the S3 rules of
-  :mod:`glue_audit_etl.bookmarks`, and reads them with Spark. Grouping is emulated with Spark's
+  :mod:`tests.glue_jobs.bookmarks`, and reads them with Spark. Grouping is emulated with Spark's
   own file packing: ``groupFiles: inPartition`` packs small files into groups spread over the
   cores (or of ``groupSize`` bytes when given); without it every file is a partition of its own.
   ``attachFilename`` adds the record's file name. Malformed JSON lines become error records:
@@ -39,15 +39,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from glue_audit_etl.bookmarks import (
-    DEFAULT_MAX_BAND_MS,
-    BookmarkState,
-    SourceFile,
-    advance,
-    select_unprocessed,
-)
 from glue_audit_etl.mapping import SCALAR_TYPES
-from glue_audit_etl.storage import list_files
+from glue_audit_etl.storage import SourceFile, list_files
+from tests.glue_jobs.bookmarks import DEFAULT_MAX_BAND_MS, BookmarkState, advance, select_unprocessed
 
 KNOWN_CONNECTION_OPTIONS = frozenset(
     {"paths", "recurse", "useS3ListImplementation", "groupFiles", "groupSize", "attachFilename", "maxBand"}

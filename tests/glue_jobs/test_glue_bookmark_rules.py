@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glue_audit_etl.bookmarks import BookmarkState, SourceFile, advance, select_unprocessed
+from glue_audit_etl.storage import SourceFile
+from tests.glue_jobs.bookmarks import BookmarkState, advance, select_unprocessed
 
 BAND = 1_000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_run
-from tests.support.stack import Stack
 
 JOB = "orders-etl"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from scripts.engine.stack import Stack
 from tests.integration.test_cli_status import put_snapshot
 from tests.integration.test_insights_flow import INPUT, OUTPUT, seed_story
 from tests.integration.test_insights_support import cli, create_job, put_run
-from tests.support.stack import Stack
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

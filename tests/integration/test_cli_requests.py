@@ -18,12 +18,12 @@ from glue_audit.cli import main
 from glue_audit.commands.common import Context
 from glue_audit.models import LedgerItem, RequestItem, RequestStatus
 from glue_audit.settings import Settings
+from scripts.engine.api_calls import recording_api_calls
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.scenario import Estate, JobSpec, build_estate
+from scripts.engine.stack import Stack, drain
 from tests.conftest import NAMES
 from tests.integration.test_cli_status import put_snapshot
-from tests.support.api_calls import recording_api_calls
-from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import Estate, JobSpec, build_estate
-from tests.support.stack import Stack, drain
 
 JOBS = [
     JobSpec("payments", "G.1X", 2, "a", max_concurrent_runs=1),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from glue_audit import requests
 from glue_audit.models import RequestStatus
+from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, put_run
-from tests.support.stack import Stack
 
 ESTATE = {
     "subnets": {"a": {"cidr": "10.0.0.0/24"}},

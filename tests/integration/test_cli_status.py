@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from glue_audit.models import SnapshotItem
+from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli
-from tests.support.stack import Stack
 
 
 def snapshot_data(tick: str, *, pending: int = 3) -> dict[str, Any]:

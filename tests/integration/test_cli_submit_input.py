@@ -10,8 +10,8 @@ import pytest
 
 from glue_audit.cli import main
 from glue_audit.models import PENDING, LedgerItem, RequestItem
+from scripts.engine.stack import Stack, create_job
 from tests.conftest import NAMES
-from tests.support.stack import Stack, create_job
 
 
 def cli(*argv: str) -> int:

@@ -13,9 +13,9 @@ import pytest
 
 from glue_audit.ledger import get_run
 from glue_audit.models import RequestItem, RequestStatus
+from scripts.engine import simulation
+from scripts.engine.emulator import Emulator, LambdaDispatcher
 from tests.conftest import NAMES
-from tests.support import simulation
-from tests.support.emulator import Emulator, LambdaDispatcher
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ from glue_audit import metric_names
 from glue_audit.ledger import get_run
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
-from tests.support.emf import emf_metrics
-from tests.support.stack import (
+from scripts.engine.stack import (
     MAX_RECEIVE_COUNT,
     Stack,
     create_job,
@@ -27,6 +26,7 @@ from tests.support.stack import (
     queue_depth,
     send_bodies,
 )
+from tests.support.emf import emf_metrics
 
 # Event times must be near now (glue_audit.validation): yesterday, on a whole second as EventBridge writes it.
 T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)

@@ -15,9 +15,8 @@ from glue_audit import metric_names
 from glue_audit.ledger import get_run
 from glue_audit.models import LedgerItem, RunItem
 from glue_audit.resources import RUN_STATUS
-from tests.support.emf import emf_metrics
-from tests.support.glue_driver import GlueDriver
-from tests.support.stack import (
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.stack import (
     MAX_RECEIVE_COUNT,
     Stack,
     create_job,
@@ -26,6 +25,7 @@ from tests.support.stack import (
     queue_depth,
     send_bodies,
 )
+from tests.support.emf import emf_metrics
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 UNKNOWN_RUN = "jr_" + "ab" * 32

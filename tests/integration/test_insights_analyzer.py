@@ -17,11 +17,11 @@ from glue_audit.insights.analysis import analyze_finished_runs
 from glue_audit.ledger import get_run
 from glue_audit.models import ANALYSIS, LedgerItem, RunItem
 from glue_audit.observability import metrics
+from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
+from scripts.engine.stack import Stack
 from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, seed_story
 from tests.integration.test_insights_support import create_job, put_bytes, put_gauge, put_run
-from tests.support.api_calls import ITEMS_READ, recording_api_calls
 from tests.support.emf import emf_metrics
-from tests.support.stack import Stack
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,8 @@ import pytest
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import flow
 from glue_audit.models import RunItem
+from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_bytes, put_points, put_run
-from tests.support.stack import Stack
 from tests.unit.seed_pipeline import Pipeline, simulate
 
 MB = 1024 * 1024

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import stragglers
 from glue_audit.models import RunItem
+from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_gauge, put_run
-from tests.support.stack import Stack
 
 JOB = "coalesce-job"
 EXECUTORS = [str(n) for n in range(1, 11)]

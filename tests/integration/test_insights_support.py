@@ -18,7 +18,7 @@ from glue_audit.insights import cloudwatch as cw
 from glue_audit.ledger import new_run
 from glue_audit.models import RunItem
 from glue_audit.states import RunState, is_active
-from tests.support.stack import Stack
+from scripts.engine.stack import Stack
 
 
 def minute_floor(moment: datetime) -> datetime:

@@ -8,12 +8,13 @@ from typing import Any
 
 import functions.ingest.handler as ingest_handler
 from glue_audit.permissions import FUNCTION_ACTIONS
+from scripts.engine.api_calls import acting_as
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.scenario import JobSpec, build_estate, submit_requests
+from scripts.engine.scheduler import provision_scheduler
+from scripts.engine.stack import Stack, drain
 from tests.conftest import NAMES
-from tests.support.api_calls import acting_as, recording_calls_by_function
-from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import JobSpec, build_estate, submit_requests
-from tests.support.scheduler import provision_scheduler
-from tests.support.stack import Stack, drain
+from tests.support.api_calls import recording_calls_by_function
 
 
 def ingest_as_the_function(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from glue_audit import capacity, launcher
 from glue_audit.errors import LaunchInProgress
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.settings import Settings
+from scripts.engine.api_calls import recording_api_calls
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.scenario import Estate, JobSpec, build_estate, submit_requests
+from scripts.engine.stack import Stack, drain
 from tests.conftest import NAMES
-from tests.support.api_calls import recording_api_calls
-from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import Estate, JobSpec, build_estate, submit_requests
-from tests.support.stack import Stack, drain
 
 JOBS = [
     JobSpec("orders", "G.1X", 4, "a", max_concurrent_runs=3),  # 4 DPUs, 6 IPs

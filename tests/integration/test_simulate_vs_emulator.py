@@ -32,9 +32,9 @@ from glue_audit.simulate.model import (
     Workload,
 )
 from glue_audit.simulate.report import percentile
+from scripts.engine import simulation
+from scripts.engine.emulator import Emulator, LambdaDispatcher
 from tests.conftest import NAMES
-from tests.support import simulation
-from tests.support.emulator import Emulator, LambdaDispatcher
 
 TOLERANCE_S = 60.0
 

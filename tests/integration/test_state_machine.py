@@ -11,13 +11,13 @@ import functions.capacity.handler as capacity_handler
 import functions.launcher.handler as launcher_handler
 from glue_audit import errors, metric_names
 from glue_audit.models import RequestItem, RequestStatus
+from scripts.engine.emulator import LambdaDispatcher
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.scenario import JobSpec, build_estate, submit_requests
+from scripts.engine.scheduler import Scheduler, provision_scheduler
+from scripts.engine.stack import Stack
 from tests.conftest import NAMES
 from tests.support.emf import emf_metrics
-from tests.support.emulator import LambdaDispatcher
-from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import JobSpec, build_estate, submit_requests
-from tests.support.scheduler import Scheduler, provision_scheduler
-from tests.support.stack import Stack
 
 JOBS = [JobSpec("orders", "G.1X", 4, "a", max_concurrent_runs=5), JobSpec("solo", "G.1X", 2, "a")]
 

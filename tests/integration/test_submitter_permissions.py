@@ -11,9 +11,9 @@ import pytest
 
 from glue_audit.cli import main
 from glue_audit.permissions import SUBMITTER_ACTIONS
+from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
+from scripts.engine.stack import Stack, create_job
 from tests.conftest import NAMES
-from tests.support.api_calls import ITEMS_READ, recording_api_calls
-from tests.support.stack import Stack, create_job
 
 # Allowed for every principal: IAM cannot grant or deny it.
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}

@@ -32,8 +32,8 @@ import functions.ingest.handler
 import functions.launcher.handler  # noqa: F401
 from glue_audit import aws, models
 from glue_audit.resources import ResourceNames
-from tests.support.emulator import Emulator
-from tests.support.stack import Stack, create_ledger_table
+from scripts.engine.emulator import Emulator
+from scripts.engine.stack import Stack, create_ledger_table
 from tests.terraform.plan import planned_resources
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,9 +14,8 @@ import functions.ingest.handler as ingest_handler
 from glue_audit.ledger import get_run
 from glue_audit.models import ACTIVE, RequestItem, RequestStatus
 from glue_audit.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
-from tests.localstack.conftest import terraform_max_receive_count
-from tests.support.emulator import FakeLambdaContext
-from tests.support.stack import (
+from scripts.engine.emulator import FakeLambdaContext
+from scripts.engine.stack import (
     Stack,
     create_job,
     drain,
@@ -26,6 +25,7 @@ from tests.support.stack import (
     queue_depth,
     send_bodies,
 )
+from tests.localstack.conftest import terraform_max_receive_count
 
 pytestmark = pytest.mark.localstack
 

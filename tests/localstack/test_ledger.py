@@ -17,8 +17,8 @@ from glue_audit import models, requests
 from glue_audit.ledger import Observation, get_run, is_condition_failure, record_observation
 from glue_audit.models import ACTIVE, PENDING, LedgerItem, RequestItem, RequestStatus, RunItem
 from glue_audit.states import RunState
-from tests.support.emulator import Emulator
-from tests.support.stack import Stack, create_job, create_ledger_table
+from scripts.engine.emulator import Emulator
+from scripts.engine.stack import Stack, create_job, create_ledger_table
 
 pytestmark = pytest.mark.localstack
 

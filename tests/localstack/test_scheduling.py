@@ -16,10 +16,10 @@ import functions.launcher.handler as launcher_handler
 from glue_audit import models
 from glue_audit.models import RequestItem, RequestStatus, SnapshotItem
 from glue_audit.resources import REQUEST_ID_ARGUMENT
-from tests.support.emulator import FakeLambdaContext
-from tests.support.glue_driver import GlueDriver
-from tests.support.scenario import JobSpec, build_estate, submit_requests
-from tests.support.stack import Stack
+from scripts.engine.emulator import FakeLambdaContext
+from scripts.engine.glue_driver import GlueDriver
+from scripts.engine.scenario import JobSpec, build_estate, submit_requests
+from scripts.engine.stack import Stack
 
 pytestmark = pytest.mark.localstack
 

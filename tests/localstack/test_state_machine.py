@@ -24,10 +24,10 @@ import functions.capacity.handler as capacity_handler
 import functions.launcher.handler as launcher_handler
 from glue_audit import errors
 from glue_audit.models import RequestItem, RequestStatus
-from tests.support.asl import render_asl
-from tests.support.emulator import FakeLambdaContext
-from tests.support.scenario import JobSpec, build_estate, submit_requests
-from tests.support.stack import Stack
+from scripts.engine.asl import render_asl
+from scripts.engine.emulator import FakeLambdaContext
+from scripts.engine.scenario import JobSpec, build_estate, submit_requests
+from scripts.engine.stack import Stack
 
 pytestmark = pytest.mark.localstack
 

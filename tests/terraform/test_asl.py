@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from glue_audit.errors import LAUNCHER_CAUGHT_ERRORS, LAUNCHER_RETRIED_ERRORS
-from tests.support import asl
+from scripts.engine import asl
 
 CAPACITY = "arn:aws:lambda:eu-west-1:123456789012:function:glue-audit-capacity"
 LAUNCHER = "arn:aws:lambda:eu-west-1:123456789012:function:glue-audit-launcher"

@@ -15,7 +15,7 @@ import pytest
 
 from glue_audit.insights.analysis import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE
 from glue_audit.resources import FUNCTIONS
-from tests.support.stack import MAX_RECEIVE_COUNT
+from scripts.engine.stack import MAX_RECEIVE_COUNT
 from tests.terraform.hcl import (
     ROOT,
     all_configs,
@@ -79,7 +79,7 @@ def test_ingest_queue_redrive_and_batch_failures() -> None:
 
 
 def test_scheduler_renders_the_asl_file_with_exactly_its_template_variables() -> None:
-    from tests.support.asl import ASL_TEMPLATE, TEMPLATE_VARIABLES
+    from scripts.engine.asl import ASL_TEMPLATE, TEMPLATE_VARIABLES
 
     machine = module("scheduler").resource("aws_sfn_state_machine", "this")
     definition = machine["definition"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from glue_audit.ingest import InvalidGlueEvent, parse_event
-from tests.support.stack import Stack, publish
+from scripts.engine.stack import Stack, publish
 from tests.terraform.plan import ENVIRONMENTS, planned_resources
 
 ACCOUNT = "123456789012"

@@ -106,8 +106,18 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def _region_from_aws_region() -> None:
+    """botocore reads ``AWS_DEFAULT_REGION``; Lambda, CloudShell and the docs above set ``AWS_REGION``.
+
+    When only ``AWS_REGION`` is set, the CLI uses it (an explicit ``AWS_DEFAULT_REGION`` wins)."""
+    region = os.environ.get("AWS_REGION")
+    if region and not os.environ.get("AWS_DEFAULT_REGION"):
+        os.environ["AWS_DEFAULT_REGION"] = region
+
+
 def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     _logs_to_stderr()
+    _region_from_aws_region()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

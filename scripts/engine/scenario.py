@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from glue_audit import requests
-from tests.support.stack import Stack, create_job
+from scripts.engine.stack import Stack, create_job
 
 
 @dataclass(frozen=True)

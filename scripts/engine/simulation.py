@@ -26,12 +26,12 @@ from glue_audit import cli, clock, reporting
 from glue_audit.models import PENDING, LedgerItem, RequestItem, SnapshotItem
 from glue_audit.resources import ResourceNames
 from glue_audit.settings import Settings
-from tests.support.api_calls import acting_as
-from tests.support.emulator import FakeLambdaContext, LambdaDispatcher, load_handler
-from tests.support.glue_driver import DrivenRun, GlueDriver
-from tests.support.scenario import Estate, JobSpec, build_estate
-from tests.support.scheduler import Scheduler, provision_scheduler
-from tests.support.stack import Stack, drain, provision, queue_depth
+from scripts.engine.api_calls import acting_as
+from scripts.engine.emulator import FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.glue_driver import DrivenRun, GlueDriver
+from scripts.engine.scenario import Estate, JobSpec, build_estate
+from scripts.engine.scheduler import Scheduler, provision_scheduler
+from scripts.engine.stack import Stack, drain, provision, queue_depth
 
 JOBS = (
     JobSpec("input_job", "G.1X", 5, "a", max_concurrent_runs=2, tags={"glue-audit:team": "ingest"}),
@@ -131,14 +131,14 @@ HANDLER_MODULES = ("capacity", "launcher", "ingest")
 def handlers_configured(settings: Settings) -> Iterator[None]:
     """Handlers read their settings at cold start; give the warm ones this scenario's settings."""
     modules = [importlib.import_module(f"functions.{name}.handler") for name in HANDLER_MODULES]
-    saved = [module.settings for module in modules]
+    saved = [getattr(module, "settings") for module in modules]  # noqa: B009 (set at import)
     for module in modules:
-        module.settings = settings
+        setattr(module, "settings", settings)  # noqa: B010
     try:
         yield
     finally:
         for module, previous in zip(modules, saved, strict=True):
-            module.settings = previous
+            setattr(module, "settings", previous)  # noqa: B010
 
 
 def workload(options: Options) -> list[tuple[str, int, int, int]]:

@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
 
 from glue_audit.resources import FUNCTIONS, ResourceNames
-from tests.support.api_calls import acting_as
+from scripts.engine.api_calls import acting_as
 
 # moto 5.2's Step Functions deep-copies the state machine, executions included, on every
 # StartExecution; a finished execution holds thread locks, so the second execution of a state
@@ -64,7 +64,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 def load_handler(function: str) -> Handler:
     """The real ``lambda_handler`` of ``functions/<function>/handler.py``."""
     module = importlib.import_module(f"functions.{function}.handler")
-    return module.lambda_handler  # type: ignore[no-any-return]
+    return module.lambda_handler
 
 
 class LambdaDispatcher:
@@ -111,7 +111,7 @@ class LambdaDispatcher:
         def invoke(backend: Any, *args: Any) -> bytes:
             return dispatcher.invoke(*args)
 
-        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:

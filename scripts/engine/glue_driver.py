@@ -8,7 +8,7 @@ publishes ``Glue Job State Change`` events through EventBridge like Glue does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,8 +19,8 @@ from moto.moto_api import state_manager
 
 from glue_audit.states import TERMINAL_STATES
 from glue_audit.worker_types import run_size
-from tests.support.emulator import ACCOUNT_ID, REGION
-from tests.support.stack import Stack, glue_event, publish
+from scripts.engine.emulator import ACCOUNT_ID, REGION
+from scripts.engine.stack import Stack, glue_event, publish
 
 _MODEL = "glue::job_run"
 
@@ -36,7 +36,7 @@ def _as_dict_with_overrides(run: FakeJobRun) -> dict[str, Any]:
 
 
 _ORIGINAL_AS_DICT = FakeJobRun.as_dict
-FakeJobRun.as_dict = _as_dict_with_overrides  # type: ignore[method-assign]
+FakeJobRun.as_dict = _as_dict_with_overrides  # type: ignore[method-assign,assignment]
 
 
 @dataclass
@@ -58,9 +58,9 @@ class DrivenRun:
 class GlueDriver:
     """Hold every run in STARTING until the driver moves it (moto's manual progression)."""
 
-    def __init__(self, stack: Stack, job_subnets: dict[str, str | None] | None = None) -> None:
+    def __init__(self, stack: Stack, job_subnets: Mapping[str, str | None] | None = None) -> None:
         self.stack = stack
-        self.job_subnets = job_subnets or {}
+        self.job_subnets = dict(job_subnets or {})
         self.runs: dict[str, DrivenRun] = {}
         state_manager.set_transition(_MODEL, {"progression": "manual", "times": 10**12})
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from glue_audit.resources import ResourceNames
-from tests.support.asl import render_asl
-from tests.support.stack import Stack
+from scripts.engine.asl import render_asl
+from scripts.engine.stack import Stack
 
 ROLE_POLICY = json.dumps(
     {

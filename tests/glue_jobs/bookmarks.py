@@ -16,8 +16,9 @@ documented rules for S3 sources:
   already processed inside the band is not processed twice. A file that appears more than
   ``maxBand`` after its modification time is missed: that is Glue's documented limit too.
 
-Pure functions: the test stand-in for ``awsglue`` uses them to emulate bookmarks, and an operator
-can use them with :func:`glue_audit_etl.storage.list_files` to see a job's backlog.
+Pure functions over :class:`glue_audit_etl.storage.SourceFile` listings: the test stand-in for
+``awsglue`` (``fake_awsglue``) uses them to emulate bookmarks. Glue implements bookmarks itself,
+so this is test code and is not shipped to Glue.
 """
 
 from __future__ import annotations
@@ -25,16 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from glue_audit_etl.storage import SourceFile
+
 DEFAULT_MAX_BAND_MS = 900_000  # Glue's default maxBand: 15 minutes.
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A data file as listed: full URI, size in bytes, last-modified time in epoch milliseconds."""
-
-    uri: str
-    size: int
-    modified_ms: int
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""``pip install .`` into a clean virtualenv gives a ``glue-audit`` that starts and works.
+
+The package is installed from a copy of the files the distribution is built from (no ``tests/``,
+no ``scripts/``, no ``.venv`` on the path), with the dependencies ``pyproject.toml`` declares and
+nothing else: pip fetches them from PyPI or takes them from its cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scripts.engine.emulator import REGION, Emulator
+from scripts.engine.stack import Stack
+from tests.conftest import NAMES
+from tests.integration.test_cli_status import put_snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without the test process's virtualenv, Python path or AWS settings."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "PYTHON", "VIRTUAL_ENV", "PIP_REQUIRE", "MOTO_", "LEDGER_"))
+    }
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT))
+    )
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env.update(extra)
+    return env
+
+
+def run(
+    args: list[str | Path], env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_pip_install_gives_a_working_cli(tmp_path: Path, emulator: Emulator, stack: Stack) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", source)
+    shutil.copytree(
+        ROOT / "layers" / "common" / "python",
+        source / "layers" / "common" / "python",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    venv = tmp_path / "venv"
+    env = clean_env()
+    created = run([sys.executable, "-m", "venv", venv], env, tmp_path, timeout=120)
+    assert created.returncode == 0, created.stderr
+    installed = run(
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", source],
+        env,
+        tmp_path,
+        timeout=280,
+    )
+    assert installed.returncode == 0, installed.stderr
+    glue_audit = venv / "bin" / "glue-audit"
+
+    helped = run([glue_audit, "--help"], env, tmp_path, timeout=60)
+    assert helped.returncode == 0, helped.stderr
+    assert "status" in helped.stdout and "history" in helped.stdout
+
+    # One real command against the emulator, with the region given the way Lambda gives it.
+    put_snapshot(datetime.now(UTC), "tick-installed")
+    aws = {
+        key: value
+        for key, value in emulator.environment().items()
+        if key not in ("AWS_DEFAULT_REGION", "AWS_REGION")
+    }
+    status = run(
+        [glue_audit, "status", "--json"],
+        clean_env(**aws, AWS_REGION=REGION, LEDGER_TABLE=NAMES.ledger_table),
+        tmp_path,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "tick-installed" in status.stdout
+
+    # A command on a ledger with no table ends with exit code 3 and a message, not a traceback.
+    missing = run(
+        [glue_audit, "--table", "no-such-ledger", "status"],
+        clean_env(**aws, AWS_REGION=REGION),
+        tmp_path,
+        timeout=60,
+    )
+    assert missing.returncode == 3, missing.stdout + missing.stderr
+    assert "Traceback" not in missing.stderr
