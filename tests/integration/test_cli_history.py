@@ -106,3 +106,36 @@ def test_unknown_job_and_known_job_without_runs(stack: Stack) -> None:
     assert unknown.code == 1 and "unknown job 'no-such-job'" in unknown.err
     assert idle.code == 1 and "no runs of job 'idle-job' in the ledger yet" in idle.err
     assert unknown.out == idle.out == ""
+
+
+def test_links_give_each_run_its_log_and_error_log_in_the_console_of_the_region(stack: Stack) -> None:
+    started = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    default_run = put_run(JOB, started, started + timedelta(minutes=5)).run_id
+    secured_run = put_run(
+        JOB,
+        started + timedelta(minutes=10),
+        started + timedelta(minutes=15),
+        log_group_name="/aws-glue/jobs-etl-role-kms-config/",
+    ).run_id
+    region = stack.client("glue").meta.region_name
+    console = f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/"
+
+    plain = cli("history", JOB)
+    wide = cli("history", JOB, "--links")
+    as_json = {run["run_id"]: run for run in cli("history", JOB, "--json").json()["runs"]}
+
+    assert plain.code == wide.code == 0, wide.err
+    assert "console.aws.amazon.com" not in plain.out  # the default table keeps its columns
+    assert max(len(line) for line in wide.out.splitlines()[:5]) == max(
+        len(line) for line in plain.out.splitlines()[:5]
+    )
+    output_url = f"{console}$252Faws-glue$252Fjobs$252Foutput/log-events/{default_run}"
+    error_url = f"{console}$252Faws-glue$252Fjobs$252Ferror/log-events/{default_run}"
+    assert f"logs:   {output_url}" in wide.out and f"errors: {error_url}" in wide.out
+    links = as_json[default_run]["log_links"]
+    assert (links["output_log_url"], links["error_log_url"]) == (output_url, error_url)
+    secured = as_json[secured_run]["log_links"]
+    assert secured["output_log_group"] == "/aws-glue/jobs-etl-role-kms-config/output"
+    assert secured["error_log_url"] == (
+        f"{console}$252Faws-glue$252Fjobs-etl-role-kms-config$252Ferror/log-events/{secured_run}"
+    )

@@ -34,6 +34,7 @@ class RunDetails:
     execution_class: str | None = None
     state_detail: str | None = None
     notify_delay_after: int | None = None
+    log_group_name: str | None = None  # only when a security configuration set one
     arguments: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +80,7 @@ def run_details(run: Mapping[str, Any]) -> RunDetails:
         execution_class=run.get("ExecutionClass"),
         state_detail=run.get("StateDetail"),
         notify_delay_after=notification.get("NotifyDelayAfter"),
+        log_group_name=run.get("LogGroupName"),
         arguments=dict(run.get("Arguments") or {}),
     )
 

@@ -123,6 +123,7 @@ def apply_details(run: RunItem, details: RunDetails) -> None:
     run.trigger_name = details.trigger_name
     run.state_detail = details.state_detail
     run.notify_delay_after = details.notify_delay_after
+    run.log_group_name = details.log_group_name or run.log_group_name
     if details.dpus is not None:
         run.dpus = details.dpus
     if details.request_id and not run.request_id:

@@ -166,6 +166,7 @@ class RunItem(LedgerItem, discriminator="run"):
     state_detail = UnicodeAttribute(null=True)
     notify_delay_after = NumberAttribute(null=True)
     delay_notified_at = UTCDateTimeAttribute(null=True)
+    log_group_name = UnicodeAttribute(null=True)  # GetJobRun.LogGroupName (security configurations)
     enriched = BooleanAttribute(default=False)
     # Insights, filled in after the run (job metrics arrive minutes late).
     bytes_read = NumberAttribute(null=True)

@@ -26,6 +26,7 @@ from glue_audit.commands.common import (
     table,
     truncate,
 )
+from glue_audit.console_links import run_log_links
 from glue_audit.insights.times import iso_z
 from glue_audit.models import LedgerItem, RunItem
 
@@ -45,6 +46,11 @@ def register(subparsers: Any) -> None:
         "--limit", type=positive_int, default=DEFAULT_LIMIT, help=f"runs per page (default {DEFAULT_LIMIT})"
     )
     parser.add_argument("--next-token", help="continue after the page that printed this token")
+    parser.add_argument(
+        "--links",
+        action="store_true",
+        help="after the table, each run's CloudWatch log and error-log console links (--json always has them)",
+    )
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -86,7 +92,12 @@ def triggered_by(run: RunItem) -> str:
     return "external" if run.origin == "external" else "-"
 
 
-def run_row(run: RunItem) -> dict[str, Any]:
+def region_of(ctx: Context) -> str:
+    """The region the CLI's clients use (the console links point there)."""
+    return str(ctx.client("logs").meta.region_name)
+
+
+def run_row(run: RunItem, region: str) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "attempt": run.attempt,
@@ -109,6 +120,7 @@ def run_row(run: RunItem) -> dict[str, Any]:
         "bytes_read": run.bytes_read,
         "bytes_written": run.bytes_written,
         "insights": run.insights,
+        "log_links": run_log_links(region, run.run_id, run.log_group_name),
     }
 
 
@@ -117,7 +129,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if not runs and not args.next_token:
         require_known_job(ctx, args.job, has_runs=False)
     if args.json:
-        ctx.print_json({"job_name": args.job, "runs": [run_row(r) for r in runs], "next_token": next_token})
+        region = region_of(ctx)
+        rows_json = [run_row(r, region) for r in runs]
+        ctx.print_json({"job_name": args.job, "runs": rows_json, "next_token": next_token})
         return 0
     if not runs:
         ctx.print(f"No more runs of {args.job}.")
@@ -166,7 +180,21 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ]
     ctx.print(f"History of {args.job} (newest first)")
     ctx.print(table(headers, rows))
+    if args.links:
+        print_links(ctx, runs)
     if next_token:
         ctx.print()
         ctx.print(f"More: glue-audit history {args.job} --limit {args.limit} --next-token {next_token}")
     return 0
+
+
+def print_links(ctx: Context, runs: list[RunItem]) -> None:
+    """One block per run: full URLs on their own lines, so the table keeps its width."""
+    region = region_of(ctx)
+    ctx.print()
+    ctx.print(f"CloudWatch logs ({region})")
+    for item in runs:
+        links = run_log_links(region, item.run_id, item.log_group_name)
+        ctx.print(f"{item.run_id}")
+        ctx.print(f"  logs:   {links['output_log_url']}")
+        ctx.print(f"  errors: {links['error_log_url']}")
