@@ -7,7 +7,7 @@ from typing import Any
 
 from glue_audit.models import SnapshotItem
 from scripts.engine.stack import Stack
-from tests.integration.test_insights_support import cli
+from tests.integration.test_insights_support import cli, create_job
 
 
 def snapshot_data(tick: str, *, pending: int = 3) -> dict[str, Any]:
@@ -109,3 +109,62 @@ def test_a_missing_table_is_an_aws_error_not_a_traceback(stack: Stack) -> None:
     assert result.code == after_command.code == 3
     assert "ledger table 'no-such-table' not found" in result.err
     assert "Traceback" not in result.err
+
+
+def _quotas(max_jobs: float, max_connections: float) -> dict[str, Any]:
+    return {
+        "max_jobs": {"value": max_jobs, "source": "service-quotas"},
+        "max_connections": {"value": max_connections, "source": "aws-default"},
+    }
+
+
+def _connection(stack: Stack, name: str) -> None:
+    stack.client("glue").create_connection(
+        ConnectionInput={
+            "Name": name,
+            "ConnectionType": "JDBC",
+            "ConnectionProperties": {
+                "JDBC_CONNECTION_URL": "jdbc:postgresql://db.internal:5432/orders",
+                "USERNAME": "etl",
+                "PASSWORD": "secret",
+            },
+        }
+    )
+
+
+def test_status_counts_jobs_and_connections_against_their_quotas(stack: Stack) -> None:
+    for name in ("orders-etl", "payments", "quiet"):
+        create_job(stack, name)
+    for name in ("orders-db", "payments-db"):
+        _connection(stack, name)
+    taken_at = datetime.now(UTC) - timedelta(minutes=1)
+    data = snapshot_data("tick-1")
+    data["taken_at"] = taken_at.isoformat()
+    data["quotas"] = _quotas(1000, 1000)
+    SnapshotItem(*SnapshotItem.key(taken_at, "tick-1"), taken_at=taken_at, data=data).save()
+
+    text = cli("status")
+    as_json = cli("status", "--json")
+
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    jobs_line = next(line for line in lines if line.startswith("jobs (account)"))
+    assert jobs_line.split()[-5:] == ["1000", "service-quotas", "-", "3", "997"]
+    connections_line = next(line for line in lines if line.startswith("connections (account)"))
+    assert connections_line.split()[-5:] == ["1000", "aws-default", "-", "2", "998"]
+    assert max(len(line) for line in lines) <= 120
+    resources = {r["resource"]: r for r in as_json.json()["resources"]}
+    assert (resources["jobs"]["used"], resources["jobs"]["free"]) == (3, 997)
+    assert (resources["connections"]["used"], resources["connections"]["quota"]) == (2, 1000)
+    assert "secret" not in as_json.out
+
+
+def test_an_older_snapshot_without_those_quotas_still_shows_the_counts(stack: Stack) -> None:
+    create_job(stack, "orders-etl")
+    put_snapshot(datetime.now(UTC) - timedelta(minutes=1), "tick-old-format")  # no "quotas" key
+
+    result = cli("status")
+
+    assert result.code == 0, result.err
+    jobs_line = next(line for line in result.out.splitlines() if line.startswith("jobs (account)"))
+    assert jobs_line.split()[-5:] == ["-", "-", "-", "1", "-"]

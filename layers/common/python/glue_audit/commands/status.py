@@ -2,6 +2,14 @@
 
 Nothing is recomputed here: the snapshot is what the scheduler saw on its last tick (quotas and
 budgets per dimension, use, free IPs per subnet, pending requests, the oldest wait and its reason).
+
+Jobs and connections in use are counted here, at read time, against the account quotas the
+snapshot recorded (``max_jobs`` L-611FDDE4, ``max_connections`` L-4256D6D2): ``ListJobs`` returns
+names only, 1,000 a page, and ``GetConnections`` (``HidePassword``) 1,000 a page, so an account at
+its default quotas (1,000 jobs, 1,000 connections) costs one call each. They change when someone
+deploys, not between ticks, so the capacity tick does not pay for them every few minutes. Without
+``glue:ListJobs``/``glue:GetConnections`` (the data teams' submitter policy does not grant them:
+``GetConnections`` can return connection passwords) the row says so instead of failing.
 """
 
 from __future__ import annotations
@@ -9,6 +17,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from glue_audit.commands.common import (
     Context,
@@ -25,6 +35,56 @@ from glue_audit.snapshot import CapacitySnapshot
 # A snapshot older than this is flagged: the scheduler ticks every few minutes.
 STALE_AFTER = timedelta(minutes=15)
 DIMENSION_LABELS = {"account_runs": "concurrent runs (account)", "dpus": "DPUs (account)"}
+PAGE_SIZE = 1000  # the largest MaxResults ListJobs and GetConnections accept
+DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+
+
+def count_jobs(glue: Any) -> int:
+    """Jobs in the account and region: ListJobs pages of names (no job definitions)."""
+    paginator = glue.get_paginator("list_jobs")
+    return sum(
+        len(page.get("JobNames", [])) for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+    )
+
+
+def count_connections(glue: Any) -> int:
+    """Connections in the account's catalog: GetConnections pages, passwords hidden."""
+    paginator = glue.get_paginator("get_connections")
+    pages = paginator.paginate(HidePassword=True, PaginationConfig={"PageSize": PAGE_SIZE})
+    return sum(len(page.get("ConnectionList", [])) for page in pages)
+
+
+def resource_use(ctx: Context, quotas: Any) -> list[dict[str, Any]]:
+    """Jobs and connections in use against their quotas; ``used`` is None with ``error`` when denied."""
+    glue = ctx.client("glue")
+    rows = []
+    for name, label, quota_name, counter in (
+        ("jobs", "jobs (account)", "max_jobs", count_jobs),
+        ("connections", "connections (account)", "max_connections", count_connections),
+    ):
+        quota = quotas.get(quota_name) or {}
+        value = quota.get("value")
+        row: dict[str, Any] = {
+            "resource": name,
+            "label": label,
+            "quota": value,
+            "quota_source": quota.get("source"),
+            "used": None,
+            "free": None,
+            "error": None,
+        }
+        try:
+            row["used"] = counter(glue)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in DENIED:
+                raise
+            action = "glue:ListJobs" if name == "jobs" else "glue:GetConnections"
+            row["error"] = f"not counted: {action} denied"
+        if row["used"] is not None and isinstance(value, int | float):
+            row["free"] = value - row["used"]
+        rows.append(row)
+    return rows
 
 
 def register(subparsers: Any) -> None:
@@ -56,6 +116,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     typed = snapshot.snapshot()
     age = (ctx.now - snapshot.taken_at).total_seconds()
     stale = age > STALE_AFTER.total_seconds()
+    resources = resource_use(ctx, typed.quotas)
     if args.json:
         ctx.print_json(
             {
@@ -63,10 +124,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 "age_seconds": round(age, 1),
                 "stale": stale,
                 "snapshot": typed.to_item(),
+                "resources": resources,
             }
         )
         return 0
-    render(ctx, typed, snapshot.taken_at, age, stale)
+    render(ctx, typed, snapshot.taken_at, age, stale, resources)
     return 0
 
 
@@ -82,7 +144,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render(ctx: Context, data: CapacitySnapshot, taken_at: datetime, age: float, stale: bool) -> None:
+def render(
+    ctx: Context,
+    data: CapacitySnapshot,
+    taken_at: datetime,
+    age: float,
+    stale: bool,
+    resources: list[dict[str, Any]],
+) -> None:
     tick = data.tick_id
     ctx.print(f"Capacity at {fmt_time(taken_at)} ({fmt_duration(age)} ago{f', tick {tick}' if tick else ''})")
     if stale:
@@ -101,6 +170,17 @@ def render(ctx: Context, data: CapacitySnapshot, taken_at: datetime, age: float,
             _cell(dim.free),
         ]
         for name, dim in data.dimensions.items()
+    ]
+    rows += [
+        [
+            r["label"],
+            _cell(r["quota"]),
+            _cell(r["quota_source"]),
+            "-",
+            r["error"] if r["used"] is None else _cell(r["used"]),
+            _cell(r["free"]),
+        ]
+        for r in resources
     ]
     ctx.print(table(["dimension", "quota", "quota source", "budget", "used", "free"], rows))
     ctx.print()
