@@ -129,13 +129,13 @@ def test_links_give_each_run_its_log_and_error_log_in_the_console_of_the_region(
     assert max(len(line) for line in wide.out.splitlines()[:5]) == max(
         len(line) for line in plain.out.splitlines()[:5]
     )
-    output_url = f"{console}$252Faws-glue$252Fjobs$252Foutput/log-events/{default_run}"
-    error_url = f"{console}$252Faws-glue$252Fjobs$252Ferror/log-events/{default_run}"
+    output_url = f"{console}$252Faws-glue$252Fjobs$252Foutput$3FlogStreamNameFilter$3D{default_run}"
+    error_url = f"{console}$252Faws-glue$252Fjobs$252Ferror$3FlogStreamNameFilter$3D{default_run}"
     assert f"logs:   {output_url}" in wide.out and f"errors: {error_url}" in wide.out
     links = as_json[default_run]["log_links"]
     assert (links["output_log_url"], links["error_log_url"]) == (output_url, error_url)
     secured = as_json[secured_run]["log_links"]
     assert secured["output_log_group"] == "/aws-glue/jobs-etl-role-kms-config/output"
     assert secured["error_log_url"] == (
-        f"{console}$252Faws-glue$252Fjobs-etl-role-kms-config$252Ferror/log-events/{secured_run}"
+        f"{console}$252Faws-glue$252Fjobs-etl-role-kms-config$252Ferror$3FlogStreamNameFilter$3D{secured_run}"
     )

@@ -34,6 +34,19 @@ def test_the_log_group_of_a_secured_run_is_kept_on_the_ledger_row() -> None:
     assert run.log_group_name == "/aws-glue/jobs-etl-role-kms-config/"
 
 
+def test_a_custom_log_group_prefix_of_the_run_is_kept_when_glue_reports_no_log_group() -> None:
+    details = run_details(
+        {
+            "JobName": "orders-etl",
+            "Id": "jr_2",
+            "JobRunState": "FAILED",
+            "Arguments": {"--custom-logGroup-prefix": "/team/orders"},
+        }
+    )
+
+    assert details.log_group_name == "/team/orders"
+
+
 class StubbedContext(Context):
     def __init__(self, glue: Any) -> None:
         super().__init__()

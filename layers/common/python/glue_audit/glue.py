@@ -80,7 +80,9 @@ def run_details(run: Mapping[str, Any]) -> RunDetails:
         execution_class=run.get("ExecutionClass"),
         state_detail=run.get("StateDetail"),
         notify_delay_after=notification.get("NotifyDelayAfter"),
-        log_group_name=run.get("LogGroupName"),
+        # A security configuration's log group, else the job's custom prefix for this run.
+        log_group_name=run.get("LogGroupName")
+        or (run.get("Arguments") or {}).get("--custom-logGroup-prefix"),
         arguments=dict(run.get("Arguments") or {}),
     )
 
