@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from scripts import demo
 from scripts.engine import simulation
+
+# Importing the demo sets its defaults in os.environ (metrics off, its ledger table); keep them
+# out of the rest of the test session, where other tests read those variables.
+_ENVIRON = dict(os.environ)
+from scripts import demo  # noqa: E402
+
+os.environ.clear()
+os.environ.update(_ENVIRON)
 
 SUBNET_A, SUBNET_B = "subnet-0123456789abcdef0", "subnet-0fedcba9876543210"
 
