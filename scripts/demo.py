@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from glue_audit.resources import ResourceNames
 
@@ -31,16 +31,79 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 from glue_audit.models import LedgerItem, RequestItem, RunItem  # noqa: E402
+from glue_audit.worker_types import run_size  # noqa: E402
 from scripts.engine import simulation  # noqa: E402
 from scripts.engine.emulator import Emulator, LambdaDispatcher  # noqa: E402
 
 OUT = Path("build/demo")
 
 
+class DemoArgumentParser(argparse.ArgumentParser):
+    """Bad input ends in one line on stderr and exit 2 (no usage block, no traceback)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"demo: error: {message}\n")
+
+
+AWS_RESERVED_IPS = 5  # network, VPC router, DNS, future use, broadcast
+VPC_CIDR = ipaddress.ip_network("10.20.0.0/16")  # the demo estate's VPC (scripts/engine/scenario.py)
+
+
+def subnet_cidr(flag: str, value: str) -> ipaddress.IPv4Network:
+    """A subnet the demo can create: an IPv4 CIDR block in the VPC, /16 to /28 as AWS allows."""
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{flag} {value!r} is not a CIDR block like 10.20.1.0/26") from None
+    if not isinstance(network, ipaddress.IPv4Network) or not network.subnet_of(VPC_CIDR):
+        raise ValueError(f"{flag} {value} is not inside the demo VPC {VPC_CIDR}")
+    if not 16 <= network.prefixlen <= 28:
+        raise ValueError(
+            f"{flag} {value} is a /{network.prefixlen}: AWS subnets are /16 to /28 "
+            f"(a /28 has 16 addresses, {16 - AWS_RESERVED_IPS} usable)"
+        )
+    return network
+
+
+def check_options(options: simulation.Options) -> None:
+    """Refuse, before anything starts, a scenario that could launch nothing."""
+    if options.max_concurrent_runs < 1:
+        raise ValueError(f"--max-runs must be at least 1, got {options.max_concurrent_runs}")
+    runs_budget = int(options.max_concurrent_runs * options.quota_fraction + 1e-9)
+    if runs_budget < 1:
+        raise ValueError(
+            f"--max-runs {options.max_concurrent_runs} x --fraction {options.quota_fraction} "
+            "leaves a budget of 0 concurrent runs"
+        )
+    sizes = {spec.name: run_size(spec.worker_type, spec.workers, None) for spec in simulation.JOBS}
+    smallest = min(size.dpus for size in sizes.values())
+    dpu_budget = options.max_dpus * options.quota_fraction
+    if dpu_budget < smallest:
+        raise ValueError(
+            f"--max-dpus {options.max_dpus:g} x --fraction {options.quota_fraction:g} = {dpu_budget:g} DPUs, "
+            f"less than the smallest job's {smallest:g}"
+        )
+    if options.ip_reserve < 0:
+        raise ValueError(f"--ip-reserve must be 0 or more, got {options.ip_reserve}")
+    networks = {label: ipaddress.ip_network(cidr) for label, cidr in options.subnet_cidrs}
+    (a, net_a), (b, net_b) = networks.items()
+    if net_a.overlaps(net_b):
+        raise ValueError(f"--subnet-{a} {net_a} and --subnet-{b} {net_b} overlap")
+    for label, network in networks.items():
+        need = max(sizes[spec.name].ips for spec in simulation.JOBS if spec.subnet == label)
+        usable = network.num_addresses - AWS_RESERVED_IPS
+        if usable - options.ip_reserve < need:
+            raise ValueError(
+                f"--ip-reserve {options.ip_reserve} leaves {max(usable - options.ip_reserve, 0)} launchable IPs "
+                f"in subnet {label} ({network}: {usable} usable), fewer than the {need} that one run of its "
+                "biggest job takes"
+            )
+
+
 def parse_args(argv: list[str] | None) -> simulation.Options:
     defaults = simulation.Options()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = DemoArgumentParser(
+        prog="demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=defaults.requests, help="workload size")
     parser.add_argument(
@@ -60,19 +123,44 @@ def parse_args(argv: list[str] | None) -> simulation.Options:
     parser.add_argument("--subnet-b", default=dict(defaults.subnet_cidrs)["b"], help="CIDR of subnet b")
     args = parser.parse_args(argv)
     if args.requests < 1:
-        parser.error("--requests must be at least 1")
+        parser.error(f"--requests must be at least 1, got {args.requests}")
     if not 0 < args.fraction <= 1:
-        parser.error("--fraction must be in (0, 1]")
-    return replace(
-        defaults,
-        requests=args.requests,
-        seed=args.seed,
-        max_concurrent_runs=args.max_runs,
-        max_dpus=args.max_dpus,
-        quota_fraction=args.fraction,
-        ip_reserve=args.ip_reserve,
-        subnet_cidrs=(("a", args.subnet_a), ("b", args.subnet_b)),
+        parser.error(f"--fraction must be in (0, 1], got {args.fraction:g}")
+    try:
+        cidrs = (
+            ("a", str(subnet_cidr("--subnet-a", args.subnet_a))),
+            ("b", str(subnet_cidr("--subnet-b", args.subnet_b))),
+        )
+        options = replace(
+            defaults,
+            requests=args.requests,
+            seed=args.seed,
+            max_concurrent_runs=args.max_runs,
+            max_dpus=args.max_dpus,
+            quota_fraction=args.fraction,
+            ip_reserve=args.ip_reserve,
+            subnet_cidrs=cidrs,
+        )
+        check_options(options)
+    except ValueError as error:
+        parser.error(str(error))
+    return options
+
+
+PROGRESS_WIDTH = 100
+
+
+def progress_line(s: simulation.TickSample, runs_budget: int, dpu_budget: float) -> str:
+    """One status line of at most 100 characters; subnets by their label (a, b)."""
+    ips = " ".join(f"{label}:{free}" for label, free in sorted(s.free_ips_by_label().items()))
+    line = (
+        f"t+{s.minute:3d}m  runs {s.active_runs:2d}/{runs_budget}  DPUs {s.dpus:5.1f}/{dpu_budget:.0f}  "
+        f"free IPs {ips}  pending {s.pending:3d}  launched {s.launched_total:3d}  "
+        f"done {s.finished_total:3d}  ticks {s.executions}"
     )
+    if len(line) > PROGRESS_WIDTH:  # very large figures: drop the double spaces before cutting
+        line = " ".join(line.split())
+    return line[:PROGRESS_WIDTH]
 
 
 class Progress:
@@ -84,12 +172,7 @@ class Progress:
         self.dpu_budget = options.max_dpus * options.quota_fraction
 
     def __call__(self, s: simulation.TickSample) -> None:
-        ips = " ".join(f"{subnet[-6:]}:{free}" for subnet, free in sorted(s.free_ips.items()))
-        line = (
-            f"t+{s.minute:3d}m  runs {s.active_runs:2d}/{self.runs_budget}  DPUs {s.dpus:5.1f}/{self.dpu_budget:.0f}  "
-            f"free IPs {ips}  pending {s.pending:3d}  launched {s.launched_total:3d}  done {s.finished_total:3d}  "
-            f"ticks {s.executions}"
-        )
+        line = progress_line(s, self.runs_budget, self.dpu_budget)
         if self.tty:
             print(f"\r{line}", end="", flush=True)
         elif s.minute % 10 == 0:
@@ -172,6 +255,7 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
         dpu_hours[run.job_name] += float(run.dpu_seconds or 0) / 3600
     return {
         "requests": {"total": len(requests), "by_status": dict(Counter(r.status for r in requests))},
+        "subnet_labels": {subnet_id: label for label, subnet_id in result.estate.subnets.items()},
         "runs": {
             "total": len(runs),
             "by_state": dict(Counter(r.state for r in runs)),
@@ -221,12 +305,12 @@ def plot_timeline(report: dict[str, Any], ip_reserve: int, path: Path) -> None:
     times = [datetime.fromisoformat(p["at"]) for p in points]
     start = times[0] if times else None
     minutes = [(t - start).total_seconds() / 60 for t in times] if start else []
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(12, 9), sharex=True)
     axes[0].step(
         minutes,
         [p["runs_used"] for p in points],
         where="post",
-        label="active runs + claims, after the tick's launches",
+        label="runs + claims\n(after the tick's launches)",
     )
     axes[0].step(
         minutes, [p["runs_budget"] for p in points], where="post", linestyle="--", color="red", label="budget"
@@ -237,16 +321,21 @@ def plot_timeline(report: dict[str, Any], ip_reserve: int, path: Path) -> None:
         minutes, [p["dpus_budget"] for p in points], where="post", linestyle="--", color="red", label="budget"
     )
     axes[1].set_ylabel("DPUs")
-    subnets = sorted({s for p in points for s in p["free_ips"]})
+    labels = report.get("subnet_labels", {})
+    subnets = sorted({s for p in points for s in p["free_ips"]}, key=lambda s: (labels.get(s, s), s))
     for subnet in subnets:
+        name = f"subnet {labels[subnet]}" if subnet in labels else subnet
         axes[2].step(
-            minutes, [p["free_ips"].get(subnet) for p in points], where="post", label=f"{subnet} free IPs"
+            minutes,
+            [p["free_ips"].get(subnet, float("nan")) for p in points],
+            where="post",
+            label=f"{name} free IPs",
         )
     axes[2].axhline(ip_reserve, linestyle="--", color="red", label="reserve")
     axes[2].set_ylabel("free IPs")
     axes[2].set_xlabel("simulated minutes (one capacity snapshot per scheduler tick)")
     for ax in axes:
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle("Glue Audit Framework demo: use against limits, from the ledger's capacity snapshots")
     fig.tight_layout()
@@ -260,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Glue Audit Framework demo: {options.requests} requests over {len(simulation.JOBS)} Glue jobs, "
         f"account budget {int(options.max_concurrent_runs * options.quota_fraction)} runs / "
-        f"{options.max_dpus * options.quota_fraction:.0f} DPUs, subnets {dict(options.subnet_cidrs)}, "
+        f"{options.max_dpus * options.quota_fraction:.0f} DPUs, "
+        f"subnets {', '.join(f'{label} {cidr}' for label, cidr in options.subnet_cidrs)}, "
         f"IP reserve {options.ip_reserve}, seed {options.seed}"
     )
     progress = Progress(options)
@@ -276,25 +366,47 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if not report["quota_breaches"] and report["dlq_messages"] == 0 else 1
 
 
+def counts(by_key: dict[str, int]) -> str:
+    """``{'LAUNCHED': 58, 'FAILED': 2}`` as ``LAUNCHED 58, FAILED 2``, largest first."""
+    if not by_key:
+        return "none"
+    return ", ".join(
+        f"{key} {value}" for key, value in sorted(by_key.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+
+
+def minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
 def print_summary(report: dict[str, Any]) -> None:
+    labels = report.get("subnet_labels", {})
     print("\nAudit, read back from the ledger")
-    print(f"  requests: {report['requests']['by_status']}")
+    print(f"  requests: {report['requests']['total']} ({counts(report['requests']['by_status'])})")
+    runs = report["runs"]
     print(
-        f"  runs:     {report['runs']['by_state']}  (enriched {report['runs']['enriched']}/{report['runs']['total']})"
+        f"  runs:     {runs['total']} ({counts(runs['by_state'])}), enriched {runs['enriched']}/{runs['total']}"
     )
     peak = report["peak_use"]
     print(
         f"  peak concurrent runs {peak['account_runs']['peak']:.0f} / budget {peak['account_runs']['budget']}"
     )
     print(f"  peak DPUs            {peak['dpus']['peak']:.1f} / budget {peak['dpus']['budget']:.1f}")
-    for subnet, use in peak["subnet_ips"].items():
-        print(f"  peak IPs in {subnet}: {use['peak']} / {use['limit']} usable above the reserve")
+    for subnet, use in sorted(peak["subnet_ips"].items(), key=lambda kv: (labels.get(kv[0], kv[0]), kv[0])):
+        name = f"subnet {labels[subnet]}" if subnet in labels else subnet
+        print(f"  peak IPs in {name}: {use['peak']} / {use['limit']} usable above the reserve")
     print(f"  quota breaches: {len(report['quota_breaches'])}")
+    for breach in report["quota_breaches"]:
+        print(f"    {breach}")
     waits = report["wait_minutes"]
     print(
-        f"  wait before launch (simulated minutes): p50 {waits['p50']}  p90 {waits['p90']}  p99 {waits['p99']}"
+        f"  wait before launch (simulated minutes): p50 {minutes(waits['p50'])}  "
+        f"p90 {minutes(waits['p90'])}  p99 {minutes(waits['p99'])}"
     )
-    print(f"  DPU-hours by job: {report['dpu_hours_by_job']}")
+    hours = report["dpu_hours_by_job"]
+    print(
+        "  DPU-hours by job: " + (", ".join(f"{job} {value:.2f}" for job, value in hours.items()) or "none")
+    )
     print(
         f"  scheduler executions {report['scheduler_executions']}, DLQ messages {report['dlq_messages']}, "
         f"{report['simulated_minutes']} simulated minutes in {report['wall_seconds']} s"

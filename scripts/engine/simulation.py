@@ -87,6 +87,11 @@ class TickSample:
     launched_total: int
     finished_total: int
     executions: int
+    subnet_labels: dict[str, str] = field(default_factory=dict)  # subnet id -> label (a, b)
+
+    def free_ips_by_label(self) -> dict[str, int]:
+        """Free IPs per subnet, keyed by the subnet's label (its id where it has none)."""
+        return {self.subnet_labels.get(subnet, subnet): free for subnet, free in self.free_ips.items()}
 
 
 @dataclass
@@ -309,6 +314,7 @@ def run(
                 launched_total=len(driver.runs),
                 finished_total=sum(1 for r in driver.runs.values() if r.ended_at is not None),
                 executions=result.executions,
+                subnet_labels={subnet_id: label for label, subnet_id in estate.subnets.items()},
             )
             result.samples.append(sample)
             if on_tick:

@@ -60,7 +60,7 @@ def test_the_text_page_shows_the_console_columns_and_how_to_continue(stack: Stac
         bytes_written=512 * 1024**2,
     ).run_id
 
-    result = cli("history", JOB, "--limit", "2")
+    result = cli("history", JOB, "--limit", "2", "--wide")
 
     assert result.code == 0, result.err
     lines = result.out.splitlines()

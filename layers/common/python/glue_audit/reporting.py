@@ -13,6 +13,7 @@ dependency, not part of the Lambda layer.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -170,68 +171,116 @@ def _pyplot() -> Any:
     return plt
 
 
+LEGEND_OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0, "fontsize": 8}
+
+
 def _empty(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        textwrap.fill(_shorten(text, 300), 90),
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=9,
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
 
+def _shorten(text: str, width: int) -> str:
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder="…")
+
+
 def plot_flow(flows: Sequence[FlowReport], path: Path) -> None:
+    """One panel per chained pair: a bar per measured downstream run (its data-flow ratio, coloured
+    by verdict) against the healthy band; the verdict text stays in the summary, not on the chart."""
     plt = _pyplot()
+    from matplotlib.patches import Patch
+
     count = max(1, len(flows))
-    fig, axes = plt.subplots(count, 1, figsize=(10, 3.2 * count), squeeze=False)
+    fig, axes = plt.subplots(count, 1, figsize=(11, 3.4 * count), squeeze=False)
     if not flows:
         _empty(axes[0][0], "no chained jobs: tag a downstream job with glue-audit:upstream=<upstream job>")
     for ax, report in zip((row[0] for row in axes), flows, strict=False):
-        ax.axhspan(flow.HEALTHY_LOW, flow.HEALTHY_HIGH, color="tab:green", alpha=0.15, label="healthy band")
-        ax.axhline(1.0, color="tab:green", linewidth=0.8)
-        measured = [r for r in report.results if r.ratio is not None]
-        if measured:
-            ax.plot([r.started_on for r in measured], [r.ratio for r in measured], color="0.5", linewidth=1)
-            ax.scatter(
-                [r.started_on for r in measured],
-                [r.ratio for r in measured],
-                c=[_VERDICT_COLOURS.get(r.verdict, "black") for r in measured],
-                zorder=3,
-            )
-        else:
+        ax.set_title(f"{report.upstream} -> {report.downstream}: data-flow ratio per run", fontsize=10)
+        measured = sorted((r for r in report.results if r.ratio is not None), key=lambda r: r.started_on)
+        if not measured:
             _empty(ax, f"no measurable run of {report.downstream}: {report.summary.message}")
-        ax.set_title(f"{report.upstream} -> {report.downstream}: {report.summary.verdict}")
+            continue
+        positions = list(range(len(measured)))
+        ax.axhspan(flow.HEALTHY_LOW, flow.HEALTHY_HIGH, color="tab:green", alpha=0.15)
+        ax.axhline(1.0, color="tab:green", linewidth=0.8)
+        ax.bar(
+            positions,
+            [float(r.ratio or 0.0) for r in measured],
+            color=[_VERDICT_COLOURS.get(r.verdict, "black") for r in measured],
+        )
+        step = max(1, len(measured) // 12)  # at most about a dozen tick labels
+        ax.set_xticks(positions[::step])
+        ax.set_xticklabels(
+            [r.started_on.strftime("%m-%d %H:%M") for r in measured[::step]],
+            rotation=30,
+            ha="right",
+            fontsize=8,
+        )
         ax.set_ylabel("bytes read / written")
-        ax.set_xlabel("downstream run start (UTC)")
+        ax.set_xlabel("downstream run, by start (UTC)")
         ax.set_ylim(bottom=0)
-    fig.autofmt_xdate()
+        verdicts = sorted({r.verdict for r in measured})
+        handles = [Patch(color="tab:green", alpha=0.15, label="healthy band")]
+        handles += [Patch(color=_VERDICT_COLOURS.get(v, "black"), label=v) for v in verdicts]
+        ax.legend(handles=handles, **LEGEND_OUTSIDE)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path) -> None:
+    """Runs, DPUs, free IPs per subnet and pending requests, as steps: each snapshot's values hold
+    until the next snapshot. Legends sit right of the panels, outside the data."""
     plt = _pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(11, 11), sharex=True)
     if not snapshots:
         for ax in axes:
             _empty(ax, "no capacity snapshots in this period")
     else:
         times = [s.taken_at for s in snapshots]
+        typed = [s.snapshot() for s in snapshots]
         for ax, name, title in (
             (axes[0], "account_runs", "concurrent job runs"),
             (axes[1], "dpus", "DPUs"),
         ):
             for key, style in (("used", "-"), ("budget", "--"), ("quota", ":")):
-                values = [_number(getattr(_dimension(s, name), key)) for s in snapshots]
+                values = [_number(getattr(snap.dimensions[name], key)) for snap in typed]
                 if any(v is not None for v in values):
-                    ax.plot(times, [v if v is not None else float("nan") for v in values], style, label=key)
+                    ax.step(
+                        times,
+                        [v if v is not None else float("nan") for v in values],
+                        style,
+                        where="post",
+                        label=key,
+                    )
             ax.set_title(title)
             ax.set_ylim(bottom=0)
-            ax.legend(loc="lower left")
-        pending = [float(s.snapshot().pending) for s in snapshots]
-        axes[2].step(
-            times, [p if p is not None else float("nan") for p in pending], where="post", label="pending"
-        )
-        axes[2].set_title("pending requests")
+            ax.legend(**LEGEND_OUTSIDE)
+        subnets = sorted({subnet for snap in typed for subnet in snap.subnets})
+        for subnet in subnets:
+            free = [
+                float(snap.subnets[subnet].free_ips) if subnet in snap.subnets else float("nan")
+                for snap in typed
+            ]
+            axes[2].step(times, free, where="post", label=subnet)
+        axes[2].set_title("free IPs per subnet")
         axes[2].set_ylim(bottom=0)
-        axes[2].set_xlabel("UTC")
+        if subnets:
+            axes[2].legend(**LEGEND_OUTSIDE)
+        else:
+            _empty(axes[2], "no subnet in the snapshots")
+        axes[3].step(times, [float(snap.pending) for snap in typed], where="post", label="pending")
+        axes[3].set_title("pending requests")
+        axes[3].set_ylim(bottom=0)
+        axes[3].set_xlabel("UTC")
         fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -32,6 +32,8 @@ from glue_audit.models import LedgerItem, RunItem
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
+TABLE_WIDTH = 120
+SHORT_RUN_ID = 10  # "jr_" and 7 hex digits: enough to tell runs apart on a screen
 
 
 def register(subparsers: Any) -> None:
@@ -50,6 +52,11 @@ def register(subparsers: Any) -> None:
         "--links",
         action="store_true",
         help="after the table, each run's CloudWatch log and error-log console links (--json always has them)",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help=f"every column and full run ids (wider than {TABLE_WIDTH} columns)",
     )
     add_json_flag(parser)
     parser.set_defaults(handler=run)
@@ -136,6 +143,50 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if not runs:
         ctx.print(f"No more runs of {args.job}.")
         return 0
+    ctx.print(f"History of {args.job} (newest first)")
+    ctx.print(wide_table(runs) if args.wide else narrow_table(runs))
+    if args.links:
+        print_links(ctx, runs)
+    if next_token:
+        ctx.print()
+        ctx.print(f"More: glue-audit history {args.job} --limit {args.limit} --next-token {next_token}")
+    return 0
+
+
+def short_id(run_id: str) -> str:
+    return run_id if len(run_id) <= SHORT_RUN_ID + 1 else run_id[:SHORT_RUN_ID] + "…"
+
+
+def short_trigger(run: RunItem) -> str:
+    if run.trigger_name:
+        return truncate(run.trigger_name, 14)
+    if run.request_id:
+        return "req " + truncate(run.request_id, 9)
+    return "external" if run.origin == "external" else "-"
+
+
+def narrow_table(runs: list[RunItem]) -> str:
+    """At most 120 columns: short run ids, start only, the error last and cut to fit."""
+    rows = [
+        [
+            short_id(item.run_id),
+            "-" if item.attempt is None else str(item.attempt),
+            item.state,
+            fmt_time(item.started_on)[:16],
+            fmt_duration(item.execution_time),
+            fmt_number(item.dpu_seconds / 3600 if item.dpu_seconds is not None else None, 3),
+            fmt_bytes(item.bytes_read),
+            fmt_bytes(item.bytes_written),
+            short_trigger(item),
+            " ".join((item.error_message or "-").split()),
+        ]
+        for item in runs
+    ]
+    headers = ["run id", "try", "status", "start (UTC)", "took", "DPU-h", "read", "written", "by", "error"]
+    return table(headers, rows, max_width=TABLE_WIDTH)
+
+
+def wide_table(runs: list[RunItem]) -> str:
     rows = []
     for item in runs:
         delay = "-"
@@ -178,14 +229,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "bytes written",
         "insights",
     ]
-    ctx.print(f"History of {args.job} (newest first)")
-    ctx.print(table(headers, rows))
-    if args.links:
-        print_links(ctx, runs)
-    if next_token:
-        ctx.print()
-        ctx.print(f"More: glue-audit history {args.job} --limit {args.limit} --next-token {next_token}")
-    return 0
+    return table(headers, rows)
 
 
 def print_links(ctx: Context, runs: list[RunItem]) -> None:
