@@ -35,5 +35,9 @@ def single_attempt_client(service: str) -> Any:
     return boto3.client(service, config=_SINGLE_ATTEMPT)
 
 
+# The error codes AWS answers when it throttles a call: nothing was done, the call may be made again.
+THROTTLING = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from glue_audit.aws import error_code
+from glue_audit.aws import THROTTLING, error_code
 from glue_audit.glue import RunDetails, run_details
 from glue_audit.states import is_active
 from glue_audit.worker_types import UnknownWorkerType, run_size
@@ -22,7 +22,6 @@ AWS_RESERVED_IPS_PER_SUBNET = 5
 # GetJobRuns pages of this size (the API's maximum) and at most this many pages per job and tick.
 RUNS_PAGE_SIZE = 200
 MAX_RUN_PAGES = 5
-THROTTLING = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit import glue as glue_access
 from glue_audit import ledger
-from glue_audit.aws import error_code, single_attempt_client
+from glue_audit.aws import THROTTLING, error_code, single_attempt_client
 from glue_audit.errors import (
     ClaimLost,
     GlueThrottled,
@@ -44,7 +44,6 @@ from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.observability import logger
 from glue_audit.resources import REQUEST_ID_ARGUMENT
 
-THROTTLING = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
 NO_CAPACITY = frozenset({"ConcurrentRunsExceededException", "ResourceNumberLimitExceededException"})
 NEVER = frozenset(
     {"EntityNotFoundException", "InvalidInputException", "AccessDeniedException", "ValidationException"}

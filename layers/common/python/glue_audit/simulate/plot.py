@@ -20,7 +20,7 @@ def _pyplot() -> Any:
         import matplotlib
     except ImportError:
         raise PlottingUnavailable(
-            "--plot needs matplotlib, which is not installed here: pip install matplotlib"
+            "--plot needs matplotlib, which is not installed here: pip install 'glue-audit[plot]' (or matplotlib)"
         ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
