@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, seed_story
 from tests.integration.test_insights_support import create_job, put_bytes, put_gauge, put_run
-from tests.support.emf import emf_metrics
+from tests.support.emf import emf_metrics, emf_points
 
 
 @pytest.fixture(autouse=True)
@@ -180,12 +181,35 @@ def test_the_lambda_records_the_seed_story_and_emits_the_metrics(
     ]
     fourth = _reload(chain.outputs[3]).insights
     assert fourth["verdict"] == "reprocessing" and fourth["flow"]["persistent"] is True
-    emitted = emf_metrics(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    emitted = emf_metrics(out)
     assert sorted(round(v, 2) for v in emitted[metric_names.FLOW_RATIO]) == [0.83, 0.98, 1.0, 1.02, 2.5, 2.75]
     assert sorted(emitted[metric_names.REPROCESSING_DETECTED]) == [0, 0, 0, 0, 0, 1]
     assert (emitted[metric_names.RUNS_ANALYZED], emitted[metric_names.ANALYSIS_FAILURES]) == ([12], [0])
     assert sum(emitted[metric_names.DPU_HOURS]) == 12.0
     assert metric_names.STRAGGLER_DETECTED not in emitted  # these runs have no executor metrics
+    # Each per-run metric names its job (or its job pair): an alarm on it can say which job fired.
+    points = emf_points(out)
+    service = {"service": os.environ["POWERTOOLS_SERVICE_NAME"]}
+    pair = {metric_names.UPSTREAM_JOB: INPUT, metric_names.DOWNSTREAM_JOB: OUTPUT, **service}
+    assert {
+        (p.name, tuple(sorted(p.dimensions.items())))
+        for p in points
+        if p.name in (metric_names.FLOW_RATIO, metric_names.REPROCESSING_DETECTED)
+    } == {
+        (name, tuple(sorted(pair.items())))
+        for name in (metric_names.FLOW_RATIO, metric_names.REPROCESSING_DETECTED)
+    }
+    hours = {p.dimensions[metric_names.JOB]: 0.0 for p in points if p.name == metric_names.DPU_HOURS}
+    for p in points:
+        if p.name == metric_names.DPU_HOURS:
+            assert p.dimension_names == {metric_names.JOB, "service"}
+            hours[p.dimensions[metric_names.JOB]] += p.value
+    assert hours == {INPUT: 6.0, OUTPUT: 6.0}
+    assert {p.dimension_names for p in points if p.name == metric_names.RUNS_ANALYZED} == {frozenset(service)}
+    # The dimensions emitted are those metrics.json declares (the dashboard and alarms read that file).
+    for p in points:
+        assert p.dimension_names == {"service", *metric_names.DIMENSIONS_OF.get(p.name, ())}, p
 
 
 # What the analyzer Lambda calls (its IAM policy must grant these; GetCallerIdentity needs no grant).
