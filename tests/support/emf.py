@@ -42,7 +42,9 @@ def emf_points(stdout: str) -> list[EmfPoint]:
                 for metric in definition["Metrics"]:
                     value = blob[metric["Name"]]
                     for one in value if isinstance(value, list) else [value]:
-                        points.append(EmfPoint(definition["Namespace"], metric["Name"], float(one), dimensions))
+                        points.append(
+                            EmfPoint(definition["Namespace"], metric["Name"], float(one), dimensions)
+                        )
     return points
 
 

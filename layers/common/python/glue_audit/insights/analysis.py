@@ -152,7 +152,15 @@ def analyze_run(
     job = catalog.job(job_name)
     measured = reader.measure(job_name, [run])[run_id]  # metrics, else the run report
     report = measured.report if measured.source == "report" else reader.report(job_name, run_id)
-    straggler, _ = detect_run_straggler(reader.cloudwatch, job_name, run_id, started, completed, now)
+    straggler, _ = detect_run_straggler(
+        reader.cloudwatch,
+        job_name,
+        run_id,
+        started,
+        completed,
+        now,
+        metrics_enabled=catalog.run_metrics_enabled(job_name, run_id),
+    )
     has_metrics = (measured.source == "cloudwatch") or straggler.verdict != stragglers.NO_DATA
     if not has_metrics and report is None:
         finished = completed or started
@@ -190,12 +198,7 @@ def analyze_run(
 
 
 def _metrics_enabled(catalog: JobCatalog, job_name: str, run_id: str) -> bool:
-    run = catalog.job_run(job_name, run_id) or {}
-    value = (run.get("Arguments") or {}).get("--enable-metrics")
-    if value is not None:
-        return str(value).strip().lower() != "false"
-    job = catalog.job(job_name)
-    return job is None or job.metrics_enabled  # unknown job: do not assume the worst
+    return catalog.run_metrics_enabled(job_name, run_id) is not False  # unknown: do not assume the worst
 
 
 def _findings(flow_result: flow.FlowResult | None, straggler: stragglers.StragglerResult) -> list[str]:
