@@ -10,13 +10,15 @@ from __future__ import annotations
 import ast
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from glue_audit import metric_names
-from glue_audit.insights.collect import UPSTREAM_TAG
+from glue_audit.insights import flow
+from glue_audit.insights.collect import UPSTREAM_TAG, JobInfo
 from glue_audit.permissions import FUNCTION_ACTIONS
 from glue_audit.policy import DIMENSIONS
 from glue_audit.resources import FUNCTIONS
@@ -428,3 +430,32 @@ def _service(env: str) -> str:
         "environment"
     ][0]["variables"]
     return str(variables["POWERTOOLS_SERVICE_NAME"])
+
+
+# --- Job bookmarks: what Terraform sets is what the flow verdict reads -------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_seed_jobs_run_with_bookmarks_enabled_as_the_flow_verdict_reads_them(env: str) -> None:
+    """The seed's Output job runs as after the guide's fix: bookmarks enabled in its default
+    arguments, upstream the Input job. The analyzer reads the job's default arguments (GetJob) into
+    JobInfo; with that option a single spike is not blamed on bookmarks."""
+    jobs = {job["name"]: job for job in planned_resources(env, "aws_glue_job").values()}
+    (output,) = [job for name, job in jobs.items() if name.endswith("-output")]
+    (input_,) = [job for name, job in jobs.items() if name.endswith("-input")]
+    for job in jobs.values():
+        assert job["default_arguments"][flow.BOOKMARK_OPTION] == flow.BOOKMARK_ENABLED, job["name"]
+    info = JobInfo(output["name"], output["default_arguments"], output["tags"])
+    assert (info.bookmark_option, info.upstream) == (flow.BOOKMARK_ENABLED, input_["name"])
+
+    t0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+    up = [flow.RunBytes("u1", t0, t0 + timedelta(minutes=10), bytes_written=100.0)]
+    down = [flow.RunBytes("d1", t0 + timedelta(minutes=10), t0 + timedelta(minutes=20), bytes_read=250.0)]
+    (result,) = flow.flow_results(
+        flow.flow_windows(down, up),
+        input_["name"],
+        downstream_job=info.name,
+        bookmark_option=info.bookmark_option,
+    )
+    assert result.verdict == flow.REPROCESSING and not result.persistent
+    assert result.fix == flow.REPROCESSING_FIX
