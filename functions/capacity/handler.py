@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from glue_audit import capacity, metric_names, models
 from glue_audit.aws import client
 from glue_audit.models import utcnow
-from glue_audit.observability import MetricUnit, logger, metrics, tracer
+from glue_audit.observability import MetricUnit, emit, logger, metrics, tracer
 from glue_audit.settings import get_settings
 
 settings = get_settings()
@@ -27,8 +27,8 @@ def emit_metrics(result: capacity.TickResult) -> None:
     metrics.add_metric(metric_names.LAUNCHES_PLANNED, MetricUnit.Count, snapshot.launches)
     metrics.add_metric(metric_names.RECONCILED_RUNS, MetricUnit.Count, result.stats.reconciled_runs)
     metrics.add_metric(metric_names.STUCK_CLAIMS, MetricUnit.Count, result.stats.released_claims)
-    for dimension, count in snapshot.deferred.items():
-        metrics.add_metric(f"{metric_names.DEFERRED_PREFIX}{dimension}", MetricUnit.Count, count)
+    for reason, count in snapshot.deferred.items():  # one Deferred metric, by binding dimension
+        emit(metric_names.DEFERRED, MetricUnit.Count, count, {metric_names.REASON: reason})
 
 
 @logger.inject_lambda_context

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from scripts.engine.stack import Stack
 from tests.integration.test_cli_status import put_snapshot
-from tests.integration.test_insights_flow import INPUT, OUTPUT, seed_story
+from tests.integration.test_insights_flow import INPUT, OUTPUT, chained_history
 from tests.integration.test_insights_support import cli, create_job, put_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def test_report_writes_the_plots_and_a_summary(stack: Stack, tmp_path: Path) -> None:
-    chain = seed_story(stack)
+    chain = chained_history(stack)
     for run in [*chain.inputs, *chain.outputs]:
         run.refresh()
         run.dpu_seconds = 1800.0  # half a DPU-hour each

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,9 +20,9 @@ from glue_audit.models import ANALYSIS, LedgerItem, RunItem
 from glue_audit.observability import metrics
 from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
 from scripts.engine.stack import Stack
-from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, seed_story
+from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, simulated_seed
 from tests.integration.test_insights_support import create_job, put_bytes, put_gauge, put_run
-from tests.support.emf import emf_metrics
+from tests.support.emf import emf_metrics, emf_points
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +39,12 @@ def _minutes_ago(now: datetime, minutes: float) -> datetime:
 
 def _reload(run: RunItem) -> RunItem:
     fresh = get_run(str(run.job_name), run.run_id)
+    assert fresh is not None
+    return fresh
+
+
+def _reload_id(job: str, run_id: str) -> RunItem:
+    fresh = get_run(job, run_id)
     assert fresh is not None
     return fresh
 
@@ -159,33 +166,55 @@ def test_limit_bounds_one_call(stack: Stack) -> None:
 def test_the_lambda_records_the_seed_story_and_emits_the_metrics(
     stack: Stack, lambda_context: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chain = seed_story(stack)
-    for run in [*chain.inputs, *chain.outputs]:
-        run.refresh()
+    pipeline = simulated_seed(stack, bookmarks=False)  # 6 Input runs, 4 Output runs (2 refused)
+    runs = [
+        _reload_id(job, r.run_id)
+        for job, sims in ((INPUT, pipeline.inputs), (OUTPUT, pipeline.outputs))
+        for r in sims
+    ]
+    for run in runs:
         run.dpu_seconds = 3600.0
         run.save()
     capsys.readouterr()
 
     response = analyzer_handler.lambda_handler({"limit": 50}, lambda_context)
 
-    assert response["analyzed"] == 12 and response["reprocessing"] == 1 and response["failed"] == 0
-    verdicts = [(_reload(run).insights or {}).get("flow", {}).get("verdict") for run in chain.outputs]
-    assert verdicts == [
-        flow.HEALTHY,
-        flow.REPROCESSING,
-        flow.BACKLOG,
-        flow.REPROCESSING,
-        flow.HEALTHY,
-        flow.HEALTHY,
-    ]
-    fourth = _reload(chain.outputs[3]).insights
-    assert fourth["verdict"] == "reprocessing" and fourth["flow"]["persistent"] is True
-    emitted = emf_metrics(capsys.readouterr().out)
-    assert sorted(round(v, 2) for v in emitted[metric_names.FLOW_RATIO]) == [0.83, 0.98, 1.0, 1.02, 2.5, 2.75]
-    assert sorted(emitted[metric_names.REPROCESSING_DETECTED]) == [0, 0, 0, 0, 0, 1]
-    assert (emitted[metric_names.RUNS_ANALYZED], emitted[metric_names.ANALYSIS_FAILURES]) == ([12], [0])
-    assert sum(emitted[metric_names.DPU_HOURS]) == 12.0
+    assert response["analyzed"] == 10 and response["reprocessing"] == 2 and response["failed"] == 0
+    outputs = [_reload_id(OUTPUT, r.run_id).insights or {} for r in pipeline.outputs]
+    assert [o["flow"]["verdict"] for o in outputs] == [flow.HEALTHY] + [flow.REPROCESSING] * 3
+    assert [o["flow"]["persistent"] for o in outputs] == [False, False, True, True]
+    assert outputs[3]["verdict"] == "reprocessing"
+    out = capsys.readouterr().out
+    emitted = emf_metrics(out)
+    assert sorted(round(v, 2) for v in emitted[metric_names.FLOW_RATIO]) == sorted(
+        round(o["flow"]["ratio"], 2) for o in outputs
+    )
+    assert sorted(emitted[metric_names.REPROCESSING_DETECTED]) == [0, 0, 1, 1]
+    assert (emitted[metric_names.RUNS_ANALYZED], emitted[metric_names.ANALYSIS_FAILURES]) == ([10], [0])
+    assert sum(emitted[metric_names.DPU_HOURS]) == 10.0
     assert metric_names.STRAGGLER_DETECTED not in emitted  # these runs have no executor metrics
+    # Each per-run metric names its job (or its job pair): an alarm on it can say which job fired.
+    points = emf_points(out)
+    service = {"service": os.environ["POWERTOOLS_SERVICE_NAME"]}
+    pair = {metric_names.UPSTREAM_JOB: INPUT, metric_names.DOWNSTREAM_JOB: OUTPUT, **service}
+    assert {
+        (p.name, tuple(sorted(p.dimensions.items())))
+        for p in points
+        if p.name in (metric_names.FLOW_RATIO, metric_names.REPROCESSING_DETECTED)
+    } == {
+        (name, tuple(sorted(pair.items())))
+        for name in (metric_names.FLOW_RATIO, metric_names.REPROCESSING_DETECTED)
+    }
+    hours = {p.dimensions[metric_names.JOB]: 0.0 for p in points if p.name == metric_names.DPU_HOURS}
+    for p in points:
+        if p.name == metric_names.DPU_HOURS:
+            assert p.dimension_names == {metric_names.JOB, "service"}
+            hours[p.dimensions[metric_names.JOB]] += p.value
+    assert hours == {INPUT: 6.0, OUTPUT: 4.0}
+    assert {p.dimension_names for p in points if p.name == metric_names.RUNS_ANALYZED} == {frozenset(service)}
+    # The dimensions emitted are those metrics.json declares (the dashboard and alarms read that file).
+    for p in points:
+        assert p.dimension_names == {"service", *metric_names.DIMENSIONS_OF.get(p.name, ())}, p
 
 
 # What the analyzer Lambda calls (its IAM policy must grant these; GetCallerIdentity needs no grant).
@@ -206,7 +235,7 @@ ANALYZER_ACTIONS = frozenset(
 
 
 def test_the_lambda_calls_only_what_its_policy_grants(stack: Stack, lambda_context: object) -> None:
-    seed_story(stack)
+    simulated_seed(stack, bookmarks=False)
     stack.client("s3").create_bucket(Bucket="etl-reports")
     create_job(stack, "reported", arguments={"--glue_audit_report_uri": "s3://etl-reports/runs"})
     now = datetime.now(UTC)
@@ -215,7 +244,7 @@ def test_the_lambda_calls_only_what_its_policy_grants(stack: Stack, lambda_conte
     with recording_api_calls() as calls:
         response = analyzer_handler.lambda_handler({}, lambda_context)
 
-    assert response["analyzed"] == 12 and response["no_data"] == 0 and response["waiting"] == 1
+    assert response["analyzed"] == 10 and response["no_data"] == 0 and response["waiting"] == 1
     # botocore signs CloudWatch as "monitoring"; IAM calls it "cloudwatch".
     actions = {name.replace("monitoring:", "cloudwatch:") for name in calls if name != ITEMS_READ}
     assert actions <= ANALYZER_ACTIONS, actions - ANALYZER_ACTIONS

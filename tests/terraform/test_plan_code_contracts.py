@@ -10,12 +10,15 @@ from __future__ import annotations
 import ast
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from glue_audit import metric_names
+from glue_audit.insights import flow
+from glue_audit.insights.collect import UPSTREAM_TAG, JobInfo
 from glue_audit.permissions import FUNCTION_ACTIONS
 from glue_audit.policy import DIMENSIONS
 from glue_audit.resources import FUNCTIONS
@@ -270,57 +273,112 @@ def _function_name(env: str, function: str) -> str:
     )
 
 
-# --- Alarms and dashboard: metrics the code emits ----------------------------------------------
+# --- Alarms and dashboard: metrics the code emits, with their dimensions ------------------------
 
 
-def emitted_metric_names() -> set[str]:
-    """The names passed to ``add_metric`` anywhere in the product code (functions/, glue_audit)."""
-    emitted: set[str] = set()
+def emitted_metric_names() -> dict[str, frozenset[str]]:
+    """The metrics the product code (functions/, glue_audit) emits, with the dimensions each carries:
+    ``add_metric`` (the Metrics object: ``service`` only) and ``observability.emit`` (``service`` and
+    the metric's own, ``metric_names.DIMENSIONS_OF``; ``emit`` refuses any other set)."""
+    emitted: dict[str, frozenset[str]] = {}
     sources = [
         *(ROOT / "functions").rglob("*.py"),
         *(ROOT / "layers" / "common" / "python" / "glue_audit").rglob("*.py"),
     ]
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
-            if not (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "add_metric"
-            ):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
+            if called not in ("add_metric", "emit") or path.name == "observability.py":
                 continue
             name = node.args[0] if node.args else next(k.value for k in node.keywords if k.arg == "name")
-            if (
+            assert (
                 isinstance(name, ast.Attribute)
                 and isinstance(name.value, ast.Name)
                 and name.value.id == "metric_names"
-            ):
-                emitted.add(getattr(metric_names, name.attr))
-            elif isinstance(name, ast.JoinedStr):
-                head = name.values[0]
-                assert (
-                    isinstance(head, ast.FormattedValue)
-                    and ast.unparse(head.value) == "metric_names.DEFERRED_PREFIX"
-                ), ast.unparse(name)
-                emitted.update(f"{metric_names.DEFERRED_PREFIX}{dimension}" for dimension in DIMENSIONS)
-            else:
-                raise AssertionError(
-                    f"{path}: add_metric({ast.unparse(name)}): name metrics from glue_audit.metric_names"
-                )
+            ), f"{path}: {called}({ast.unparse(name)}): name metrics from glue_audit.metric_names"
+            metric = getattr(metric_names, name.attr)
+            own = metric_names.DIMENSIONS_OF.get(metric, ())
+            assert bool(own) == (called == "emit"), f"{path}: {metric} through {called}, dimensions {own}"
+            emitted[metric] = frozenset({"service", *own})
     return emitted
 
 
+_SEARCH = re.compile(
+    r"""SEARCH\('\{"?(?P<ns>[^",]+)"?,(?P<dims>[^}]*)\} MetricName="(?P<name>[^"]+)" service="(?P<svc>[^"]+)"'"""
+)
+
+
+def dashboard_series(env: str) -> set[tuple[str, str, frozenset[tuple[str, str | None]]]]:
+    """(namespace, metric, dimensions) of every series on the dashboard: a metric line names its
+    dimension values; a SEARCH expression names its dimensions (value None: every value), and
+    pins ``service``."""
+    (dashboard,) = planned_resources(env, "aws_cloudwatch_dashboard").values()
+    series: set[tuple[str, str, frozenset[tuple[str, str | None]]]] = set()
+    for widget in json.loads(dashboard["dashboard_body"])["widgets"]:
+        for line in widget.get("properties", {}).get("metrics", []):
+            if isinstance(line[0], dict):
+                match = _SEARCH.match(line[0]["expression"])
+                assert match, line[0]["expression"]
+                names = match["dims"].split(",")
+                dims = {(n, match["svc"] if n == "service" else None) for n in names}
+                series.add((match["ns"], match["name"], frozenset(dims)))
+            else:
+                body = [part for part in line if not isinstance(part, dict)]
+                pairs = dict(zip(body[2::2], body[3::2], strict=True))
+                series.add((body[0], body[1], frozenset(pairs.items())))
+    return series
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_alarms_and_dashboard_read_metrics_the_code_emits(env: str) -> None:
+def test_every_metric_the_code_emits_is_on_the_dashboard_with_its_dimensions(env: str) -> None:
     emitted = emitted_metric_names()
-    alarms = planned_resources(env, "aws_cloudwatch_metric_alarm")
+    service = _service(env)
     ours = {
-        address: alarm for address, alarm in alarms.items() if alarm["namespace"] == metric_names.NAMESPACE
+        (name, frozenset(dim for dim, _ in dims)): dict(dims)
+        for ns, name, dims in dashboard_series(env)
+        if ns == metric_names.NAMESPACE
     }
-    assert {alarm["metric_name"] for alarm in ours.values()} <= emitted
-    assert all(alarm["dimensions"] == {"service": _service(env)} for alarm in ours.values())
-    # Headroom (3), stuck claims, reprocessing and stragglers from our metrics; DLQ, failed ticks and
-    # analyzer errors from AWS's.
-    assert {alarm["metric_name"] for alarm in ours.values()} == {
+    assert {name for name, _ in ours} == set(emitted)
+    for (name, dims), values in ours.items():
+        assert dims == emitted[name], (name, sorted(dims), sorted(emitted[name]))
+        assert values["service"] == service
+    # Deferred: one line per reason of the policy (the Reason dimension), not a metric per reason.
+    reasons = {
+        dict(dims)[metric_names.REASON]
+        for ns, name, dims in dashboard_series(env)
+        if name == metric_names.DEFERRED
+    }
+    assert reasons == set(DIMENSIONS)
+    # The per-job metrics: every series of the metric (one per job, any job).
+    for name in (metric_names.DPU_HOURS, metric_names.STRAGGLER_DETECTED):
+        assert ours[(name, emitted[name])][metric_names.JOB] is None
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alarms_read_metrics_the_code_emits_and_name_the_job_that_fired(env: str) -> None:
+    emitted = emitted_metric_names()
+    service = _service(env)
+    alarms = planned_resources(env, "aws_cloudwatch_metric_alarm")
+    ours = [alarm for alarm in alarms.values() if alarm["namespace"] == metric_names.NAMESPACE]
+    for alarm in ours:
+        name = alarm["metric_name"]
+        assert name in emitted and set(alarm["dimensions"]) == emitted[name], alarm["alarm_name"]
+        assert alarm["dimensions"]["service"] == service
+    # Headroom (3) and stuck claims for the service; reprocessing per job pair and stragglers per
+    # job; DLQ, failed ticks and analyzer errors from AWS's metrics.
+    by_metric: dict[str, list[dict[str, str]]] = {}
+    for alarm in ours:
+        by_metric.setdefault(alarm["metric_name"], []).append(alarm["dimensions"])
+    assert set(by_metric) == {
         metric_names.HEADROOM_ACCOUNT_RUNS,
         metric_names.HEADROOM_DPUS,
         metric_names.HEADROOM_SUBNET_IPS,
@@ -328,6 +386,20 @@ def test_alarms_and_dashboard_read_metrics_the_code_emits(env: str) -> None:
         metric_names.REPROCESSING_DETECTED,
         metric_names.STRAGGLER_DETECTED,
     }
+    jobs = planned_job_tags(env)
+    managed = _managed_jobs(env)
+    straggler_jobs = [dims[metric_names.JOB] for dims in by_metric[metric_names.STRAGGLER_DETECTED]]
+    assert set(jobs) <= set(straggler_jobs) <= managed and len(straggler_jobs) == len(set(straggler_jobs))
+    pairs = {
+        (dims[metric_names.UPSTREAM_JOB], dims[metric_names.DOWNSTREAM_JOB])
+        for dims in by_metric[metric_names.REPROCESSING_DETECTED]
+    }
+    assert pairs == {(tags[UPSTREAM_TAG], job) for job, tags in jobs.items() if UPSTREAM_TAG in tags}
+    assert all(upstream in jobs and downstream in jobs for upstream, downstream in pairs)
+    named = [a for a in ours if metric_names.DIMENSIONS_OF.get(a["metric_name"])]
+    assert all(
+        next(v for k, v in a["dimensions"].items() if k != "service") in a["alarm_name"] for a in named
+    )
     others = {
         (a["namespace"], a["metric_name"])
         for a in alarms.values()
@@ -338,15 +410,19 @@ def test_alarms_and_dashboard_read_metrics_the_code_emits(env: str) -> None:
         ("AWS/States", "ExecutionsFailed"),
         ("AWS/Lambda", "Errors"),
     }
-    (dashboard,) = planned_resources(env, "aws_cloudwatch_dashboard").values()
-    shown = {
-        metric[1]
-        for widget in json.loads(dashboard["dashboard_body"])["widgets"]
-        for metric in widget.get("properties", {}).get("metrics", [])
-        if metric[0] == metric_names.NAMESPACE
+
+
+def planned_job_tags(env: str) -> dict[str, dict[str, str]]:
+    return {
+        job["name"]: dict(job.get("tags") or {}) for job in planned_resources(env, "aws_glue_job").values()
     }
-    assert shown <= emitted, sorted(shown - emitted)
-    assert {f"{metric_names.DEFERRED_PREFIX}{d}" for d in DIMENSIONS} <= shown
+
+
+def _managed_jobs(env: str) -> set[str]:
+    variables = _one(env, "aws_lambda_function", 'module.functions.aws_lambda_function.this["capacity"]')[
+        "environment"
+    ][0]["variables"]
+    return set(Settings.from_env(variables).managed_jobs)
 
 
 def _service(env: str) -> str:
@@ -354,3 +430,32 @@ def _service(env: str) -> str:
         "environment"
     ][0]["variables"]
     return str(variables["POWERTOOLS_SERVICE_NAME"])
+
+
+# --- Job bookmarks: what Terraform sets is what the flow verdict reads -------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_seed_jobs_run_with_bookmarks_enabled_as_the_flow_verdict_reads_them(env: str) -> None:
+    """The seed's Output job runs as after the guide's fix: bookmarks enabled in its default
+    arguments, upstream the Input job. The analyzer reads the job's default arguments (GetJob) into
+    JobInfo; with that option a single spike is not blamed on bookmarks."""
+    jobs = {job["name"]: job for job in planned_resources(env, "aws_glue_job").values()}
+    (output,) = [job for name, job in jobs.items() if name.endswith("-output")]
+    (input_,) = [job for name, job in jobs.items() if name.endswith("-input")]
+    for job in jobs.values():
+        assert job["default_arguments"][flow.BOOKMARK_OPTION] == flow.BOOKMARK_ENABLED, job["name"]
+    info = JobInfo(output["name"], output["default_arguments"], output["tags"])
+    assert (info.bookmark_option, info.upstream) == (flow.BOOKMARK_ENABLED, input_["name"])
+
+    t0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+    up = [flow.RunBytes("u1", t0, t0 + timedelta(minutes=10), bytes_written=100.0)]
+    down = [flow.RunBytes("d1", t0 + timedelta(minutes=10), t0 + timedelta(minutes=20), bytes_read=250.0)]
+    (result,) = flow.flow_results(
+        flow.flow_windows(down, up),
+        input_["name"],
+        downstream_job=info.name,
+        bookmark_option=info.bookmark_option,
+    )
+    assert result.verdict == flow.REPROCESSING and not result.persistent
+    assert result.fix == flow.REPROCESSING_FIX

@@ -60,10 +60,27 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "function_timeout_seconds": 60,
     },
     "ledger": {"name_prefix": "glue-audit"},
+    "observability": {
+        "name_prefix": "glue-audit",
+        "state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:glue-audit-scheduler",
+        "analyzer_function_name": "glue-audit-analyzer",
+        "dlq_name": "glue-audit-glue-events-dlq",
+        "jobs": {"names": ["glue-audit-input", "glue-audit-output"]},
+    },
 }
 
 # (module, variables on top of REQUIRED, expected error text or None when the plan must pass)
 CASES: list[tuple[str, dict[str, Any], str | None]] = [
+    # The observability module's jobs: one alarm per job (pair) names the job that fired.
+    ("observability", {}, None),
+    (
+        "observability",
+        {"jobs": {"names": ["a-in", "a-out"], "upstreams": {"a-out": "a-in"}}},
+        None,
+    ),
+    ("observability", {"jobs": {"names": ["a-in", "a-in"]}}, "jobs.names lists a job twice"),
+    ("observability", {"jobs": {"names": ["a-in", " "]}}, "must hold Glue job names"),
+    ("observability", {"jobs": {"names": ["a-in"], "upstreams": {"a-out": ""}}}, "must hold Glue job names"),
     ("network", {}, None),
     # The subnet-size and connection_index checks read values from the other module, so they are
     # preconditions (tests/terraform/test_plan_faults.py plans them), not validations here.

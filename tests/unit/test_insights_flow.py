@@ -37,31 +37,31 @@ def results(
     return flow_results(flow_windows(downstream, upstream, previous), "input")
 
 
-# The seed's timeline with byte counts picked per run to exercise the per-run window rule and the
-# bands (the ratios are chosen here, not derived): the seed's story by its mechanism is in
-# test_seed_flow_mechanism.py.
-SEED_UP = [
+# A chain on a 30-minute schedule with byte counts chosen to exercise the per-run window rule, the
+# bands and persistence (ratios 1, 1.8, 0.8, 1.7, 1.02, 0.98). Not the seed's figures: the seed's
+# story comes from its mechanism in test_seed_flow_mechanism.py.
+CHAIN_UP = [
     up("u1", 0, 10, 100 * MB),
     up("u2", 30, 40, 100 * MB),
-    up("u3", 60, 77, 120 * MB),  # the long tail
+    up("u3", 60, 77, 100 * MB),  # a long tail
     up("u4", 90, 100, 100 * MB),
     up("u5", 120, 130, 100 * MB),
     up("u6", 150, 160, 100 * MB),
 ]
-SEED_DOWN = [
+CHAIN_DOWN = [
     down("d1", 10, 20, 100 * MB),
-    down("d2", 40, 55, 250 * MB),  # no bookmarks: rereads u1's files
-    down("d3", 77, 105, 100 * MB),  # started late
-    down("d4", 105, 120, 275 * MB),  # rereads again
-    down("d5", 130, 140, 102 * MB),  # bookmarks enabled
+    down("d2", 40, 55, 180 * MB),  # above the band
+    down("d3", 77, 105, 80 * MB),  # below it
+    down("d4", 105, 120, 170 * MB),  # above again: the second time in three runs
+    down("d5", 130, 140, 102 * MB),
     down("d6", 160, 170, 98 * MB),
 ]
 
 
-def test_the_seed_story_gives_the_seed_ratios_and_verdicts() -> None:
-    got = results(SEED_DOWN, SEED_UP)
+def test_a_chain_gets_its_verdicts_from_the_bands_and_persistence() -> None:
+    got = results(CHAIN_DOWN, CHAIN_UP)
 
-    assert [round(r.ratio or 0, 2) for r in got] == [1.0, 2.5, 0.83, 2.75, 1.02, 0.98]
+    assert [round(r.ratio or 0, 2) for r in got] == [1.0, 1.8, 0.8, 1.7, 1.02, 0.98]
     assert [r.verdict for r in got] == [
         flow.HEALTHY,
         flow.REPROCESSING,
@@ -76,7 +76,7 @@ def test_the_seed_story_gives_the_seed_ratios_and_verdicts() -> None:
 
 
 def test_summary_while_reprocessing_persists_names_the_fix() -> None:
-    summary = summarize(results(SEED_DOWN[:4], SEED_UP), "input", "output")
+    summary = summarize(results(CHAIN_DOWN[:4], CHAIN_UP), "input", "output")
 
     assert summary.verdict == flow.REPROCESSING
     assert "rereads input it already processed: 2 of 4 runs" in summary.message
@@ -85,15 +85,15 @@ def test_summary_while_reprocessing_persists_names_the_fix() -> None:
 
 
 def test_summary_after_the_fix_is_healthy_and_remembers_what_happened() -> None:
-    summary = summarize(results(SEED_DOWN, SEED_UP), "input", "output")
+    summary = summarize(results(CHAIN_DOWN, CHAIN_UP), "input", "output")
 
     assert summary.verdict == flow.HEALTHY and summary.fix is None
-    assert "persistently: 2.50, 2.75" in summary.message and "looks fixed" in summary.message
+    assert "persistently: 1.80, 1.70" in summary.message and "looks fixed" in summary.message
     assert summary.counts == {flow.HEALTHY: 3, flow.REPROCESSING: 2, flow.BACKLOG: 1}
 
 
 def test_a_single_spike_is_reprocessing_but_not_persistent() -> None:
-    got = results(SEED_DOWN[:2], SEED_UP)
+    got = results(CHAIN_DOWN[:2], CHAIN_UP)
     summary = summarize(got, "input", "output")
 
     assert got[1].verdict == flow.REPROCESSING and not got[1].persistent

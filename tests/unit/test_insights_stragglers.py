@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import stragglers
 from glue_audit.insights.series import Series
 from glue_audit.insights.stragglers import Stretch, detect_straggler, longest_low_stretch
+from tests.support.spark_run import Plan, SimulatedRun, simulate
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 
@@ -105,3 +107,54 @@ def test_a_running_run_is_judged_up_to_its_last_datapoint() -> None:
     result = detect_straggler(per_minute([8.0] * 5 + [1.0] * 20), Series(), {}, T0, None, 60)
 
     assert result.flagged and result.run_seconds == 25 * 60
+
+
+# --- The run's shape: stages and shuffle (confirming the grouping fix) ---------------------------
+
+
+def _shape(
+    sim: SimulatedRun, *, drop: tuple[str, ...] = (), enabled: bool | None = True
+) -> stragglers.RunShape:
+    def series(metric: str) -> Series:
+        return Series() if metric in drop else Series.of(sim.counters[metric])
+
+    return stragglers.run_shape(
+        series(cw.COMPLETED_STAGES),
+        series(cw.SHUFFLE_BYTES_WRITTEN),
+        series(cw.SHUFFLE_LOCAL_BYTES_READ),
+        metrics_enabled=enabled,
+    )
+
+
+def test_the_simulated_fix_has_no_shuffle_and_a_single_stage() -> None:
+    shape = _shape(simulate(T0, Plan.GROUPED))
+
+    assert shape.confirmed and shape.verdict == stragglers.NO_SHUFFLE_SINGLE_STAGE
+    assert (shape.completed_stages, shape.shuffle_bytes_written, shape.shuffle_local_bytes_read) == (1, 0, 0)
+
+
+def test_the_simulated_coalesce_run_shuffles_over_two_stages() -> None:
+    sim = simulate(T0, Plan.FUNNEL)
+
+    shape = _shape(sim)
+
+    assert not shape.confirmed and shape.verdict == stragglers.SHUFFLED
+    assert shape.completed_stages == 2 and shape.shuffle_bytes_written == sim.shuffle_bytes
+    assert shape.reason.startswith("shuffle: 188.8 GB written")
+
+
+def test_absent_metrics_cannot_confirm_and_say_why() -> None:
+    sim = simulate(T0, Plan.GROUPED)
+    every = (cw.COMPLETED_STAGES, cw.SHUFFLE_BYTES_WRITTEN, cw.SHUFFLE_LOCAL_BYTES_READ)
+
+    disabled = _shape(sim, drop=every, enabled=False)
+    unknown = _shape(sim, drop=every, enabled=None)
+    partial = _shape(sim, drop=(cw.SHUFFLE_LOCAL_BYTES_READ,))
+
+    assert {disabled.verdict, unknown.verdict, partial.verdict} == {stragglers.UNCONFIRMED}
+    assert disabled.reason.endswith("the run has no job metrics: it ran without --enable-metrics")
+    assert "job metrics not enabled, not arrived yet, or expired" in unknown.reason
+    assert partial.reason.endswith(
+        "CloudWatch has no glue.driver.aggregate.shuffleLocalBytesRead for the run"
+    )
+    assert partial.completed_stages == 1  # what is there is still reported

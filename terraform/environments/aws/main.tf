@@ -147,6 +147,7 @@ module "observability" {
   state_machine_arn               = local.state_machine_arn # known at plan time: the dashboard is in the plan
   analyzer_function_name          = module.functions.function_names["analyzer"]
   dlq_name                        = module.ingest.dlq_name
+  jobs                            = { names = concat(values(module.glue_jobs.job_names), var.extra_launchable_job_names), upstreams = module.glue_jobs.job_upstreams }
   period_seconds                  = var.alarm_period_seconds
   headroom_account_runs_threshold = var.headroom_account_runs_threshold
   headroom_dpus_threshold         = var.headroom_dpus_threshold

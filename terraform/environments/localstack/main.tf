@@ -105,6 +105,7 @@ module "observability" {
   state_machine_arn      = local.state_machine_arn # known at plan time: the dashboard is in the plan
   analyzer_function_name = module.functions.function_names["analyzer"]
   dlq_name               = module.ingest.dlq_name
+  jobs                   = { names = values(module.glue_jobs.job_names), upstreams = module.glue_jobs.job_upstreams }
   create_alarm_topic     = false
   tags                   = local.tags
 }

@@ -51,3 +51,8 @@ output "security_configuration_name" {
   description = "Name of the jobs' Glue security configuration."
   value       = aws_glue_security_configuration.this.name
 }
+
+output "job_upstreams" {
+  description = "Upstream job name by downstream job name, for the jobs whose `upstream` is set (their glue-audit:upstream tag): the job pairs of the data-flow metrics and alarms."
+  value       = { for key, job in local.jobs : aws_glue_job.this[key].name => job.upstream if job.upstream != null }
+}

@@ -1,7 +1,9 @@
 # The operator's view: one dashboard (capacity headroom, launches, deferrals, DPU hours, rejected
 # events, data-flow health) and the alarms that need a human, the analyzer's findings on finished
-# runs included. Metric names are those of glue_audit.metric_names (contract test), emitted with the
-# `service` dimension.
+# runs included. Metric names and dimensions are those of glue_audit/facts/metrics.json, which the
+# code reads too (glue_audit.metric_names): every metric carries `service`; DpuHours and
+# StragglerDetected carry JobName, FlowRatio and ReprocessingDetected UpstreamJob and DownstreamJob,
+# Deferred carries Reason. Per-job alarms say which job fired.
 
 data "aws_region" "current" {}
 
@@ -11,8 +13,15 @@ locals {
   facts_dir           = "${path.module}/../../../layers/common/python/glue_audit/facts"
   metric_facts        = jsondecode(file("${local.facts_dir}/metrics.json"))
   metric              = local.metric_facts.names
-  deferred_prefix     = local.metric_facts.deferred_prefix
+  dim                 = local.metric_facts.dimensions
   deferral_dimensions = jsondecode(file("${local.facts_dir}/deferral_reasons.json"))
+
+  # A SEARCH expression's schema for each metric with dimensions of its own: every series of that
+  # metric (one per job or job pair, those Terraform manages and any other the analyzer saw).
+  search = {
+    for key, dimensions in local.metric_facts.dimensions_of :
+    key => "{\"${local.ns}\",${join(",", concat([for d in dimensions : local.dim[d]], ["service"]))}} MetricName=\"${local.metric[key]}\" service=\"${local.svc}\""
+  }
 
   headroom_thresholds = {
     (local.metric.HEADROOM_ACCOUNT_RUNS) = var.headroom_account_runs_threshold
@@ -20,15 +29,18 @@ locals {
     (local.metric.HEADROOM_SUBNET_IPS)   = var.headroom_subnet_ips_threshold
   }
 
-  # Findings of the analyzer on finished runs: one is enough for a human to look (Sum >= 1).
-  insight_alarms = {
-    reprocessing-detected = {
-      metric      = local.metric.REPROCESSING_DETECTED
-      description = "A downstream job persistently reads more than its upstream wrote for it (2 of its last 3 runs above a 1.1 flow ratio): it rereads input it already processed. Usually a missing job bookmark (transformation_ctx, --job-bookmark-option job-bookmark-enable). `glue-audit flow <job>` shows the runs."
+  # Findings of the analyzer on finished runs, one alarm per job (pair): one finding is enough for a
+  # human to look (Sum >= 1).
+  reprocessing_alarms = {
+    for downstream, upstream in var.jobs.upstreams : downstream => {
+      dimensions  = { service = local.svc, (local.dim.UPSTREAM_JOB) = upstream, (local.dim.DOWNSTREAM_JOB) = downstream }
+      description = "${downstream} rereads input it already processed: it read more than ${upstream} wrote for it (a run above a 1.1 flow ratio with its bookmarks off, or 2 of its last 3 runs). Usually job bookmarks: --job-bookmark-option job-bookmark-enable and a transformation_ctx on the source. `glue-audit flow ${downstream}` shows the runs."
     }
-    straggler-detected = {
-      metric      = local.metric.STRAGGLER_DETECTED
-      description = "A finished run spent much of its time on one executor while the others were released (coalesce(1)/repartition(1) or skew). `glue-audit stragglers <job> <run>` shows the evidence; read with grouping instead."
+  }
+  straggler_alarms = {
+    for job in var.jobs.names : job => {
+      dimensions  = { service = local.svc, (local.dim.JOB) = job }
+      description = "A finished run of ${job} spent much of its time on one executor while the others were released (coalesce(1)/repartition(1) or skew). `glue-audit stragglers ${job} <run>` shows the evidence and whether the fix held (no shuffle, single stage); read with grouping instead."
     }
   }
 
@@ -82,28 +94,28 @@ locals {
       {
         type = "metric", x = 0, y = 7, width = 12, height = 6
         properties = {
-          title   = "Deferrals by binding dimension"
+          title   = "Deferrals by binding dimension (Reason)"
           region  = data.aws_region.current.region
           view    = "timeSeries"
           stacked = true
           stat    = "Sum"
           period  = local.period
           metrics = [
-            for dimension in local.deferral_dimensions :
-            [local.ns, "${local.deferred_prefix}${dimension}", "service", local.svc, { label = dimension }]
+            for reason in local.deferral_dimensions :
+            [local.ns, local.metric.DEFERRED, local.dim.REASON, reason, "service", local.svc, { label = reason }]
           ]
         }
       },
       {
         type = "metric", x = 12, y = 7, width = 12, height = 6
         properties = {
-          title  = "DPU hours (finished runs)"
+          title  = "DPU hours (finished runs), by job"
           region = data.aws_region.current.region
           view   = "timeSeries"
           stat   = "Sum"
           period = 3600
           metrics = [
-            [local.ns, local.metric.DPU_HOURS, "service", local.svc, { label = "DPU hours" }],
+            [{ id = "dpuhours", expression = "SEARCH('${local.search.DPU_HOURS}', 'Sum', 3600)" }],
           ]
         }
       },
@@ -128,17 +140,14 @@ locals {
       {
         type = "metric", x = 12, y = 13, width = 12, height = 6
         properties = {
-          title  = "Data flow between chained jobs"
+          title  = "Data flow between chained jobs (read downstream / written upstream), by pair"
           region = data.aws_region.current.region
           view   = "timeSeries"
           stat   = "Average"
           period = local.period
           metrics = [
-            [local.ns, local.metric.FLOW_RATIO, "service", local.svc, { label = "Flow ratio (read downstream / written upstream)" }],
-            [local.ns, local.metric.REPROCESSING_DETECTED, "service", local.svc, { label = "Reprocessing detected", stat = "Sum" }],
-            [local.ns, local.metric.STRAGGLER_DETECTED, "service", local.svc, { label = "Straggler detected", stat = "Sum" }],
-            [local.ns, local.metric.RUNS_ANALYZED, "service", local.svc, { label = "Runs analyzed", stat = "Sum" }],
-            [local.ns, local.metric.ANALYSIS_FAILURES, "service", local.svc, { label = "Analysis failures", stat = "Sum" }],
+            [{ id = "flowratio", expression = "SEARCH('${local.search.FLOW_RATIO}', 'Average', ${local.period})" }],
+            [{ id = "reprocessing", expression = "SEARCH('${local.search.REPROCESSING_DETECTED}', 'Sum', ${local.period})" }],
           ]
         }
       },
@@ -155,6 +164,21 @@ locals {
             ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", var.state_machine_arn, { label = "Succeeded" }],
             ["AWS/States", "ExecutionsFailed", "StateMachineArn", var.state_machine_arn, { label = "Failed" }],
             [local.ns, local.metric.TICKS_SKIPPED, "service", local.svc, { label = "Ticks skipped (lease held)" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 25, width = 24, height = 6
+        properties = {
+          title  = "Analyzer: runs analysed, failures and stragglers by job"
+          region = data.aws_region.current.region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = local.period
+          metrics = [
+            [local.ns, local.metric.RUNS_ANALYZED, "service", local.svc, { label = "Runs analyzed" }],
+            [local.ns, local.metric.ANALYSIS_FAILURES, "service", local.svc, { label = "Analysis failures" }],
+            [{ id = "stragglers", expression = "SEARCH('${local.search.STRAGGLER_DETECTED}', 'Sum', ${local.period})" }],
           ]
         }
       },
@@ -254,14 +278,35 @@ resource "aws_cloudwatch_metric_alarm" "stuck_claims" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "insight" {
-  for_each = local.insight_alarms
+resource "aws_cloudwatch_metric_alarm" "reprocessing" {
+  for_each = local.reprocessing_alarms
 
-  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_name          = "${var.name_prefix}-reprocessing-${each.key}"
   alarm_description   = each.value.description
   namespace           = local.ns
-  metric_name         = each.value.metric
-  dimensions          = { service = local.svc }
+  metric_name         = local.metric.REPROCESSING_DETECTED
+  dimensions          = each.value.dimensions
+  statistic           = "Sum"
+  period              = local.period
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "straggler" {
+  for_each = local.straggler_alarms
+
+  alarm_name          = "${var.name_prefix}-straggler-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = local.ns
+  metric_name         = local.metric.STRAGGLER_DETECTED
+  dimensions          = each.value.dimensions
   statistic           = "Sum"
   period              = local.period
   evaluation_periods  = 1

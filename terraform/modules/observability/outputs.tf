@@ -14,7 +14,7 @@ output "alarm_topic_arn" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms, by purpose."
+  description = "ARNs of the alarms, by purpose (reprocessing_<downstream job> and straggler_<job> for the per-job ones)."
   value = merge(
     {
       dlq_not_empty     = aws_cloudwatch_metric_alarm.dlq_not_empty.arn
@@ -23,6 +23,7 @@ output "alarm_arns" {
       analyzer_errors   = aws_cloudwatch_metric_alarm.analyzer_errors.arn
     },
     { for metric, alarm in aws_cloudwatch_metric_alarm.headroom_low : "headroom_low_${metric}" => alarm.arn },
-    { for key, alarm in aws_cloudwatch_metric_alarm.insight : replace(key, "-", "_") => alarm.arn },
+    { for job, alarm in aws_cloudwatch_metric_alarm.reprocessing : "reprocessing_${job}" => alarm.arn },
+    { for job, alarm in aws_cloudwatch_metric_alarm.straggler : "straggler_${job}" => alarm.arn },
   )
 }

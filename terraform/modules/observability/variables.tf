@@ -25,6 +25,24 @@ variable "service_name" {
   default     = "glue-audit"
 }
 
+variable "jobs" {
+  type = object({
+    names     = list(string)
+    upstreams = optional(map(string), {})
+  })
+  description = "The Glue jobs the framework manages: `names` (one StragglerDetected alarm each, on its JobName dimension) and `upstreams`, upstream job by downstream job (one ReprocessingDetected alarm per pair, on UpstreamJob and DownstreamJob). The dashboard shows every job's series, these and others (SEARCH expressions)."
+
+  validation {
+    condition     = alltrue([for name in concat(var.jobs.names, keys(var.jobs.upstreams), values(var.jobs.upstreams)) : length(trimspace(name)) > 0 && length(name) <= 255])
+    error_message = "jobs.names and jobs.upstreams must hold Glue job names (1 to 255 characters, not blank)."
+  }
+
+  validation {
+    condition     = length(var.jobs.names) == length(distinct(var.jobs.names))
+    error_message = "jobs.names lists a job twice."
+  }
+}
+
 variable "state_machine_arn" {
   type        = string
   description = "ARN of the scheduler state machine (ExecutionsFailed alarm)."

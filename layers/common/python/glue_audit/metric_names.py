@@ -1,8 +1,14 @@
 """CloudWatch metric names the functions emit (namespace from POWERTOOLS_METRICS_NAMESPACE,
-``GlueAudit`` by default, dimension ``service``).
+``GlueAudit`` by default), and the dimensions each carries.
 
-The names live in ``glue_audit/facts/metrics.json``, which the Terraform observability module
-reads too (its dashboard and alarms); this module only gives them Python names.
+Every metric carries the ``service`` dimension. The per-job and per-reason ones carry theirs too
+(``DIMENSIONS_OF``): ``DpuHours`` and ``StragglerDetected`` the job (``JobName``), ``FlowRatio`` and
+``ReprocessingDetected`` the pair (``UpstreamJob``, ``DownstreamJob``), ``Deferred`` the policy's
+binding dimension (``Reason``, one of ``glue_audit/facts/deferral_reasons.json``). They are emitted
+with ``glue_audit.observability.emit`` (Powertools ``single_metric``: one EMF document each).
+
+Names and dimensions live in ``glue_audit/facts/metrics.json``, which the Terraform observability
+module reads too (its dashboard and alarms); this module only gives them Python names.
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ def _name(key: str) -> str:
 
 
 NAMESPACE: str = _FACTS["namespace"]
-DEFERRED_PREFIX: str = _FACTS["deferred_prefix"]  # + policy dimension, e.g. Deferred_subnet_ips
+
+# Dimension names (besides ``service``).
+JOB: str = _FACTS["dimensions"]["JOB"]
+UPSTREAM_JOB: str = _FACTS["dimensions"]["UPSTREAM_JOB"]
+DOWNSTREAM_JOB: str = _FACTS["dimensions"]["DOWNSTREAM_JOB"]
+REASON: str = _FACTS["dimensions"]["REASON"]
 
 # Capacity Lambda, once per tick.
 HEADROOM_ACCOUNT_RUNS = _name("HEADROOM_ACCOUNT_RUNS")
@@ -27,6 +38,7 @@ HEADROOM_DPUS = _name("HEADROOM_DPUS")
 HEADROOM_SUBNET_IPS = _name("HEADROOM_SUBNET_IPS")  # the smallest free-IP headroom over all subnets
 PENDING_REQUESTS = _name("PENDING_REQUESTS")
 LAUNCHES_PLANNED = _name("LAUNCHES_PLANNED")
+DEFERRED = _name("DEFERRED")  # requests the policy deferred this tick, by binding dimension (Reason)
 STUCK_CLAIMS = _name("STUCK_CLAIMS")
 RECONCILED_RUNS = _name("RECONCILED_RUNS")
 TICKS_SKIPPED = _name("TICKS_SKIPPED")  # another tick held the lease: this one planned nothing
@@ -53,3 +65,9 @@ ANALYSIS_FAILURES = _name("ANALYSIS_FAILURES")
 FLOW_RATIO = _name("FLOW_RATIO")
 REPROCESSING_DETECTED = _name("REPROCESSING_DETECTED")
 STRAGGLER_DETECTED = _name("STRAGGLER_DETECTED")
+
+# Metric name -> the dimensions it carries besides ``service`` (none for the others).
+DIMENSIONS_OF: dict[str, tuple[str, ...]] = {
+    _name(key): tuple(_FACTS["dimensions"][dimension] for dimension in dimensions)
+    for key, dimensions in _FACTS["dimensions_of"].items()
+}

@@ -5,6 +5,11 @@ Average) and each executor's heap usage (glue.<executorId>.jvm.heap.usage). The 
 when, after it needed 2 or more executors, the needed executors stay at about one (<= 1.5) for at
 least 40% of the run and 5 minutes or more: the coalesce(1) story of the seed. The fix: read with
 grouping ('groupFiles': 'inPartition') instead of coalesce(1) / repartition(1).
+
+The run's shape confirms the fix as the seed does: "no shuffle, single stage" when Glue's driver
+aggregates (numCompletedStages, shuffleBytesWritten, shuffleLocalBytesRead) show one completed
+stage and no shuffle bytes. Without them it says that it cannot confirm, and why (for example the
+job runs without --enable-metrics).
 """
 
 from __future__ import annotations
@@ -65,8 +70,19 @@ def _points(series: Series) -> list[list[Any]]:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     started, completed = run_times(ctx, args.job, args.run_id)
+    metrics_enabled = (
+        ctx.catalog.run_metrics_enabled(args.job, args.run_id)
+        if ctx.catalog.job(args.job) is not None
+        else None
+    )
     result, series = detect_run_straggler(
-        ctx.client("cloudwatch"), args.job, args.run_id, started, completed, ctx.now
+        ctx.client("cloudwatch"),
+        args.job,
+        args.run_id,
+        started,
+        completed,
+        ctx.now,
+        metrics_enabled=metrics_enabled,
     )
     if args.json:
         ctx.print_json(
@@ -82,6 +98,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     "needed_executors": _points(series.needed),
                     "allocated_executors": _points(series.allocated),
                     "heap_usage": {executor: _points(s) for executor, s in series.heap.items()},
+                    "completed_stages": _points(series.completed_stages),
+                    "shuffle_bytes_written": _points(series.shuffle_written),
+                    "shuffle_local_bytes_read": _points(series.shuffle_read),
                 },
             }
         )
@@ -121,5 +140,11 @@ def render(
         ctx.print(f"Allocated executors (value x {unit} periods): {_timeline(series.allocated)}")
         if series.heap:
             ctx.print(f"Executors with heap metrics: {', '.join(series.heap)}")
+    if result.shape is not None:
+        ctx.print(f"Stages and shuffle: {result.shape.reason}")
+        if result.shape.confirmed and not result.flagged:
+            ctx.print(
+                "The run has the shape of the grouping fix: it read and wrote in one stage, without shuffle"
+            )
     if result.fix:
         ctx.print(f"Fix: {result.fix}")

@@ -3,10 +3,11 @@
 Python reads them here (``importlib.resources``, so the Lambda layer, which ships the package, has
 them too); Terraform reads the same files with ``jsondecode(file(...))``. Nothing restates them:
 
-* ``metrics.json``: the CloudWatch namespace, metric names and the deferral-metric prefix
-  (``glue_audit.metric_names``; the observability module's dashboard and alarms).
+* ``metrics.json``: the CloudWatch namespace, metric names, dimension names and the dimensions
+  each metric carries besides ``service`` (``glue_audit.metric_names``; the observability module's
+  dashboard and alarms).
 * ``deferral_reasons.json``: the policy's binding dimensions (``glue_audit.policy.DIMENSIONS``;
-  one ``Deferred_<dimension>`` metric each on the dashboard).
+  the values of the ``Deferred`` metric's ``Reason`` dimension, one line each on the dashboard).
 * ``glue_event_pattern.json``: the EventBridge pattern of the Glue events ingest records
   (``glue_audit.resources``; the ingest module's rule).
 * ``environment.json``: the functions' environment variables: ``wired`` (set from other

@@ -10,8 +10,9 @@ Ingest moves a run that finishes into the ``ANALYSIS`` partition of the sparse `
 * when the job has an upstream (tag ``glue-audit:upstream``), records the flow ratio and verdict of
   the run (``insights.flow``, rules in ``glue_audit.insights.flow``);
 * records the straggler verdict (``insights.straggler``, rule in ``glue_audit.insights.stragglers``);
-* sets ``analyzed_at`` so the run leaves the ANALYSIS partition, and emits the metrics FlowRatio,
-  ReprocessingDetected (1 only for persistent reprocessing), StragglerDetected and DpuHours.
+* sets ``analyzed_at`` so the run leaves the ANALYSIS partition, and emits the metrics FlowRatio and
+  ReprocessingDetected (1 only for persistent reprocessing) with the job pair (UpstreamJob,
+  DownstreamJob), StragglerDetected and DpuHours with the job (JobName).
 
 A run with no data at all (no metrics, no report) is left for the next tick until ``max_age`` after
 it finished; then it is recorded as ``{"verdict": "no data", "reason": ...}``. A run of a job that
@@ -44,7 +45,7 @@ from glue_audit.insights.run_report import RunReport
 from glue_audit.insights.times import iso_z
 from glue_audit.ledger import WRITE_ATTEMPTS, LedgerConflict, get_run, is_condition_failure
 from glue_audit.models import ANALYSIS, LedgerItem, RunItem
-from glue_audit.observability import MetricUnit, logger, metrics
+from glue_audit.observability import MetricUnit, emit, logger
 
 DEFAULT_MIN_AGE = timedelta(minutes=5)
 DEFAULT_MAX_AGE = timedelta(hours=1)
@@ -89,6 +90,7 @@ class RunInsights:
     measured: Measured | None = None
     flow_result: flow.FlowResult | None = None
     straggler: stragglers.StragglerResult | None = None
+    upstream: str | None = None  # the job whose output the run read (the flow ratio's pair)
 
 
 def analyze_finished_runs(
@@ -150,7 +152,15 @@ def analyze_run(
     job = catalog.job(job_name)
     measured = reader.measure(job_name, [run])[run_id]  # metrics, else the run report
     report = measured.report if measured.source == "report" else reader.report(job_name, run_id)
-    straggler, _ = detect_run_straggler(reader.cloudwatch, job_name, run_id, started, completed, now)
+    straggler, _ = detect_run_straggler(
+        reader.cloudwatch,
+        job_name,
+        run_id,
+        started,
+        completed,
+        now,
+        metrics_enabled=catalog.run_metrics_enabled(job_name, run_id),
+    )
     has_metrics = (measured.source == "cloudwatch") or straggler.verdict != stragglers.NO_DATA
     if not has_metrics and report is None:
         finished = completed or started
@@ -184,16 +194,11 @@ def analyze_run(
         "straggler": straggler.as_dict(),
         **_cost(run),
     }
-    return RunInsights(insights, measured, flow_result, straggler)
+    return RunInsights(insights, measured, flow_result, straggler, upstream)
 
 
 def _metrics_enabled(catalog: JobCatalog, job_name: str, run_id: str) -> bool:
-    run = catalog.job_run(job_name, run_id) or {}
-    value = (run.get("Arguments") or {}).get("--enable-metrics")
-    if value is not None:
-        return str(value).strip().lower() != "false"
-    job = catalog.job(job_name)
-    return job is None or job.metrics_enabled  # unknown job: do not assume the worst
+    return catalog.run_metrics_enabled(job_name, run_id) is not False  # unknown: do not assume the worst
 
 
 def _findings(flow_result: flow.FlowResult | None, straggler: stragglers.StragglerResult) -> list[str]:
@@ -262,22 +267,24 @@ def _count(summary: AnalysisSummary, outcome: RunInsights) -> None:
 
 
 def _emit(run: RunItem, outcome: RunInsights) -> None:
+    """The run's metrics, each with its job (DpuHours, StragglerDetected) or its job pair (FlowRatio,
+    ReprocessingDetected) as dimensions, so an alarm names the job that fired."""
+    job = {metric_names.JOB: str(run.job_name)}
     if run.dpu_seconds is not None:
-        metrics.add_metric(name=metric_names.DPU_HOURS, unit=MetricUnit.NoUnit, value=run.dpu_seconds / 3600)
+        emit(metric_names.DPU_HOURS, MetricUnit.NoUnit, run.dpu_seconds / 3600, job)
     result = outcome.flow_result
-    if result is not None and result.verdict in (flow.HEALTHY, flow.REPROCESSING, flow.BACKLOG, flow.IDLE):
+    if (
+        result is not None
+        and outcome.upstream
+        and result.verdict in (flow.HEALTHY, flow.REPROCESSING, flow.BACKLOG, flow.IDLE)
+    ):
+        pair = {metric_names.UPSTREAM_JOB: outcome.upstream, metric_names.DOWNSTREAM_JOB: str(run.job_name)}
         if result.ratio is not None:
-            metrics.add_metric(name=metric_names.FLOW_RATIO, unit=MetricUnit.NoUnit, value=result.ratio)
-        metrics.add_metric(
-            name=metric_names.REPROCESSING_DETECTED,
-            unit=MetricUnit.Count,
-            value=1 if result.persistent else 0,
-        )
+            emit(metric_names.FLOW_RATIO, MetricUnit.NoUnit, result.ratio, pair)
+        emit(metric_names.REPROCESSING_DETECTED, MetricUnit.Count, 1 if result.persistent else 0, pair)
     straggler = outcome.straggler
     if straggler is not None and straggler.verdict != stragglers.NO_DATA:
-        metrics.add_metric(
-            name=metric_names.STRAGGLER_DETECTED, unit=MetricUnit.Count, value=1 if straggler.flagged else 0
-        )
+        emit(metric_names.STRAGGLER_DETECTED, MetricUnit.Count, 1 if straggler.flagged else 0, job)
     if outcome.insights and outcome.insights.get("verdict") != OK:
         logger.info(
             "run insights",

@@ -27,6 +27,10 @@ WRITE_BYTES = "glue.ALL.s3.filesystem.write_bytes"
 ALL_EXECUTORS = "glue.driver.ExecutorAllocationManager.executors.numberAllExecutors"
 NEEDED_EXECUTORS = "glue.driver.ExecutorAllocationManager.executors.numberMaxNeededExecutors"
 CPU_LOAD = "glue.ALL.system.cpuSystemLoad"
+# Driver aggregates (Type count, deltas: SUM over the run is the run's total).
+SHUFFLE_BYTES_WRITTEN = "glue.driver.aggregate.shuffleBytesWritten"
+SHUFFLE_LOCAL_BYTES_READ = "glue.driver.aggregate.shuffleLocalBytesRead"
+COMPLETED_STAGES = "glue.driver.aggregate.numCompletedStages"
 ALL_RUNS = "ALL"  # the JobRunId Glue uses for the job's aggregate over its runs
 
 COUNT = "count"

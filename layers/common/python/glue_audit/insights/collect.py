@@ -116,6 +116,16 @@ class JobCatalog:
                 self._runs[key] = None
         return self._runs[key]
 
+    def run_metrics_enabled(self, job_name: str, run_id: str) -> bool | None:
+        """Whether the run had ``--enable-metrics``: its own argument, else the job's default
+        argument (None: Glue knows neither the run nor the job)."""
+        run = self.job_run(job_name, run_id) or {}
+        value = (run.get("Arguments") or {}).get(METRICS_ARGUMENT)
+        if value is not None:
+            return str(value).strip().lower() != "false"
+        job = self.job(job_name)
+        return job.metrics_enabled if job is not None else None
+
     def report_prefix(self, job_name: str, run_id: str) -> str | None:
         run = self.job_run(job_name, run_id)
         job = self.job(job_name)
@@ -381,6 +391,9 @@ class ExecutorSeries:
     allocated: Series
     heap: dict[str, Series]
     period: int
+    completed_stages: Series = field(default_factory=Series)
+    shuffle_written: Series = field(default_factory=Series)
+    shuffle_read: Series = field(default_factory=Series)
 
 
 def read_executor_series(
@@ -395,6 +408,9 @@ def read_executor_series(
     queries = [
         cw.MetricQuery(cw.NEEDED_EXECUTORS, job_name, run_id, "Maximum", cw.GAUGE),
         cw.MetricQuery(cw.ALL_EXECUTORS, job_name, run_id, "Average", cw.GAUGE),
+        cw.MetricQuery(cw.COMPLETED_STAGES, job_name, run_id, "Sum", cw.COUNT),
+        cw.MetricQuery(cw.SHUFFLE_BYTES_WRITTEN, job_name, run_id, "Sum", cw.COUNT),
+        cw.MetricQuery(cw.SHUFFLE_LOCAL_BYTES_READ, job_name, run_id, "Sum", cw.COUNT),
         *(
             cw.MetricQuery(cw.executor_heap_metric(e), job_name, run_id, "Average", cw.GAUGE)
             for e in executors
@@ -403,7 +419,15 @@ def read_executor_series(
     start, end = cw.run_window(started_on, completed_on, now)
     period = cw.metric_period(start, now)
     series = cw.read_series(cloudwatch, queries, start, end, period)
-    return ExecutorSeries(series[0], series[1], dict(zip(executors, series[2:], strict=True)), period)
+    return ExecutorSeries(
+        series[0],
+        series[1],
+        dict(zip(executors, series[5:], strict=True)),
+        period,
+        completed_stages=series[2],
+        shuffle_written=series[3],
+        shuffle_read=series[4],
+    )
 
 
 def detect_run_straggler(
@@ -413,9 +437,16 @@ def detect_run_straggler(
     started_on: datetime,
     completed_on: datetime | None,
     now: datetime,
+    *,
+    metrics_enabled: bool | None = None,
 ) -> tuple[stragglers.StragglerResult, ExecutorSeries]:
+    """The straggler verdict of one run, with its shape (stages and shuffle: does it confirm the
+    grouping fix?). ``metrics_enabled``: whether the run had --enable-metrics (None: not known)."""
     series = read_executor_series(cloudwatch, job_name, run_id, started_on, completed_on, now)
     result = stragglers.detect_straggler(
         series.needed, series.allocated, series.heap, started_on, completed_on, series.period
     )
-    return result, series
+    shape = stragglers.run_shape(
+        series.completed_stages, series.shuffle_written, series.shuffle_read, metrics_enabled=metrics_enabled
+    )
+    return replace(result, shape=shape), series

@@ -22,6 +22,15 @@ straggler, executors below half its usage (or silent) were idle.
 
 Fix: read with grouping (``'groupFiles': 'inPartition'``, optionally ``groupSize``) so files are
 coalesced while they are read, by all executors, and drop the ``coalesce(1)`` / ``repartition(1)``.
+
+Confirming the fix (``run_shape``). The seed checks the fixed run by its shape: "there is no costly
+data shuffle after the data reads" and "there is only a single stage in the job". Glue publishes
+both as driver aggregates (Type ``count``, deltas summed over the run):
+``glue.driver.aggregate.shuffleBytesWritten``, ``glue.driver.aggregate.shuffleLocalBytesRead`` and
+``glue.driver.aggregate.numCompletedStages``. The shape is "no shuffle, single stage" when the run
+wrote and read no shuffle bytes and completed one stage; otherwise it reports the shuffle bytes
+and the stages. When CloudWatch has none of these for the run, or only some, it says that it
+cannot confirm, and why (the job runs without ``--enable-metrics``, or the named metrics are absent).
 """
 
 from __future__ import annotations
@@ -44,6 +53,12 @@ IDLE_HEAP_FRACTION = 0.5
 STRAGGLER = "straggler"
 BALANCED = "balanced"
 NO_DATA = "no data"
+
+# Shapes of a run (run_shape).
+NO_SHUFFLE_SINGLE_STAGE = "no shuffle, single stage"
+SHUFFLED = "shuffle"
+SEVERAL_STAGES = "several stages, no shuffle"
+UNCONFIRMED = "cannot confirm"
 
 FIX = (
     "spread the work over the executors: read the input with grouping "
@@ -79,6 +94,7 @@ class StragglerResult:
     busy_executor: str | None = None
     idle_executors: tuple[str, ...] = field(default=())
     fix: str | None = None
+    shape: RunShape | None = None
 
     @property
     def flagged(self) -> bool:
@@ -99,7 +115,91 @@ class StragglerResult:
             "busy_executor": self.busy_executor,
             "idle_executors": list(self.idle_executors),
             "fix": self.fix,
+            "shape": self.shape.as_dict() if self.shape is not None else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RunShape:
+    """The run's stages and shuffle, from Glue's driver aggregates (None: CloudWatch has nothing)."""
+
+    verdict: str  # NO_SHUFFLE_SINGLE_STAGE | SHUFFLED | SEVERAL_STAGES | UNCONFIRMED
+    reason: str
+    completed_stages: float | None = None
+    shuffle_bytes_written: float | None = None
+    shuffle_local_bytes_read: float | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """True when the run has the shape of the seed's fixed job: no shuffle, a single stage."""
+        return self.verdict == NO_SHUFFLE_SINGLE_STAGE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "confirmed": self.confirmed,
+            "reason": self.reason,
+            "completed_stages": self.completed_stages,
+            "shuffle_bytes_written": self.shuffle_bytes_written,
+            "shuffle_local_bytes_read": self.shuffle_local_bytes_read,
+        }
+
+
+def _bytes(value: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def run_shape(
+    completed_stages: Series,
+    shuffle_written: Series,
+    shuffle_read: Series,
+    *,
+    metrics_enabled: bool | None = None,
+) -> RunShape:
+    """Does the run have the fixed job's shape, "no shuffle, single stage"? (Module documentation.)
+
+    ``metrics_enabled``: whether the run had ``--enable-metrics`` (None: not known), to say why
+    the metrics are absent.
+    """
+    named = {
+        "numCompletedStages": completed_stages,
+        "shuffleBytesWritten": shuffle_written,
+        "shuffleLocalBytesRead": shuffle_read,
+    }
+    absent = [name for name, series in named.items() if not series]
+    stages, written, read = completed_stages.total(), shuffle_written.total(), shuffle_read.total()
+    figures = {"completed_stages": stages, "shuffle_bytes_written": written, "shuffle_local_bytes_read": read}
+    if absent:
+        if len(absent) == len(named) and metrics_enabled is False:
+            why = "the run has no job metrics: it ran without --enable-metrics"
+        elif len(absent) == len(named):
+            why = (
+                "CloudWatch has no stage or shuffle metrics for the run (glue.driver.aggregate."
+                "numCompletedStages, shuffleBytesWritten, shuffleLocalBytesRead): job metrics not "
+                "enabled, not arrived yet, or expired"
+            )
+        else:
+            why = f"CloudWatch has no glue.driver.aggregate.{', '.join(absent)} for the run"
+        return RunShape(UNCONFIRMED, f"cannot confirm 'no shuffle, single stage': {why}", **figures)
+    assert stages is not None and written is not None and read is not None  # no series is empty
+    shuffled = written + read
+    stage_text = f"{stages:g} completed stage{'s' if stages != 1 else ''}"
+    if shuffled == 0 and stages == 1:
+        return RunShape(
+            NO_SHUFFLE_SINGLE_STAGE,
+            f"{NO_SHUFFLE_SINGLE_STAGE}: {stage_text}, 0 B of shuffle written or read",
+            **figures,
+        )
+    if shuffled == 0:
+        return RunShape(SEVERAL_STAGES, f"no shuffle but {stage_text}", **figures)
+    return RunShape(
+        SHUFFLED,
+        f"shuffle: {_bytes(written)} written, {_bytes(read)} read locally; {stage_text}",
+        **figures,
+    )
 
 
 def longest_low_stretch(
