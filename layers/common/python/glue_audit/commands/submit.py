@@ -76,7 +76,12 @@ MAX_POLL_SECONDS = 30.0
 
 
 def register(subparsers: Any) -> None:
-    submit = subparsers.add_parser("submit", help="queue run requests for a Glue job", description=__doc__)
+    submit = subparsers.add_parser(
+        "submit",
+        help="queue run requests for a Glue job",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the list of formats a list
+    )
     submit.add_argument("job", metavar="JOB", help="the Glue job to run")
     submit.add_argument(
         "--arg", action="append", default=[], metavar="NAME=VALUE", help="a job argument --NAME (repeatable)"
