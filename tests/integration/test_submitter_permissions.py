@@ -1,6 +1,7 @@
 """The data teams' policy (the environments' ``submitter_policy_json``, built from
 glue_audit/facts/submitter_actions.json) grants exactly what ``glue-audit submit`` (with
-``--wait``), ``cancel``, ``requests``, ``request``, ``status`` and ``history`` call: nothing they call is missing, nothing granted goes unused.
+``--wait`` and ``--arguments-file s3://``), ``cancel``, ``requests``, ``request``, ``status`` and
+``history`` call: nothing they call is missing, nothing granted goes unused.
 The exception is ``status``'s count of jobs and connections, denied to submitters on purpose."""
 
 from __future__ import annotations
@@ -34,8 +35,13 @@ def test_submitter_policy_grants_exactly_what_the_commands_call(
 ) -> None:
     create_job(stack, "payments", tags={"glue-audit:priority": "80", "glue-audit:team": "data-eng"})
     put_snapshot(datetime.now(UTC) - timedelta(minutes=1), "tick-1")
+    s3 = stack.client("s3")
+    s3.create_bucket(Bucket="payer-lists")
+    s3.put_object(Bucket="payer-lists", Key="daily/payers.csv", Body=b"--payer_id\n7\n8\n")
     calls: Counter[str] = Counter()
     with recording_api_calls() as recorded:
+        assert cli("submit", "payments", "--arguments-file", "s3://payer-lists/daily/payers.csv") == 0
+        capsys.readouterr()
         assert cli("submit", "payments", "--arg", "payer_id=42", "--json") == 0
         request_id = json.loads(capsys.readouterr().out)["request_ids"][0]
         assert cli("request", request_id) == 0

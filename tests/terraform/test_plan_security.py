@@ -158,25 +158,45 @@ def test_the_alarm_topic_takes_its_key_from_the_root() -> None:
     assert unencrypted["kms_master_key_id"] is None
 
 
-def test_submitter_policy_output_grants_the_cli_actions_on_the_ledger_and_the_jobs() -> None:
+@pytest.mark.parametrize(
+    ("env", "argument_files"),
+    [
+        # terraform.tfvars.example sets argument_file_s3_uris = ["s3://finance-raw/payer-lists/"].
+        ("aws", ["arn:aws:s3:::finance-raw/payer-lists/*"]),
+        ("aws-existing-vpc", []),  # unset: no S3 read at all
+    ],
+)
+def test_submitter_policy_output_grants_the_cli_actions_on_the_ledger_the_jobs_and_the_argument_files(
+    env: str, argument_files: list[str]
+) -> None:
     from glue_audit.permissions import SUBMITTER_GRANTS
 
-    output = plan("aws")["planned_values"]["outputs"]["submitter_policy_json"]["value"]
+    output = plan(env)["planned_values"]["outputs"]["submitter_policy_json"]["value"]
     statements = {s["Sid"]: s for s in json.loads(output)["Statement"]}
-    assert {sid: sorted(s["Action"]) for sid, s in statements.items()} == {
-        sid: sorted(actions) for sid, actions in SUBMITTER_GRANTS.items()
-    }
-    region = _region("aws")
+    granted = {sid: sorted(actions) for sid, actions in SUBMITTER_GRANTS.items()}
+    if not argument_files:
+        del granted["ArgumentFiles"]
+    assert {sid: sorted(_strings(s["Action"])) for sid, s in statements.items()} == granted
+    region = _region(env)
     assert sorted(statements["Ledger"]["Resource"]) == [
         f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/glue-audit-ledger",
         f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/glue-audit-ledger/index/*",
     ]
     jobs = sorted(
         f"arn:aws:glue:{region}:{ACCOUNT}:job/{job['name']}"
-        for job in planned_resources("aws", "aws_glue_job").values()
+        for job in planned_resources(env, "aws_glue_job").values()
     )
-    assert len(jobs) == 3  # input, output and the example's extra job
+    assert len(jobs) == (3 if env == "aws" else 2)  # input, output and the example's extra job
     assert sorted(statements["GlueJobsRead"]["Resource"]) == jobs
+    if argument_files:
+        assert sorted(_strings(statements["ArgumentFiles"]["Resource"])) == argument_files
+    actions = {action for s in statements.values() for action in _strings(s["Action"])}
+    assert ("s3:GetObject" in actions) is bool(argument_files)
+
+
+def _strings(value: str | list[str]) -> list[str]:
+    """IAM JSON writes a single action or resource as a string, several as a list."""
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _region(env: str) -> str:

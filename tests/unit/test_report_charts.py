@@ -10,6 +10,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates
 import matplotlib.image
 import pytest
 from matplotlib.backend_bases import RendererBase
@@ -104,11 +105,52 @@ def test_capacity_chart_has_steps_a_subnet_panel_and_legends_outside(
     lines = {line.get_label(): line for line in subnet_panel.get_lines()}
     assert set(lines) == {"subnet-a", "subnet-b"}
     # A step holds each snapshot's value until the next one (no ramp from 50 free IPs to 20).
-    assert list(lines["subnet-a"].get_ydata()) == [50, 20, 35]
+    assert list(lines["subnet-a"].get_ydata()) == [50, 20, 35, 35]
     for ax in fig.axes:
         for line in ax.get_lines():
             assert line.get_drawstyle() == "steps-post", (ax.get_title(), line.get_label())
     _legends_outside(fig)
+
+
+def _last_step(line: Any) -> tuple[timedelta, float]:
+    """How long the line's last value is drawn, and that value."""
+    xs = [matplotlib.dates.num2date(x) for x in line.get_xdata(orig=False)]
+    ys = list(line.get_ydata())
+    assert ys[-1] == ys[-2]  # steps-post: the last segment runs at the last value
+    return xs[-1] - xs[-2], float(ys[-1])
+
+
+def test_capacity_chart_draws_the_last_snapshot_as_a_step(tmp_path: Path, figures: list[Figure]) -> None:
+    """The last tick's values (here 4 runs, 20 DPUs, 35 free IPs, 16 pending) are drawn for one
+    tick interval like every other, not as a bare corner at the chart's edge."""
+    snapshots = [_snapshot(0, 2, 50, 55), _snapshot(5, 8, 20, 40), _snapshot(10, 4, 35, 50)]
+
+    reporting.plot_capacity(snapshots, tmp_path / "capacity.png")
+
+    (fig,) = figures
+    runs, dpus, subnets, pending = fig.axes
+    used_runs = next(line for line in runs.get_lines() if line.get_label() == "used")
+    assert _last_step(used_runs) == (timedelta(minutes=5), 4.0)
+    used_dpus = next(line for line in dpus.get_lines() if line.get_label() == "used")
+    assert _last_step(used_dpus) == (timedelta(minutes=5), 20.0)
+    subnet_a = next(line for line in subnets.get_lines() if line.get_label() == "subnet-a")
+    assert _last_step(subnet_a) == (timedelta(minutes=5), 35.0)
+    (pending_line,) = pending.get_lines()
+    assert _last_step(pending_line) == (timedelta(minutes=5), 16.0)
+
+
+def test_the_last_step_stops_at_the_period_end_and_a_lone_snapshot_is_drawn(
+    tmp_path: Path, figures: list[Figure]
+) -> None:
+    snapshots = [_snapshot(0, 2, 50, 55), _snapshot(5, 8, 20, 40), _snapshot(10, 4, 35, 50)]
+    reporting.plot_capacity(snapshots, tmp_path / "a.png", until=START + timedelta(minutes=12))
+    reporting.plot_capacity([_snapshot(0, 3, 30, 30)], tmp_path / "b.png")
+
+    clipped, lone = figures
+    (pending_line,) = clipped.axes[3].get_lines()
+    assert _last_step(pending_line) == (timedelta(minutes=2), 16.0)  # the report ends at minute 12
+    (lone_pending,) = lone.axes[3].get_lines()
+    assert _last_step(lone_pending) == (reporting.LONE_SNAPSHOT_WIDTH, 17.0)
 
 
 def _result(minute: int, ratio: float, verdict: str) -> flow.FlowResult:

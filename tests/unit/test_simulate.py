@@ -315,3 +315,25 @@ def test_this_project_is_simulated_with_the_real_policy_and_capacity_measure(
     ).summary
     assert s["started"] == 2
     assert calls["plan"] == calls["measure"] == s["ticks"] >= 1
+
+
+def test_the_simulators_settings_are_the_deployed_defaults() -> None:
+    """Timing and Estate knobs that are settings of the real system (IP lag, launches per tick,
+    the event-tick window, the quota fraction and the IP reserve) default to what the functions run
+    with: Settings' defaults, as Settings.from_env reads them when the variable is unset."""
+    from glue_audit.settings import Settings
+    from glue_audit.simulate.model import SETTINGS_FIELDS, Timing, estate_from_dict
+    from glue_audit.simulate.strategies import simulation_settings
+
+    deployed = Settings.from_env({"LEDGER_TABLE": "ledger"})
+    loaded = estate_from_dict({"jobs": {"j": {}}}, "estate")
+    built = Estate(jobs=loaded.jobs, subnets={})
+    assert {name for _, name in SETTINGS_FIELDS} >= {"ip_lag_seconds", "max_launches_per_tick"}
+    simulated = simulation_settings(built)
+    for (owner, attribute), setting in SETTINGS_FIELDS.items():
+        expected = getattr(deployed, setting)
+        default = Timing() if owner == "Timing" else built
+        from_file = loaded.timing if owner == "Timing" else loaded
+        assert getattr(default, attribute) == expected, (owner, attribute, setting)
+        assert getattr(from_file, attribute) == expected, (owner, attribute, "estate file default")
+        assert getattr(simulated, setting) == expected, (owner, attribute, "simulation_settings")

@@ -96,6 +96,7 @@ module "functions" {
   launchable_job_arns         = concat(values(module.glue_jobs.job_arns), local.extra_launchable_job_arns)
   run_report_s3_uris          = [module.glue_jobs.report_uri]
   run_report_kms_key_arn      = var.kms_key_arn
+  argument_file_s3_uris       = var.argument_file_s3_uris
 
   settings = var.settings
 

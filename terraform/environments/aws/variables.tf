@@ -386,6 +386,12 @@ variable "read_s3_uris" {
   default     = []
 }
 
+variable "argument_file_s3_uris" {
+  type        = list(string)
+  description = "Where data teams keep argument files for `glue-audit submit --arguments-file s3://bucket/key` (s3://bucket or s3://bucket/prefix): submitter_policy_json allows s3:GetObject under them. Empty: no S3 read."
+  default     = []
+}
+
 variable "extra_launchable_job_names" {
   type        = list(string)
   description = "Glue jobs not deployed here that data teams may still request (the launcher may start them)."

@@ -14,6 +14,16 @@ locals {
   glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
   # The run reports' objects: <report uri>/<job>/<run id>.json (glue_audit.insights.run_report).
   run_report_object_arns = [for uri in var.run_report_s3_uris : "arn:${data.aws_partition.current.partition}:s3:::${trimsuffix(trimprefix(uri, "s3://"), "/")}/*"]
+  # The data teams' argument files (glue-audit submit --arguments-file s3://...): objects under these prefixes.
+  argument_file_object_arns = [for uri in var.argument_file_s3_uris : "arn:${data.aws_partition.current.partition}:s3:::${trimsuffix(trimprefix(uri, "s3://"), "/")}/*"]
+
+  # The resources of each group of submitter_actions.json; a group with none (ArgumentFiles when
+  # argument_file_s3_uris is empty) is left out of the policy.
+  submitter_resources = {
+    Ledger        = local.group_resources.Ledger
+    GlueJobsRead  = var.launchable_job_arns
+    ArgumentFiles = local.argument_file_object_arns
+  }
 
   # {function: {group: [action, ...]}}: the statement sid is the group.
   function_actions = jsondecode(file("${local.facts_dir}/function_actions.json"))
@@ -144,15 +154,16 @@ resource "aws_iam_role_policy" "this" {
 
 # What a data team's principal needs for `glue-audit submit`, `cancel`, `status` and `history`
 # (glue_audit/facts/submitter_actions.json, held to the commands' calls by an integration test):
-# the ledger and its indexes, and the jobs it may request. Attach it to the team's role yourself.
+# the ledger and its indexes, the jobs it may request, and the argument files under
+# argument_file_s3_uris (when any). Attach it to the team's role yourself.
 data "aws_iam_policy_document" "submitter" {
   dynamic "statement" {
-    for_each = jsondecode(file("${local.facts_dir}/submitter_actions.json"))
+    for_each = { for sid, actions in jsondecode(file("${local.facts_dir}/submitter_actions.json")) : sid => actions if length(local.submitter_resources[sid]) > 0 }
 
     content {
       sid       = statement.key
       actions   = statement.value
-      resources = { Ledger = local.group_resources.Ledger, GlueJobsRead = var.launchable_job_arns }[statement.key]
+      resources = local.submitter_resources[statement.key]
     }
   }
 }

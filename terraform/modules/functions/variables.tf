@@ -179,6 +179,17 @@ variable "run_report_s3_uris" {
   }
 }
 
+variable "argument_file_s3_uris" {
+  type        = list(string)
+  description = "Where data teams keep argument files for `glue-audit submit --arguments-file s3://bucket/key` (s3://bucket or s3://bucket/prefix): the submitter policy (submitter_policy_json) then allows s3:GetObject on the objects under these prefixes only. Empty (default): no S3 read is granted. A bucket encrypted with a customer managed key also needs kms:Decrypt on that key, granted by you."
+  default     = []
+
+  validation {
+    condition     = alltrue([for uri in var.argument_file_s3_uris : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^*?]*)?$", uri))])
+    error_message = "argument_file_s3_uris must hold s3://bucket or s3://bucket/prefix URIs (no wildcards), for example [\"s3://finance-raw/payer-lists/\"]."
+  }
+}
+
 variable "run_report_kms_key_arn" {
   type        = string
   description = "Customer managed KMS key the run reports are encrypted with (SSE-KMS), if any: the analyzer role then gets kms:Decrypt on it. Null: the AWS managed aws/s3 key (no grant needed)."

@@ -1,15 +1,6 @@
-"""``glue-audit``: the operators' command line for the Glue Audit Framework.
+"""``glue-audit``: the command line of the Glue Audit Framework, for operators and data teams.
 
-Commands (``glue-audit COMMAND --help`` for each):
-
-  status                      headroom now, from the latest capacity snapshot
-  requests                    run requests, newest first (--owner, --status, --job, --since)
-  request REQUEST_ID          one request: state, why it waits, attempts, its run and the run's state
-  history JOB                 a job's runs, newest first, paginated (--limit, --next-token)
-  flow [UPSTREAM] DOWNSTREAM  data-flow ratio between chained jobs (reprocessing, backlog)
-  stragglers JOB RUN          did one executor do most of the run alone?
-  report                      PNG plots and a text summary of a period
-  simulate                    capacity planning: a workload under launch strategies, offline
+The commands are listed below with a line each; ``glue-audit COMMAND --help`` tells more of one.
 
 Every read command takes ``--json``. AWS endpoints and credentials come from the usual AWS
 environment (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL`` for LocalStack or the emulator);
@@ -33,7 +24,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
@@ -44,36 +34,34 @@ from glue_audit.observability import logger
 
 DEFAULT_TABLE = "glue-audit-ledger"
 
-# Command modules under glue_audit.commands, in help order.
-COMMANDS = ["status", "requests", "history", "flow", "stragglers", "report", "simulate"]
-# Commands owned elsewhere (the lead's submit/cancel): registered when the module exists.
-OPTIONAL_COMMANDS = ["submit"]
+# Command modules under glue_audit.commands, in help order (``submit`` adds ``cancel``,
+# ``requests`` adds ``request``).
+COMMANDS = ["status", "submit", "requests", "history", "flow", "stragglers", "report", "simulate"]
+
+# The top-level help is laid out this wide, whatever the terminal, so that each command's summary
+# stays on the command's line (the project's tables fit 120 columns).
+HELP_WIDTH = 100
+
+DESCRIPTION = (__doc__ or "").replace("``", "")
 
 
-def _load(name: str, optional: bool) -> ModuleType | None:
-    module_name = f"glue_audit.commands.{name}"
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if optional and exc.name == module_name:
-            return None
-        raise
+class _TopLevelHelp(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=HELP_WIDTH, max_help_position=18)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="glue-audit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="glue-audit", description=DESCRIPTION, formatter_class=_TopLevelHelp
     )
     parser.add_argument(
         "--table",
         default=os.environ.get("LEDGER_TABLE") or DEFAULT_TABLE,
         help="ledger table (default: $LEDGER_TABLE, else glue-audit-ledger)",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS + OPTIONAL_COMMANDS:
-        module = _load(name, optional=name in OPTIONAL_COMMANDS)
-        if module is not None:
-            module.register(subparsers)
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"glue_audit.commands.{name}").register(subparsers)
     for sub in subparsers.choices.values():
         # --table is accepted after the command too; SUPPRESS keeps the top-level value otherwise.
         sub.add_argument("--table", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

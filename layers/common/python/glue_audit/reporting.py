@@ -13,6 +13,8 @@ dependency, not part of the Lambda layer.
 
 from __future__ import annotations
 
+import itertools
+import statistics
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -236,16 +238,41 @@ def plot_flow(flows: Sequence[FlowReport], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path) -> None:
+# A lone snapshot gives no interval between ticks: its step is drawn as wide as the default
+# schedule (rate(5 minutes)).
+LONE_SNAPSHOT_WIDTH = timedelta(minutes=5)
+
+
+def step_edges(times: Sequence[datetime], until: datetime | None = None) -> list[datetime]:
+    """The x values of a step chart of ``times``: each snapshot's value holds until the next one,
+    and the last one for one tick (the median interval between snapshots), but not past ``until``
+    (the end of the period), so the last snapshot is drawn as a step like the others."""
+    if not times:
+        return []
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    width = statistics.median_low(gaps) if gaps else LONE_SNAPSHOT_WIDTH
+    end = times[-1] + width
+    if until is not None and times[-1] < until < end:
+        end = until
+    return [*times, end]
+
+
+def _held(values: Sequence[float]) -> list[float]:
+    """The y values matching ``step_edges``: the last value repeated at the right edge."""
+    return [*values, values[-1]] if values else []
+
+
+def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path, until: datetime | None = None) -> None:
     """Runs, DPUs, free IPs per subnet and pending requests, as steps: each snapshot's values hold
-    until the next snapshot. Legends sit right of the panels, outside the data."""
+    until the next snapshot, the last one's for one tick (see ``step_edges``). Legends sit right
+    of the panels, outside the data."""
     plt = _pyplot()
     fig, axes = plt.subplots(4, 1, figsize=(11, 11), sharex=True)
     if not snapshots:
         for ax in axes:
             _empty(ax, "no capacity snapshots in this period")
     else:
-        times = [s.taken_at for s in snapshots]
+        times = step_edges([s.taken_at for s in snapshots], until)
         typed = [s.snapshot() for s in snapshots]
         for ax, name, title in (
             (axes[0], "account_runs", "concurrent job runs"),
@@ -256,7 +283,7 @@ def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path) -> None:
                 if any(v is not None for v in values):
                     ax.step(
                         times,
-                        [v if v is not None else float("nan") for v in values],
+                        _held([v if v is not None else float("nan") for v in values]),
                         style,
                         where="post",
                         label=key,
@@ -270,14 +297,14 @@ def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path) -> None:
                 float(snap.subnets[subnet].free_ips) if subnet in snap.subnets else float("nan")
                 for snap in typed
             ]
-            axes[2].step(times, free, where="post", label=subnet)
+            axes[2].step(times, _held(free), where="post", label=subnet)
         axes[2].set_title("free IPs per subnet")
         axes[2].set_ylim(bottom=0)
         if subnets:
             axes[2].legend(**LEGEND_OUTSIDE)
         else:
             _empty(axes[2], "no subnet in the snapshots")
-        axes[3].step(times, [float(snap.pending) for snap in typed], where="post", label="pending")
+        axes[3].step(times, _held([float(snap.pending) for snap in typed]), where="post", label="pending")
         axes[3].set_title("pending requests")
         axes[3].set_ylim(bottom=0)
         axes[3].set_xlabel("UTC")
@@ -364,7 +391,7 @@ def write_report(data: ReportData, directory: Path) -> ReportFiles:
         "dpu_hours": directory / DPU_HOURS_PNG,
     }
     plot_flow(data.flows, plots["flow"])
-    plot_capacity(data.snapshots, plots["capacity"])
+    plot_capacity(data.snapshots, plots["capacity"], until=data.until)
     plot_dpu_hours(data.costs, plots["dpu_hours"])
     text = summary_text(data)
     summary = directory / SUMMARY_TXT

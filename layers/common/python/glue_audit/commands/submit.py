@@ -7,6 +7,12 @@ started one instance of a job per payer id read from a file):
 * ``.jsonl``: one such object per line;
 * ``.csv``: a header row of argument names (``--payer_id``), one request per row.
 
+The file is a local path or an S3 object, ``s3://BUCKET/KEY`` (the format from the key's
+extension), read with ``s3:GetObject`` through the same endpoint, region and credentials as every
+other call of the CLI. Either is read up to 8 MiB (``MAX_ARGUMENTS_FILE_BYTES``); a larger one is
+refused (exit 2). An S3 read that fails (NoSuchKey, NoSuchBucket, AccessDenied, no credentials,
+endpoint unreachable) exits 3 naming the bucket and key.
+
 Everything is validated before anything is written: an unknown Glue job, a malformed argument
 (a control character such as NUL in a value), a file that is not UTF-8, a CSV row with too few or
 too many values, or a bad priority fails the whole command (non-zero exit, one line naming the
@@ -31,21 +37,37 @@ import argparse
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from glue_audit import requests
-from glue_audit.commands.common import Context, NotFound, UsageError, add_json_flag, positive_int
+from glue_audit import aws, requests
+from glue_audit.commands.common import (
+    EXIT_AWS,
+    CommandError,
+    Context,
+    NotFound,
+    UsageError,
+    add_json_flag,
+    positive_int,
+)
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.settings import SettingsError, managed_jobs_from_env
 from glue_audit.states import TERMINAL_STATES
 
 MAX_BATCH = 10_000
+# An argument file, local or on S3, is read up to this size: 10,000 argument sets of up to about
+# 800 bytes each. Larger is refused before anything is parsed.
+MAX_ARGUMENTS_FILE_BYTES = 8 * 1024 * 1024
+S3_SCHEME = "s3://"
+# S3 bucket naming rules (general purpose buckets): 3-63 lowercase letters, digits, dots and
+# hyphens, beginning and ending with a letter or digit.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 EXIT_RUN_FAILED = 4
 EXIT_WAIT_TIMEOUT = 5
 DEFAULT_WAIT_TIMEOUT = 6 * 3600
@@ -54,13 +76,20 @@ MAX_POLL_SECONDS = 30.0
 
 
 def register(subparsers: Any) -> None:
-    submit = subparsers.add_parser("submit", help="queue run requests for a Glue job", description=__doc__)
+    submit = subparsers.add_parser(
+        "submit",
+        help="queue run requests for a Glue job",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the list of formats a list
+    )
     submit.add_argument("job", metavar="JOB", help="the Glue job to run")
     submit.add_argument(
         "--arg", action="append", default=[], metavar="NAME=VALUE", help="a job argument --NAME (repeatable)"
     )
     submit.add_argument(
-        "--arguments-file", type=Path, help="one request per argument set (.json, .jsonl, .csv)"
+        "--arguments-file",
+        metavar="PATH_OR_S3_URI",
+        help="one request per argument set (.json, .jsonl, .csv): a local file or s3://BUCKET/KEY, up to 8 MiB",
     )
     submit.add_argument("--priority", help="0..100, higher runs first (default: the job's tag, else 50)")
     submit.add_argument("--team", help="the team whose DPU budget the runs use (default: the job's tag)")
@@ -94,19 +123,108 @@ def parse_arg(text: str) -> tuple[str, str]:
     return (key if key.startswith("--") else f"--{key}"), value
 
 
-def read_argument_sets(path: Path) -> list[Any]:
-    """Argument sets from a file; a parse error names the file and the line (or byte offset)."""
+@dataclass(frozen=True, slots=True)
+class S3Object:
+    bucket: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(text: str) -> S3Object:
+    """``s3://BUCKET/KEY`` naming one object; anything else is a UsageError naming the problem."""
+    bucket, _, key = text[len(S3_SCHEME) :].partition("/")
+    expected = "expected s3://BUCKET/KEY naming one object"
+    if not bucket:
+        raise UsageError(f"--arguments-file {text}: no bucket; {expected}")
+    if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+        raise UsageError(
+            f"--arguments-file {text}: {bucket!r} is not an S3 bucket name (3-63 lowercase letters, "
+            f"digits, dots and hyphens); {expected}"
+        )
+    if not key or key.endswith("/"):
+        raise UsageError(f"--arguments-file {text}: no object key; {expected}")
+    return S3Object(bucket, key)
+
+
+def _too_large(name: str, size: int) -> UsageError:
+    return UsageError(
+        f"{name}: {size} bytes, more than the {MAX_ARGUMENTS_FILE_BYTES} bytes (8 MiB) an argument file "
+        "may have; split it into several submits"
+    )
+
+
+def _read_local(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_ARGUMENTS_FILE_BYTES:
+            raise _too_large(str(path), size)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_ARGUMENTS_FILE_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_ARGUMENTS_FILE_BYTES:  # grew while being read
+        raise _too_large(str(path), len(raw))
+    return raw
+
+
+def _s3_failure(location: S3Object, exc: ClientError | BotoCoreError) -> CommandError:
+    if isinstance(exc, ClientError):
+        code = aws.error_code(exc) or "error"
+        detail = exc.response.get("Error", {}).get("Message") or code
+        reason = f"{code} ({detail})" if detail != code else code
+        if code in ("AccessDenied", "403"):
+            reason += ": the caller needs s3:GetObject on it (Terraform: argument_file_s3_uris)"
+    else:
+        reason = str(exc)
+    return CommandError(f"cannot read {location}: {reason}", exit_code=EXIT_AWS)
+
+
+def _read_s3(ctx: Context, location: S3Object) -> bytes:
+    """The object's bytes (GetObject); failures exit 3 naming bucket and key, a body larger than
+    MAX_ARGUMENTS_FILE_BYTES exits 2 without being downloaded."""
+    try:
+        response = ctx.client("s3").get_object(Bucket=location.bucket, Key=location.key)
+        body = response["Body"]
+        try:
+            size = response.get("ContentLength")
+            if isinstance(size, int) and size > MAX_ARGUMENTS_FILE_BYTES:
+                raise _too_large(str(location), size)
+            raw: bytes = body.read(MAX_ARGUMENTS_FILE_BYTES + 1)
+        finally:
+            body.close()
+    except (ClientError, BotoCoreError) as exc:
+        raise _s3_failure(location, exc) from None
+    if len(raw) > MAX_ARGUMENTS_FILE_BYTES:
+        raise _too_large(str(location), len(raw))
+    return raw
+
+
+def read_argument_sets(source: str, ctx: Context) -> list[Any]:
+    """Argument sets from a local file or an S3 object (``s3://BUCKET/KEY``); a parse error names
+    the file and the line (or byte offset)."""
+    if source.startswith(S3_SCHEME):
+        location = parse_s3_uri(source)
+        name, suffix = str(location), PurePosixPath(location.key).suffix
+        raw = _read_s3(ctx, location)
+    else:
+        path = Path(source)
+        name, suffix = str(path), path.suffix
+        raw = _read_local(path)
+    return parse_argument_sets(raw, name, suffix)
+
+
+def parse_argument_sets(raw: bytes, path: str, suffix: str) -> list[Any]:
+    """Parse ``raw`` by its file extension (``.json``, ``.jsonl``, ``.csv``); ``path`` names it
+    in errors."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at byte offset {exc.start} ({exc.reason})"
         ) from None
-    suffix = path.suffix.lower()
+    suffix = suffix.lower()
     if suffix == ".json":
         try:
             data = json.loads(text)
@@ -129,7 +247,7 @@ def read_argument_sets(path: Path) -> list[Any]:
     raise UsageError(f"{path}: unknown format {suffix or '(none)'}; use .json, .jsonl or .csv")
 
 
-def _csv_rows(path: Path, text: str) -> list[dict[str, str]]:
+def _csv_rows(path: str, text: str) -> list[dict[str, str]]:
     """One argument set per row; a row with fewer or more values than the header is refused."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = []
@@ -184,7 +302,8 @@ def run_submit(args: argparse.Namespace, ctx: Context) -> int:
     inline = dict(parse_arg(text) for text in args.arg)
     if args.arguments_file:
         sets = [
-            {**inline, **s} if isinstance(s, dict) else s for s in read_argument_sets(args.arguments_file)
+            {**inline, **s} if isinstance(s, dict) else s
+            for s in read_argument_sets(args.arguments_file, ctx)
         ]
     else:
         sets = [inline]

@@ -12,7 +12,7 @@ import json
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -20,11 +20,32 @@ from typing import Any
 
 from glue_audit.estate import AWS_RESERVED_IPS_PER_SUBNET
 from glue_audit.policy import MAX_PRIORITY, MIN_PRIORITY
+from glue_audit.settings import Settings
 from glue_audit.worker_types import RunSize, UnknownWorkerType, run_size
 
 
 class SimulationInputError(ValueError):
     """A workload, estate or override the simulator cannot use; the message names the problem."""
+
+
+def settings_default(name: str) -> Any:
+    """The default of the deployed functions' setting ``name`` (``glue_audit.settings.Settings``):
+    the simulator's knobs that are settings of the real system take their defaults from there."""
+    for setting in fields(Settings):
+        if setting.name == name:
+            return setting.default
+    raise KeyError(f"Settings has no field {name!r}")
+
+
+# The simulator's knobs that are settings of the real system: (class, attribute) -> Settings field.
+# ``strategies.simulation_settings`` passes them to the real policy under these names.
+SETTINGS_FIELDS: Mapping[tuple[str, str], str] = {
+    ("Timing", "ip_lag_seconds"): "ip_lag_seconds",
+    ("Timing", "max_launches_per_tick"): "max_launches_per_tick",
+    ("Timing", "tick_dedup_seconds"): "tick_dedup_seconds",
+    ("Estate", "fraction"): "quota_fraction",
+    ("Estate", "ip_reserve"): "ip_reserve_per_subnet",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +130,15 @@ class Timing:
     schedule_rate_minutes: float = 5.0
     event_latency: float = 5.0
     """Glue terminal event -> EventBridge -> SQS -> ingest -> tick."""
-    tick_dedup_seconds: int = 30
+    tick_dedup_seconds: int = settings_default("tick_dedup_seconds")
     launch_latency: float = 2.0
     """Tick -> Map -> launcher -> StartJobRun."""
     eni_attach_seconds: float = 30.0
     """ENIs of a started run show in DescribeSubnets this long after the start."""
     eni_linger_seconds: float = 60.0
     """ENIs of an ended run are released this long after the end."""
-    ip_lag_seconds: int = 300
-    max_launches_per_tick: int = 100
+    ip_lag_seconds: int = settings_default("ip_lag_seconds")
+    max_launches_per_tick: int = settings_default("max_launches_per_tick")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +146,8 @@ class Estate:
     jobs: Mapping[str, SimJob]
     subnets: Mapping[str, SimSubnet]
     quotas: Quotas = field(default_factory=Quotas)
-    fraction: float = 0.9
-    ip_reserve: int = 8
+    fraction: float = settings_default("quota_fraction")
+    ip_reserve: int = settings_default("ip_reserve_per_subnet")
     team_dpu_budgets: Mapping[str, float] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
 
@@ -320,8 +341,8 @@ def estate_from_dict(data: Any, where: str = "estate") -> Estate:
             max_dpus=_number(q, "max_dpus", 1000.0, f"{where}.quotas"),
             max_queued_runs=_int(q, "max_queued_runs", 2000, f"{where}.quotas"),
         ),
-        fraction=_number(data, "fraction", 0.9, where),
-        ip_reserve=_int(data, "ip_reserve", 8, where),
+        fraction=_number(data, "fraction", settings_default("quota_fraction"), where),
+        ip_reserve=_int(data, "ip_reserve", settings_default("ip_reserve_per_subnet"), where),
         team_dpu_budgets={team: _number(budgets, team, 0, f"{where}.team_dpu_budgets") for team in budgets},
         timing=Timing(
             **{
