@@ -14,9 +14,8 @@ stops, the env file is removed and the exit code is 0.
 from __future__ import annotations
 
 import argparse
-import json
+import gc
 import os
-import shlex
 import signal
 import socket
 import sys
@@ -34,11 +33,6 @@ NAMES = ResourceNames("glue-audit-sandbox")  # the same as scripts.engine.sandbo
 os.environ["LEDGER_TABLE"] = NAMES.ledger_table
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-
-from moto.server import ThreadedMotoServer  # noqa: E402
-
-from scripts.engine import sandbox  # noqa: E402
-from scripts.engine.emulator import Emulator  # noqa: E402
 
 DEFAULT_PORT = 4599
 DEFAULT_ENV_FILE = Path("build/sandbox/env")
@@ -90,17 +84,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-class SandboxEmulator(Emulator):
-    """The engine's emulator on a chosen port (the engine's own picks a free one)."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__()
-        if port:
-            self.port = port
-            self.endpoint = f"http://127.0.0.1:{port}"
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-
-
 def port_taken(port: int) -> bool:
     """True if something listens on the port (the server binds with SO_REUSEADDR, so connections
     of a sandbox stopped a moment ago, still in TIME_WAIT, do not count)."""
@@ -111,20 +94,6 @@ def port_taken(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-def env_lines(emulator: Emulator) -> list[str]:
-    env = emulator.environment()
-    values = {
-        "AWS_ENDPOINT_URL": env["AWS_ENDPOINT_URL"],
-        "AWS_DEFAULT_REGION": env["AWS_DEFAULT_REGION"],
-        "AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"],
-        "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"],
-        "AWS_SESSION_TOKEN": env["AWS_SESSION_TOKEN"],
-        "LEDGER_TABLE": NAMES.ledger_table,
-        "MANAGED_JOBS": json.dumps(sorted(job.name for job in sandbox.JOBS)),
-    }
-    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 
 def write_env(path: Path, lines: list[str]) -> None:
@@ -140,7 +109,7 @@ def write_env(path: Path, lines: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv)  # bad input is refused before the emulator's imports (seconds)
     if args.port and port_taken(args.port):
         print(
             f"sandbox: error: port {args.port} on 127.0.0.1 is in use (another sandbox?); choose --port",
@@ -159,14 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
+    from scripts.engine import sandbox
+
     options = sandbox.SandboxOptions(speed=args.speed, seed=args.seed)
-    emulator = SandboxEmulator(args.port)
+    emulator = sandbox.SandboxEmulator(args.port)
     emulator.start()
     try:
         log(f"sandbox: embedded AWS emulator on {emulator.endpoint}, speed {args.speed:g}")
         box = sandbox.Sandbox(options, emulator, log=log)
         with box.running():
-            lines = env_lines(emulator)
+            lines = sandbox.env_lines(emulator)
             write_env(args.env_file, lines)
             for line in lines:
                 log(line)
@@ -180,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         args.env_file.unlink(missing_ok=True)
         emulator.stop()
     log("sandbox: stopped")
+    # Everything is stopped; what is left in memory goes with the process. Without this, the
+    # interpreter's last collections over the emulator's objects hold the exit for 5-8 s.
+    gc.freeze()
     return 0
 
 

@@ -27,7 +27,9 @@ has the argument ``--sandbox_outcome`` (FAILED or TIMEOUT), so ``submit --wait``
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+import shlex
 import threading
 import time
 import traceback
@@ -36,6 +38,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from moto.server import ThreadedMotoServer
 
 from glue_audit import requests
 from glue_audit.insights import cloudwatch as cw
@@ -391,3 +395,29 @@ def _attributes(item: RequestItem, request_id: str) -> dict[str, Any]:
         "submitted_at": item.submitted_at,
         "updated_at": item.updated_at,
     }
+
+
+class SandboxEmulator(Emulator):
+    """The engine's emulator on a chosen port (0: a free one, as the engine's own picks)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        if port:
+            self.port = port
+            self.endpoint = f"http://127.0.0.1:{port}"
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
+def env_lines(emulator: Emulator) -> list[str]:
+    """The shell ``export`` lines the CLI needs to talk to this sandbox."""
+    env = emulator.environment()
+    values = {
+        "AWS_ENDPOINT_URL": env["AWS_ENDPOINT_URL"],
+        "AWS_DEFAULT_REGION": env["AWS_DEFAULT_REGION"],
+        "AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"],
+        "AWS_SESSION_TOKEN": env["AWS_SESSION_TOKEN"],
+        "LEDGER_TABLE": NAMES.ledger_table,
+        "MANAGED_JOBS": json.dumps(sorted(job.name for job in JOBS)),
+    }
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
