@@ -121,7 +121,7 @@ class Counts:
 
 @dataclass
 class Sandbox:
-    """Provisioned by ``start``; ``step`` is one look of the loop; ``serve`` runs it until stopped."""
+    """Provisioned by ``running``; ``step`` is one look of the loop; ``serve`` runs it until stopped."""
 
     options: SandboxOptions
     emulator: Emulator
@@ -208,9 +208,10 @@ class Sandbox:
         self._drain()
         self.counts.backfilled_runs = len(events) // 2
         summary = self._analyze(max_age_seconds=int(timedelta(days=1).total_seconds()))
+        earliest = min(at for at, _, _ in events)
         self.log(
             f"history: {self.counts.backfilled_runs} runs of input_job, output_job and {STRAGGLER_JOB} "
-            f"over the last {self.options.history_hours} hours, analyzed: {summary.get('analyzed', 0)}"
+            f"since {earliest:%H:%M}Z, analyzed: {summary.get('analyzed', 0)}"
         )
 
     def _seed_chain(self, now: datetime) -> Pipeline:
