@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,20 @@ def _clean_env() -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'glue_jobs'}"
     return env
+
+
+def _execution_names(exports: dict[str, str]) -> list[str]:
+    """The scheduler's executions, read from the sandbox's Step Functions."""
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=exports["AWS_ENDPOINT_URL"],
+        region_name=exports["AWS_DEFAULT_REGION"],
+        aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+    )
+    (machine,) = sfn.list_state_machines()["stateMachines"]
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"])
+    return [execution["name"] for page in pages for execution in page["executions"]]
 
 
 def _listening(endpoint: str) -> bool:
@@ -178,6 +193,10 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
         failing_out, _ = failing.communicate(timeout=240)
         assert failing.returncode == 4, failing_out
         assert "FAILED" in failing_out
+        # The runs came from ticks of both kinds: scheduled, and started by ingest when runs ended.
+        ticks = _execution_names(exports)
+        assert sum(name.startswith("schedule-") for name in ticks) >= 5
+        assert any(name.startswith("run-finished-") for name in ticks)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
