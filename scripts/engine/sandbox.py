@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from moto.server import ThreadedMotoServer
@@ -74,6 +75,8 @@ OUTCOMES = {
 STRAGGLER_JOB = "billing_agg"
 SANDBOX_MINUTE = 60.0  # seconds of the wall clock in a sandbox minute at speed 1
 MAX_FAILED_STEPS = 5
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+INPUTS_BUCKET = f"{NAMES.prefix}-inputs"
 
 
 def sandbox_run_id(job: str, label: str) -> str:
@@ -149,6 +152,7 @@ class Sandbox:
             stack.enter_context(LambdaDispatcher(self.names).installed())
             self.stack = provision(self.names)
             self.estate = build_estate(self.stack, self._cidrs(), list(JOBS))
+            self._put_examples()
             self.scheduler = provision_scheduler(self.stack, self.names, max_concurrency=10)
             self.settings = replace(
                 scenario_settings(Options(), self.names, self.scheduler.state_machine_arn),
@@ -167,6 +171,14 @@ class Sandbox:
                 yield self
             finally:
                 wait_for_executions(self.scheduler, timeout=30.0)
+
+    def _put_examples(self) -> None:
+        """The repository's example argument files, also in S3 (``s3://glue-audit-sandbox-inputs/``),
+        as data teams keep them (the original sample took its payer list from S3)."""
+        s3 = self.stack.client("s3")
+        s3.create_bucket(Bucket=INPUTS_BUCKET)
+        for path in sorted(EXAMPLES.glob("*.csv")):
+            s3.put_object(Bucket=INPUTS_BUCKET, Key=path.name, Body=path.read_bytes())
 
     @staticmethod
     def _cidrs() -> dict[str, str]:

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -84,15 +85,25 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _execution_names(exports: dict[str, str]) -> list[str]:
-    """The scheduler's executions, read from the sandbox's Step Functions."""
-    sfn = boto3.client(
-        "stepfunctions",
+def _client(exports: dict[str, str], service: str) -> Any:
+    """A client of the sandbox, from its env file's values."""
+    return boto3.client(
+        service,
         endpoint_url=exports["AWS_ENDPOINT_URL"],
         region_name=exports["AWS_DEFAULT_REGION"],
         aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def _s3_object(exports: dict[str, str], bucket: str, key: str) -> bytes:
+    body: bytes = _client(exports, "s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+def _execution_names(exports: dict[str, str]) -> list[str]:
+    """The scheduler's executions, read from the sandbox's Step Functions."""
+    sfn = _client(exports, "stepfunctions")
     (machine,) = sfn.list_state_machines()["stateMachines"]
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"])
     return [execution["name"] for page in pages for execution in page["executions"]]
@@ -193,6 +204,11 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
         failing_out, _ = failing.communicate(timeout=240)
         assert failing.returncode == 4, failing_out
         assert "FAILED" in failing_out
+        # The example argument files are in the sandbox's S3 too, for `--arguments-file s3://...`.
+        assert (
+            _s3_object(exports, "glue-audit-sandbox-inputs", "payers.csv")
+            == (ROOT / "examples" / "payers.csv").read_bytes()
+        )
         # The runs came from ticks of both kinds: scheduled, and started by ingest when runs ended.
         ticks = _execution_names(exports)
         assert sum(name.startswith("schedule-") for name in ticks) >= 5
