@@ -8,7 +8,7 @@ LOCALSTACK_VENV := .venv-localstack
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
-.PHONY: venv test unit lint typecheck fmt-check checkov demo bench build clean test-localstack tf-plan
+.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build clean test-localstack tf-plan
 
 venv: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 # The whole system on the embedded emulator: report in build/demo/.
 demo: venv
 	$(PY) -m scripts.demo $(DEMO_ARGS)
+
+# The same stack kept running in real time until Ctrl-C, for the glue-audit CLI: writes
+# build/sandbox/env (source it, then follow the README's CLI tour). make sandbox SANDBOX_ARGS="--speed 30"
+sandbox: venv
+	$(PY) -m scripts.sandbox $(SANDBOX_ARGS)
 
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
 test: venv lint typecheck fmt-check tf-plan checkov

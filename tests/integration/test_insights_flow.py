@@ -19,9 +19,9 @@ import pytest
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import flow
 from glue_audit.models import RunItem
+from scripts.engine.seed_pipeline import Pipeline, simulate
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_bytes, put_points, put_run
-from tests.unit.seed_pipeline import Pipeline, simulate
 
 MB = 1024 * 1024
 INPUT, OUTPUT = "input-job", "output-job"
@@ -177,7 +177,7 @@ def simulated_seed(
     output_arguments: dict[str, str] | None = None,
     upstream_tag: bool = True,
 ) -> Pipeline:
-    """The seed's pipeline by its mechanism (``tests.unit.seed_pipeline``), a few hours ago, its
+    """The seed's pipeline by its mechanism (``scripts.engine.seed_pipeline``), a few hours ago, its
     runs in the ledger and its per-minute byte datapoints in CloudWatch."""
     create_job(stack, INPUT)
     tags = {"glue-audit:upstream": INPUT} if upstream_tag else None

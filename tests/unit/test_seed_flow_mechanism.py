@@ -22,7 +22,7 @@ import pytest
 from glue_audit.insights import flow
 from glue_audit.insights.flow import flow_results, flow_windows, period_flows
 from glue_audit.insights.series import Series
-from tests.unit.seed_pipeline import Pipeline, simulate
+from scripts.engine.seed_pipeline import Pipeline, simulate
 
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 INPUT_MINUTES = [10, 10, 17, 10, 10, 10]  # the third Input run has the long tail

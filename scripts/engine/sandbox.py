@@ -1,0 +1,436 @@
+"""The sandbox behind ``make sandbox``: the whole stack on the embedded emulator, in real time,
+until it is stopped, for the ``glue-audit`` CLI to talk to.
+
+Everything runs as in production, on the wall clock the CLI reads too: scheduled ticks (the real
+ASL on the emulator's Step Functions, the real capacity and launcher handlers) every minute, the
+event-driven ticks the real ingest handler starts when runs finish, the Glue driver playing the
+runs the launcher starts, and the real analyzer every five minutes. ``speed`` shortens what the
+sandbox plays (run durations, the tick and analyzer periods), never the clock: a run of 10
+sandbox minutes takes 10 real minutes at speed 1 and 20 seconds at speed 30.
+
+Before it is ready the sandbox gives the insights a few hours of history ending now, played through
+the same path (Glue runs, their events through EventBridge and SQS into the real ingest handler,
+then the real analyzer), with Glue job metrics in the emulator's CloudWatch that follow from the
+simulated files:
+
+* the seed's reprocessing chain ``input_job`` -> ``output_job`` without bookmarks
+  (``scripts.engine.seed_pipeline``), so ``glue-audit flow input_job output_job`` has a verdict;
+* ``billing_agg`` runs before and after a ``coalesce(1)`` (``scripts.engine.straggler_pipeline``),
+  so ``glue-audit stragglers billing_agg <run>`` flags one (``STRAGGLER_RUN_ID``).
+
+It also keeps ``nightly_export`` (MaxConcurrentRuns 1) busy with a run that lasts until the sandbox
+stops, and queues ``HELD_REQUEST_ID`` behind it: a request that stays PENDING with its reason,
+for ``glue-audit request`` and ``glue-audit cancel``. A live run ends SUCCEEDED unless its request
+has the argument ``--sandbox_outcome`` (FAILED or TIMEOUT), so ``submit --wait`` can show both exits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shlex
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from glue_audit import requests
+from glue_audit.insights import cloudwatch as cw
+from glue_audit.models import RequestItem
+from glue_audit.resources import ResourceNames
+from glue_audit.settings import Settings
+from scripts.engine.api_calls import acting_as
+from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.glue_driver import DrivenRun, GlueDriver
+from scripts.engine.scenario import Estate, JobSpec, build_estate
+from scripts.engine.scheduler import Scheduler, provision_scheduler
+from scripts.engine.seed_pipeline import Pipeline
+from scripts.engine.seed_pipeline import simulate as simulate_seed
+from scripts.engine.simulation import JOBS as DEMO_JOBS
+from scripts.engine.simulation import Options, handlers_configured, scenario_settings, wait_for_executions
+from scripts.engine.stack import Stack, drain, provision
+from scripts.engine.straggler_pipeline import StageRun, simulate_run
+
+NAMES = ResourceNames("glue-audit-sandbox")
+HELD_JOB = JobSpec(
+    "nightly_export", "G.1X", 2, "a", max_concurrent_runs=1, tags={"glue-audit:team": "finance"}
+)
+JOBS = (*DEMO_JOBS, HELD_JOB)
+HELD_REQUEST_ID = "req-20261122101500-3f2a9c0d1e2b"
+HELD_OWNER = "ana"
+OUTCOME_ARGUMENT = "--sandbox_outcome"
+OUTCOMES = {
+    "SUCCEEDED": None,
+    "FAILED": "An error occurred while calling o95.pyWriteDynamicFrame",
+    "TIMEOUT": None,
+}
+STRAGGLER_JOB = "billing_agg"
+SANDBOX_MINUTE = 60.0  # seconds of the wall clock in a sandbox minute at speed 1
+MAX_FAILED_STEPS = 5
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+INPUTS_BUCKET = f"{NAMES.prefix}-inputs"
+
+
+def sandbox_run_id(job: str, label: str) -> str:
+    """A Glue-shaped run id (``jr_`` and 64 hex digits) that is the same on every start."""
+    return "jr_" + hashlib.sha256(f"{NAMES.prefix}/{job}/{label}".encode()).hexdigest()
+
+
+# The billing_agg history: (hours before now, coalesce(1) in the job's code). The second run is
+# the straggler the README's tour looks at.
+STRAGGLER_HISTORY = ((5.0, False), (3.0, True), (1.5, True))
+STRAGGLER_RUN_ID = sandbox_run_id(STRAGGLER_JOB, "run-2")
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    speed: float = 1.0
+    seed: int = 7
+    run_minutes: tuple[int, int] = (3, 18)  # sandbox minutes a live run takes, drawn per run
+    step_seconds: float = 0.25  # how often the loop looks at Glue and the queue (wall clock)
+    history_hours: int = 4  # how far back the seed chain's history starts
+
+    @property
+    def tick_seconds(self) -> float:
+        return max(1.0, SANDBOX_MINUTE / self.speed)
+
+    @property
+    def analyze_seconds(self) -> float:
+        return max(5.0, 5 * SANDBOX_MINUTE / self.speed)
+
+
+@dataclass(frozen=True)
+class Fate:
+    seconds: float | None  # wall seconds from start to end; None: runs until the sandbox stops
+    state: str = "SUCCEEDED"
+
+
+@dataclass
+class Counts:
+    ticks: int = 0
+    started: int = 0
+    ended: int = 0
+    analyzed: int = 0
+    backfilled_runs: int = 0
+
+
+@dataclass
+class Sandbox:
+    """Provisioned by ``running``; ``step`` is one look of the loop; ``serve`` runs it until stopped."""
+
+    options: SandboxOptions
+    emulator: Emulator
+    log: Callable[[str], None] = print
+    names: ResourceNames = NAMES
+    counts: Counts = field(default_factory=Counts)
+    stack: Stack = field(init=False)
+    estate: Estate = field(init=False)
+    scheduler: Scheduler = field(init=False)
+    settings: Settings = field(init=False)
+    driver: GlueDriver = field(init=False)
+    _fates: dict[str, Fate] = field(default_factory=dict)
+    _rng: random.Random = field(init=False)
+    _next_tick: float = 0.0
+    _next_analysis: float = 0.0
+    _context: Any = None
+
+    # ------------------------------------------------------------------ start
+
+    @contextmanager
+    def running(self) -> Iterator[Sandbox]:
+        """Provision, backfill, start the held run and request, run a first tick; undo on exit."""
+        self._rng = random.Random(self.options.seed)
+        with ExitStack() as stack:
+            stack.enter_context(LambdaDispatcher(self.names).installed())
+            self.stack = provision(self.names)
+            self.estate = build_estate(self.stack, self._cidrs(), list(JOBS))
+            self._put_examples()
+            self.scheduler = provision_scheduler(self.stack, self.names, max_concurrency=10)
+            self.settings = replace(
+                scenario_settings(Options(), self.names, self.scheduler.state_machine_arn),
+                managed_jobs=frozenset(job.name for job in JOBS),
+                tick_dedup_seconds=max(1, int(SANDBOX_MINUTE / self.options.speed)),
+            )
+            stack.enter_context(handlers_configured(self.settings))
+            self.driver = stack.enter_context(GlueDriver(self.stack, self.estate.job_subnets))
+            self._context = FakeLambdaContext(self.names.function("ingest"))
+            self.backfill(datetime.now(UTC))
+            self._hold_nightly_export()
+            self.tick(wait=True)
+            self._next_tick = time.monotonic() + self.options.tick_seconds
+            self._next_analysis = time.monotonic() + self.options.analyze_seconds
+            try:
+                yield self
+            finally:
+                wait_for_executions(self.scheduler, timeout=30.0)
+
+    def _put_examples(self) -> None:
+        """The repository's example argument files, also in S3 (``s3://glue-audit-sandbox-inputs/``),
+        as data teams keep them (the original sample took its payer list from S3)."""
+        s3 = self.stack.client("s3")
+        s3.create_bucket(Bucket=INPUTS_BUCKET)
+        for path in sorted(EXAMPLES.glob("*.csv")):
+            s3.put_object(Bucket=INPUTS_BUCKET, Key=path.name, Body=path.read_bytes())
+
+    @staticmethod
+    def _cidrs() -> dict[str, str]:
+        return dict(Options().subnet_cidrs)
+
+    # ------------------------------------------------------------------ the history
+
+    def backfill(self, now: datetime) -> None:
+        """Hours of past runs, through Glue, EventBridge, SQS and the real ingest; their metrics in
+        CloudWatch; then the real analyzer over them."""
+        events: list[tuple[datetime, int, Callable[[], None]]] = []
+        pipeline = self._seed_chain(now)
+        for job, runs, metric, attribute in (
+            ("input_job", pipeline.inputs, cw.WRITE_BYTES, "write_bytes"),
+            ("output_job", pipeline.outputs, cw.READ_BYTES, "read_bytes"),
+        ):
+            for sim in runs:
+                run_id = sandbox_run_id(job, sim.run_id)
+                events.append((sim.started_on, 0, self._starter(job, run_id, sim.started_on)))
+                events.append((sim.completed_on, 1, self._finisher(run_id, sim.completed_on)))
+                self._put_points(job, run_id, metric, list(getattr(sim, attribute).items()), cw.COUNT)
+        for index, (hours, coalesce_one) in enumerate(STRAGGLER_HISTORY, start=1):
+            started = (now - timedelta(hours=hours)).replace(second=0, microsecond=0)
+            stage = simulate_run(
+                started,
+                files=40,
+                file_mb=64,
+                executors=9,  # billing_agg: 10 G.2X workers, one of them the driver
+                read_mb_per_minute=64,
+                write_mb_per_minute=64,
+                coalesce_one=coalesce_one,
+            )
+            run_id = sandbox_run_id(STRAGGLER_JOB, f"run-{index}")
+            events.append((stage.started_on, 0, self._starter(STRAGGLER_JOB, run_id, stage.started_on)))
+            events.append((stage.completed_on, 1, self._finisher(run_id, stage.completed_on)))
+            self._put_stage_metrics(run_id, stage)
+        for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
+            action()
+        self._drain()
+        self.counts.backfilled_runs = len(events) // 2
+        summary = self._analyze(max_age_seconds=int(timedelta(days=1).total_seconds()))
+        earliest = min(at for at, _, _ in events)
+        self.log(
+            f"history: {self.counts.backfilled_runs} runs of input_job, output_job and {STRAGGLER_JOB} "
+            f"since {earliest:%H:%M}Z, analyzed: {summary.get('analyzed', 0)}"
+        )
+
+    def _seed_chain(self, now: datetime) -> Pipeline:
+        """The seed's chain without bookmarks, its first Input run ``history_hours`` ago."""
+        start = now - timedelta(hours=self.options.history_hours)
+        start = start.replace(minute=0 if start.minute < 30 else 30, second=0, microsecond=0)
+        return simulate_seed(
+            start,
+            [10, 10, 17, 10, 10, 10],  # the seed's Input runs: the third has the long tail
+            source_since=start - timedelta(minutes=45),
+            arrival_every=timedelta(minutes=5),
+            read_minutes_per_file=0.7,
+            startup_minutes=9,
+            bookmarks=False,
+        )
+
+    def _starter(self, job: str, run_id: str, at: datetime) -> Callable[[], None]:
+        def start() -> None:
+            glue_id = self.stack.client("glue").start_job_run(JobName=job)["JobRunId"]
+            moto_run = self.driver._moto_run(job, glue_id)
+            moto_run.job_run_id = run_id  # the same id on every start, for the README's tour
+            for driven in self.driver.discover(at):
+                self._fates[driven.run_id] = Fate(seconds=None)  # ended by its finisher
+                self.driver.set_running(driven, at)
+
+        return start
+
+    def _finisher(self, run_id: str, at: datetime) -> Callable[[], None]:
+        def finish() -> None:
+            self.driver.finish(self.driver.runs[run_id], "SUCCEEDED", at)
+
+        return finish
+
+    def _put_points(
+        self, job: str, run_id: str, metric: str, points: list[tuple[datetime, float]], kind: str
+    ) -> None:
+        data = [
+            {
+                "MetricName": metric,
+                "Dimensions": cw.MetricQuery(metric, job, run_id, "Sum", kind).dimensions(),
+                "Timestamp": at,
+                "Value": value,
+            }
+            for at, value in points
+        ]
+        cloudwatch = self.stack.client("cloudwatch")
+        for offset in range(0, len(data), 20):
+            cloudwatch.put_metric_data(Namespace=cw.GLUE_NAMESPACE, MetricData=data[offset : offset + 20])
+
+    def _put_stage_metrics(self, run_id: str, stage: StageRun) -> None:
+        minutes = sorted(stage.needed)
+        per_minute = stage.bytes_read / max(1, len(minutes))
+        self._put_points(STRAGGLER_JOB, run_id, cw.READ_BYTES, [(at, per_minute) for at in minutes], cw.COUNT)
+        self._put_points(STRAGGLER_JOB, run_id, cw.NEEDED_EXECUTORS, list(stage.needed.items()), cw.GAUGE)
+        self._put_points(STRAGGLER_JOB, run_id, cw.ALL_EXECUTORS, list(stage.allocated.items()), cw.GAUGE)
+        for executor, points in stage.heap.items():
+            self._put_points(
+                STRAGGLER_JOB, run_id, cw.executor_heap_metric(executor), list(points.items()), cw.GAUGE
+            )
+
+    # ------------------------------------------------------------------ the held request
+
+    def _hold_nightly_export(self) -> None:
+        """A run of nightly_export that lasts until the sandbox stops (started outside the framework,
+        as a trigger would), and a request queued behind it."""
+        now = datetime.now(UTC)
+        self.stack.client("glue").start_job_run(JobName=HELD_JOB.name)
+        for driven in self.driver.discover(now):
+            self._fates[driven.run_id] = Fate(seconds=None)
+            self.driver.set_running(driven, now)
+        defaults = requests.job_defaults(self.stack.client("glue"), HELD_JOB.name)
+        (item,) = requests.build_requests(
+            HELD_JOB.name,
+            [{"--export_date": f"{now:%Y-%m-%d}"}],
+            defaults=defaults,
+            owner=HELD_OWNER,
+            now=now,
+        )
+        held = RequestItem(*RequestItem.key(HELD_REQUEST_ID), **_attributes(item, HELD_REQUEST_ID))
+        held.set_status(str(item.status))
+        requests.write_requests([held])
+
+    # ------------------------------------------------------------------ the loop
+
+    def tick(self, *, wait: bool = False) -> None:
+        self.counts.ticks += 1
+        self.stack.client("stepfunctions").start_execution(
+            stateMachineArn=self.scheduler.state_machine_arn,
+            name=f"schedule-{datetime.now(UTC):%Y%m%d%H%M%S}-{self.counts.ticks:06d}",
+            input="{}",
+        )
+        if wait:
+            wait_for_executions(self.scheduler, timeout=60.0)
+
+    def step(self) -> None:
+        """One look: Glue's part (new runs, state changes, ends), the queue, a tick or an analysis due."""
+        now = datetime.now(UTC)
+        for driven in self.driver.discover(now):
+            drawn = self._fates[driven.run_id] = self._draw_fate(driven)
+            self.counts.started += 1
+            self.log(
+                f"{now:%H:%M:%S} started  {driven.job_name} {driven.run_id[:11]} ({drawn.state} to come)"
+            )
+        for driven in self.driver.active():
+            fate = self._fates.get(driven.run_id)
+            if fate is None or fate.seconds is None:
+                continue
+            elapsed = (now - driven.started_at).total_seconds()
+            if driven.state == "STARTING" and elapsed >= SANDBOX_MINUTE / self.options.speed:
+                self.driver.set_running(driven, now)
+            if elapsed >= fate.seconds:
+                self.driver.finish(driven, fate.state, now, error=OUTCOMES[fate.state])
+                self.counts.ended += 1
+                self.log(f"{now:%H:%M:%S} ended    {driven.job_name} {driven.run_id[:11]} {fate.state}")
+        self._drain()
+        clock = time.monotonic()
+        if clock >= self._next_tick:
+            self._next_tick = clock + self.options.tick_seconds
+            self.tick()
+        if clock >= self._next_analysis:
+            self._next_analysis = clock + self.options.analyze_seconds
+            self.counts.analyzed += int(self._analyze().get("analyzed", 0))
+
+    def serve(self, stop: threading.Event) -> None:
+        """Run the loop until ``stop`` is set (bounded waits only).
+
+        A failed step is logged with its traceback and the loop goes on (a sandbox left running
+        should survive one bad moment); ``MAX_FAILED_STEPS`` failures in a row end it."""
+        failures = 0
+        while not stop.wait(self.options.step_seconds):
+            try:
+                self.step()
+            except Exception as exc:  # logged, counted, and re-raised past the bound
+                failures += 1
+                self.log(f"sandbox: step failed ({failures} in a row): {type(exc).__name__}: {exc}")
+                self.log(traceback.format_exc().rstrip())
+                if failures >= MAX_FAILED_STEPS:
+                    raise
+            else:
+                failures = 0
+
+    def _draw_fate(self, driven: DrivenRun) -> Fate:
+        minutes = self._rng.randint(*self.options.run_minutes)
+        arguments = self.driver._moto_run(driven.job_name, driven.run_id).arguments or {}
+        state = str(arguments.get(OUTCOME_ARGUMENT, "SUCCEEDED")).upper()
+        if state not in OUTCOMES:
+            self.log(
+                f"{driven.run_id[:11]}: {OUTCOME_ARGUMENT} {state!r} is not one of {', '.join(OUTCOMES)}"
+            )
+            state = "FAILED"
+        return Fate(seconds=minutes * SANDBOX_MINUTE / self.options.speed, state=state)
+
+    def _drain(self) -> None:
+        ingest = load_handler("ingest")
+
+        def ingest_as_lambda(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            with acting_as("ingest"):
+                return ingest(event, context)
+
+        drain(self.stack, ingest_as_lambda, self._context, max_batches=100)
+
+    def _analyze(self, max_age_seconds: int | None = None) -> dict[str, int]:
+        event: dict[str, Any] = {"limit": 100}
+        if max_age_seconds is not None:
+            event["max_age_seconds"] = max_age_seconds
+        with acting_as("analyzer"):
+            result: dict[str, int] = load_handler("analyzer")(
+                event, FakeLambdaContext(self.names.function("analyzer"))
+            )
+        return result
+
+
+def _attributes(item: RequestItem, request_id: str) -> dict[str, Any]:
+    """The fields of a built request, under another id (the keys and indexes follow the id)."""
+    return {
+        "request_id": request_id,
+        "job_name": item.job_name,
+        "priority": item.priority,
+        "arguments": item.arguments,
+        "team": item.team,
+        "owner": item.owner,
+        "submitted_at": item.submitted_at,
+        "updated_at": item.updated_at,
+    }
+
+
+class SandboxEmulator(Emulator):
+    """The engine's emulator on a chosen port (0: a free one, as the engine's own picks)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        if port:
+            self.port = port
+            self.endpoint = f"http://127.0.0.1:{port}"
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
+def env_lines(emulator: Emulator) -> list[str]:
+    """The shell ``export`` lines the CLI needs to talk to this sandbox."""
+    env = emulator.environment()
+    values = {
+        "AWS_ENDPOINT_URL": env["AWS_ENDPOINT_URL"],
+        "AWS_DEFAULT_REGION": env["AWS_DEFAULT_REGION"],
+        "AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"],
+        "AWS_SESSION_TOKEN": env["AWS_SESSION_TOKEN"],
+        "LEDGER_TABLE": NAMES.ledger_table,
+        "MANAGED_JOBS": json.dumps(sorted(job.name for job in JOBS)),
+    }
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
