@@ -30,19 +30,25 @@ locals {
   }
 
   # Findings of the analyzer on finished runs, one alarm per job (pair): one finding is enough for a
-  # human to look (Sum >= 1).
-  reprocessing_alarms = {
-    for downstream, upstream in var.jobs.upstreams : downstream => {
-      dimensions  = { service = local.svc, (local.dim.UPSTREAM_JOB) = upstream, (local.dim.DOWNSTREAM_JOB) = downstream }
-      description = "${downstream} rereads input it already processed: it read more than ${upstream} wrote for it (a run above a 1.1 flow ratio with its bookmarks off, or 2 of its last 3 runs). Usually job bookmarks: --job-bookmark-option job-bookmark-enable and a transformation_ctx on the source. `glue-audit flow ${downstream}` shows the runs."
-    }
-  }
-  straggler_alarms = {
-    for job in var.jobs.names : job => {
-      dimensions  = { service = local.svc, (local.dim.JOB) = job }
-      description = "A finished run of ${job} spent much of its time on one executor while the others were released (coalesce(1)/repartition(1) or skew). `glue-audit stragglers ${job} <run>` shows the evidence and whether the fix held (no shuffle, single stage); read with grouping instead."
-    }
-  }
+  # human to look (Sum >= 1). Keyed "<finding>-<job>", which is also the alarm name's tail.
+  insight_alarms = merge(
+    {
+      for downstream, upstream in var.jobs.upstreams : "reprocessing-${downstream}" => {
+        metric_name = local.metric.REPROCESSING_DETECTED
+        dimensions  = { service = local.svc, (local.dim.UPSTREAM_JOB) = upstream, (local.dim.DOWNSTREAM_JOB) = downstream }
+        output_key  = "reprocessing_${downstream}"
+        description = "${downstream} rereads input it already processed: it read more than ${upstream} wrote for it (a run above a 1.1 flow ratio with its bookmarks off, or 2 of its last 3 runs). Usually job bookmarks: --job-bookmark-option job-bookmark-enable and a transformation_ctx on the source. `glue-audit flow ${downstream}` shows the runs."
+      }
+    },
+    {
+      for job in var.jobs.names : "straggler-${job}" => {
+        metric_name = local.metric.STRAGGLER_DETECTED
+        dimensions  = { service = local.svc, (local.dim.JOB) = job }
+        output_key  = "straggler_${job}"
+        description = "A finished run of ${job} spent much of its time on one executor while the others were released (coalesce(1)/repartition(1) or skew). `glue-audit stragglers ${job} <run>` shows the evidence and whether the fix held (no shuffle, single stage); read with grouping instead."
+      }
+    },
+  )
 
   alarm_actions = compact([var.alarm_topic_arn, try(aws_sns_topic.this[0].arn, null)])
 
@@ -278,34 +284,13 @@ resource "aws_cloudwatch_metric_alarm" "stuck_claims" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "reprocessing" {
-  for_each = local.reprocessing_alarms
+resource "aws_cloudwatch_metric_alarm" "insight" {
+  for_each = local.insight_alarms
 
-  alarm_name          = "${var.name_prefix}-reprocessing-${each.key}"
+  alarm_name          = "${var.name_prefix}-${each.key}"
   alarm_description   = each.value.description
   namespace           = local.ns
-  metric_name         = local.metric.REPROCESSING_DETECTED
-  dimensions          = each.value.dimensions
-  statistic           = "Sum"
-  period              = local.period
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "straggler" {
-  for_each = local.straggler_alarms
-
-  alarm_name          = "${var.name_prefix}-straggler-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = local.ns
-  metric_name         = local.metric.STRAGGLER_DETECTED
+  metric_name         = each.value.metric_name
   dimensions          = each.value.dimensions
   statistic           = "Sum"
   period              = local.period

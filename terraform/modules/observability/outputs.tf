@@ -23,7 +23,6 @@ output "alarm_arns" {
       analyzer_errors   = aws_cloudwatch_metric_alarm.analyzer_errors.arn
     },
     { for metric, alarm in aws_cloudwatch_metric_alarm.headroom_low : "headroom_low_${metric}" => alarm.arn },
-    { for job, alarm in aws_cloudwatch_metric_alarm.reprocessing : "reprocessing_${job}" => alarm.arn },
-    { for job, alarm in aws_cloudwatch_metric_alarm.straggler : "straggler_${job}" => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.insight : local.insight_alarms[key].output_key => alarm.arn },
   )
 }
