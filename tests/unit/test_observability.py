@@ -68,3 +68,12 @@ def test_every_declared_dimension_set_names_known_metrics_and_dimensions() -> No
     }
     known = {metric_names.JOB, metric_names.UPSTREAM_JOB, metric_names.DOWNSTREAM_JOB, metric_names.REASON}
     assert all(set(dimensions) <= known and dimensions for dimensions in metric_names.DIMENSIONS_OF.values())
+
+
+def test_emit_prints_nothing_when_metrics_are_disabled(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo and the sandbox disable metrics; Powertools' single_metric alone would print anyway.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    emit("Deferred", MetricUnit.Count, 1, {"Reason": "job_runs"})
+    assert capsys.readouterr().out == ""

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from glue_audit import metric_names
 
@@ -47,6 +48,9 @@ def emit(name: str, unit: MetricUnit, value: float, dimensions: Mapping[str, str
     empty = sorted(key for key, dimension in dimensions.items() if not str(dimension).strip())
     if empty:
         raise MetricDimensionsError(f"{name}: empty value for the dimension(s) {', '.join(empty)}")
+    # single_metric prints whatever POWERTOOLS_METRICS_DISABLED says (Powertools 3); Metrics does not.
+    if is_metrics_disabled():
+        return
     namespace = os.environ.get(NAMESPACE_VARIABLE) or metric_names.NAMESPACE
     with single_metric(
         name=name, unit=unit, value=value, namespace=namespace, default_dimensions=dict(dimensions)
