@@ -225,10 +225,26 @@ class RequestItem(LedgerItem, discriminator="request"):
     run_state = UnicodeAttribute(null=True)
     run_state_key = UnicodeAttribute(null=True)  # ledger.state_key of run_state, for monotonic updates
     launched_at = UTCDateTimeAttribute(null=True)
+    # What submitted it: None (a person or program, ``glue-audit submit``), "schedule" (the job's
+    # glue-audit:schedule tag, for ``scheduled_for``) or "on-success" (a SUCCEEDED run of
+    # ``upstream_job``, ``upstream_run_id``; glue_audit.chains).
+    trigger = UnicodeAttribute(null=True)
+    scheduled_for = UTCDateTimeAttribute(null=True)
+    upstream_job = UnicodeAttribute(null=True)
+    upstream_run_id = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(request_id: str) -> tuple[str, str]:
         return f"REQ#{request_id}", "REQUEST"
+
+    @property
+    def started_by(self) -> str | None:
+        """A line saying what submitted the request, when it was not a person."""
+        if self.trigger == "schedule" and self.scheduled_for is not None:
+            return f"schedule {self.scheduled_for.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+        if self.trigger == "on-success":
+            return f"{self.upstream_job} {self.upstream_run_id} SUCCEEDED"
+        return None
 
     def to_claimed(self, token: str, dpus: float, ips: int, subnet_id: str | None, now: datetime) -> None:
         self.claim_token = token
@@ -292,6 +308,9 @@ class LeaseItem(LedgerItem, discriminator="lease"):
     expires_at_epoch = NumberAttribute()
     # Claims of the last ticks, counted by the next tick until the active index shows them.
     recent_claims = JSONAttribute(null=True)
+    # Schedules are evaluated up to this time (glue_audit.chains): the next tick looks for the
+    # instants after it.
+    schedule_cursor = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(name: str) -> tuple[str, str]:
