@@ -6,6 +6,7 @@ run, ``output`` with MaxConcurrentRuns 1.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
@@ -17,6 +18,7 @@ import pytest
 
 import functions.ingest.handler as ingest_handler
 from glue_audit import capacity, chains, launcher, requests
+from glue_audit.cli import main
 from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TagReader
 from glue_audit.models import RequestItem, RequestStatus
 from glue_audit.settings import Settings
@@ -224,3 +226,42 @@ def test_a_lost_failure_event_repaired_by_the_tick_submits_nothing(
     result = tick(stack, HALF_HOUR + timedelta(minutes=10))
     assert result.stats.repaired_runs == 1
     assert requests_of("output") == []
+
+
+def test_requests_request_and_history_show_what_started_a_run(
+    stack: Stack, estate: Estate, driver: GlueDriver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tick(stack, HALF_HOUR)  # the scheduled Input request, launched
+    (upstream,) = driver.discover(HALF_HOUR)
+    driver.finish(upstream, "SUCCEEDED", HALF_HOUR + timedelta(minutes=4), publish_event=False)
+    tick(stack, HALF_HOUR + timedelta(minutes=7))  # repaired: Output's request submitted and launched
+    (chained,) = requests_of("output")
+    assert chained.status == RequestStatus.LAUNCHED
+
+    def cli(*argv: str) -> str:
+        capsys.readouterr()
+        assert main(["--table", NAMES.ledger_table, *argv]) == 0
+        return capsys.readouterr().out
+
+    narrow = cli("requests", "--since", "1d")
+    assert all(len(line) <= 120 for line in narrow.splitlines())
+    assert f"after {upstream.run_id[:10]}…" in narrow
+    assert f"sched {HALF_HOUR:%H:%M}" in narrow
+    assert f"input {upstream.run_id} SUCCEEDED" in cli("requests", "--since", "1d", "--wide")
+    listed = json.loads(cli("requests", "--since", "1d", "--json"))
+    by_job = {row["job_name"]: row for row in listed}
+    assert (by_job["output"]["started_by"], by_job["output"]["upstream_run_id"]) == (
+        "on-success",
+        upstream.run_id,
+    )
+    assert by_job["input"]["scheduled_for"] == HALF_HOUR.isoformat()
+    assert f"started by: input {upstream.run_id} SUCCEEDED" in cli("request", chained.request_id)
+
+    history = cli("history", "output")
+    assert all(len(line) <= 120 for line in history.splitlines())
+    assert f"after {upstream.run_id[:10]}…" in history
+    assert f"input {upstream.run_id} SUCCEEDED (request {chained.request_id})" in cli(
+        "history", "output", "--wide"
+    )
+    (row,) = json.loads(cli("history", "output", "--json"))["runs"]
+    assert (row["upstream_job"], row["upstream_run_id"]) == ("input", upstream.run_id)

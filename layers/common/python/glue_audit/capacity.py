@@ -162,7 +162,8 @@ def _plan_and_claim(
     claims, adopted = reconcile_claims(claims, views, clients.glue, now, settings, stats)
     known = {(r.job_name, r.run_id) for r in [*runs, *adopted]}
     held_runs += adopted + adopt_unknown_runs(views, known, now, stats)
-    if stats.released_claims:  # a released claim can be planned again in this same tick
+    # A released claim, or a request a repaired run's chain submitted, is planned in this same tick.
+    if stats.released_claims or stats.chained_requests:
         pending_items = [
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
