@@ -210,11 +210,14 @@ def test_a_lost_success_event_repaired_by_the_tick_submits_the_downstream_once(
     result = tick(stack, instant + timedelta(minutes=8))  # stale: repaired, and the chain fires
     assert result.stats.repaired_runs == 1 and result.stats.chained_requests == 1
     (chained,) = requests_of("output")
-    assert chained.upstream_run_id == ok.run_id
+    assert chained.upstream_run_id == ok.run_id and chained.status == RequestStatus.LAUNCHED
 
     # The event arrives after all, twice: still one request.
     deliver(stack, [eventbridge_body("input", ok.run_id, "SUCCEEDED", ok.ended_at or NOW)] * 2, monkeypatch)
-    assert [r.request_id for r in requests_of("output")] == [chained.request_id]
+    (after,) = requests_of("output")
+    assert after.request_id == chained.request_id
+    # Launched in the repairing tick, and not put back to PENDING by the late copies (a relaunch).
+    assert after.status == RequestStatus.LAUNCHED and after.run_id == chained.run_id is not None
 
 
 def test_a_lost_failure_event_repaired_by_the_tick_submits_nothing(
