@@ -449,7 +449,8 @@ def print_chain(chain: dict[str, Any]) -> None:
         f"(MaxConcurrentRuns {chain['downstream_max_concurrent_runs']})"
     )
     for run in chain["downstream_runs"]:
-        started_by = f"{chain['upstream']} {str(run['started_by'])[:13]}…"
+        upstream_run = run["started_by"]
+        started_by = f"{chain['upstream']} {upstream_run[:13]}…" if upstream_run else "a submitted request"
         print(f"    {chain['downstream']} {run['run_id'][:13]}… {run['state']:<9} started by {started_by}")
 
 

@@ -62,9 +62,9 @@ PLAIN_JOBS = (
 # original sample's pattern: one run of the same job per payer id read from a file. With the chain,
 # input_job and output_job are not submitted: their schedule and on-success chain submit them.
 WORKLOAD = (
-    ("payer_report", 40, 0, 0.50),
-    ("billing_agg", 70, 0, 0.18),
-    ("ml_features", 30, 0, 0.15),
+    ("payer_report", 40, 0, 0.60),  # the Input/Output share of PLAIN_WORKLOAD goes to the small jobs
+    ("billing_agg", 70, 0, 0.13),
+    ("ml_features", 30, 0, 0.10),
     ("payer_report", 80, 15, 0.17),  # a late, urgent batch
 )
 PLAIN_WORKLOAD = (

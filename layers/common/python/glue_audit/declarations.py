@@ -121,6 +121,7 @@ class TagReader:
         self.glue = glue
         self._account_id = account_id
         self._sts = sts
+        self._partition: str | None = None
         self._cache: dict[str, tuple[datetime, dict[str, str]]] = {}
         self.calls = 0
 
@@ -136,8 +137,9 @@ class TagReader:
         if self._account_id is None:
             sts = self._sts or boto3.client("sts", region_name=region)
             self._account_id = str(sts.get_caller_identity()["Account"])
-        partition = boto3.session.Session().get_partition_for_region(region)
-        return f"arn:{partition}:glue:{region}:{self._account_id}:job/{job_name}"
+        if self._partition is None:  # a Session loads botocore's data: once per reader
+            self._partition = boto3.session.Session().get_partition_for_region(region)
+        return f"arn:{self._partition}:glue:{region}:{self._account_id}:job/{job_name}"
 
     def tags(self, job_name: str, now: datetime) -> dict[str, str]:
         cached = self._cache.get(job_name)
