@@ -32,6 +32,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 from glue_audit.declarations import SCHEDULE_TAG  # noqa: E402
 from glue_audit.models import LedgerItem, RequestItem, RunItem  # noqa: E402
+from glue_audit.schedule_expressions import from_tag  # noqa: E402
 from glue_audit.worker_types import run_size  # noqa: E402
 from scripts.engine import simulation  # noqa: E402
 from scripts.engine.emulator import Emulator, LambdaDispatcher  # noqa: E402
@@ -217,7 +218,7 @@ def chain_report(runs: list[RunItem]) -> dict[str, Any]:
     return {
         "upstream": upstream_spec.name,
         "downstream": downstream_spec.name,
-        "schedule": upstream_spec.tags.get(SCHEDULE_TAG),
+        "schedule": from_tag(upstream_spec.tags[SCHEDULE_TAG]).expression,
         "downstream_max_concurrent_runs": downstream_spec.max_concurrent_runs,
         "upstream_runs": [
             {

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from glue_audit import requests
 from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TEAM_TAG, UPSTREAM_TAG
+from glue_audit.schedule_expressions import to_tag
 from scripts.engine.stack import Stack, create_job
 
 
@@ -22,7 +23,8 @@ class JobSpec:
 
 # The seed's chain ("Monitoring the progress of multiple jobs"): Input on a 30-minute periodic
 # trigger, Output after each successful Input run with MaxConcurrentRuns 1; declared the way a
-# deployment declares it, in the jobs' tags (the glue_jobs module's schedule and on_success_of).
+# deployment declares it, in the jobs' tags (the glue_jobs module's schedule and on_success_of;
+# the schedule in the tag-safe spelling the module writes).
 SEED_SCHEDULE = "rate(30 minutes)"
 
 
@@ -40,7 +42,7 @@ def seed_chain(
         workers,
         subnet,
         max_concurrent_runs=1,
-        tags={TEAM_TAG: team, SCHEDULE_TAG: SEED_SCHEDULE},
+        tags={TEAM_TAG: team, SCHEDULE_TAG: to_tag(SEED_SCHEDULE)},
     )
     output_job = JobSpec(
         output_name,

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, declaration
+from glue_audit.schedule_expressions import Rate
 from tests.terraform.plan import planned_resources
 
+AWS_TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+\-@]*$")  # what many AWS services accept in a tag value
 INPUT = 'module.glue_jobs.aws_glue_job.this["input"]'
 OUTPUT = 'module.glue_jobs.aws_glue_job.this["output"]'
 
@@ -16,7 +20,14 @@ OUTPUT = 'module.glue_jobs.aws_glue_job.this["output"]'
 def test_the_seed_chain_is_planned_as_job_tags(env: str) -> None:
     jobs = planned_resources(env, "aws_glue_job")
     input_job, output_job = jobs[INPUT], jobs[OUTPUT]
-    assert input_job["tags"][SCHEDULE_TAG] == "rate(30 minutes)"
+    # Written in the tag-safe spelling (AWS tag values take no parentheses, * ? or ,), read back as the
+    # expression the job object gave.
+    assert input_job["tags"][SCHEDULE_TAG] == "rate 30 minutes"
+    schedule = declaration(input_job["name"], input_job["tags"]).schedule
+    assert isinstance(schedule, Rate) and schedule.seconds == 1800
+    for job in jobs.values():
+        for key, value in job["tags"].items():
+            assert AWS_TAG_VALUE.match(value), (key, value)
     assert ON_SUCCESS_TAG not in input_job["tags"]
     # on_success_of = "input" (a key of the module's jobs) is written as the Input job's name.
     assert output_job["tags"][ON_SUCCESS_TAG] == input_job["name"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glue_audit.schedule_expressions import Cron, Rate, ScheduleError, due_instants, parse
+from glue_audit.schedule_expressions import Cron, Rate, ScheduleError, due_instants, from_tag, parse, to_tag
 
 
 def at(text: str) -> datetime:
@@ -132,3 +133,27 @@ def test_cron_latest_and_next_bracket_every_moment(start: datetime) -> None:
             instant.minute in (10, 40) and instant.hour % 3 == 0 and instant.strftime("%a") in ("Mon", "Thu")
         )
     assert schedule.next_after(latest) == following
+
+
+AWS_TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+\-@]*$")  # what many AWS services accept in a tag value
+
+
+@pytest.mark.parametrize(
+    ("expression", "tag"),
+    [
+        ("rate(30 minutes)", "rate 30 minutes"),
+        ("cron(0/30 * * * ? *)", "cron 0/30 + + + _ +"),
+        ("cron(15 8 ? * MON-FRI *)", "cron 15 8 _ + MON-FRI +"),
+        ("cron(0 6 1 JAN,APR,JUL,OCT ? 2027-2028)", "cron 0 6 1 JAN.APR.JUL.OCT _ 2027-2028"),
+    ],
+)
+def test_the_tag_safe_spelling_round_trips(expression: str, tag: str) -> None:
+    assert to_tag(expression) == tag
+    assert AWS_TAG_VALUE.match(tag)
+    assert from_tag(tag) == parse(expression)
+    assert from_tag(expression) == parse(expression)  # the EventBridge spelling is read as well
+
+
+def test_a_bad_tag_safe_value_names_the_problem_in_eventbridge_terms() -> None:
+    with pytest.raises(ScheduleError, match=r"'rate\(30 minute\)': with a value above 1 the unit is plural"):
+        from_tag("rate 30 minute")

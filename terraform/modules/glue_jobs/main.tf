@@ -69,6 +69,11 @@ locals {
   # on_success_of names a job of this module by key (input, output, an extra_jobs key) or any Glue job by name.
   on_success_of = { for name, job in local.jobs : name => job.on_success_of == null ? null : (contains(keys(local.jobs), job.on_success_of) ? "${var.name_prefix}-${job.on_success_of}" : job.on_success_of) }
 
+  # The schedule as a tag value: AWS tag values take letters, digits, spaces and _ . : / = + - @ only,
+  # so rate(30 minutes) is written "rate 30 minutes" and cron(0/30 * * * ? *) "cron 0/30 + + + _ +"
+  # (+ for *, _ for ?, . for ,); glue_audit.schedule_expressions.from_tag reads it back.
+  schedule_tags = { for name, job in local.jobs : name => job.schedule == null ? null : replace(replace(replace(replace(trimsuffix(job.schedule, ")"), "(", " "), "*", "+"), "?", "_"), ",", ".") }
+
   # A VPC job takes one ENI per worker plus 2 for G.* worker types (1 for Standard).
   job_ips = { for name, job in local.jobs : name => job.number_of_workers + lookup({ Standard = 1 }, job.worker_type, 2) }
 }
@@ -287,7 +292,7 @@ resource "aws_glue_job" "this" {
       (local.job_tags.team)     = each.value.team
     },
     each.value.upstream == null ? {} : { (local.job_tags.upstream) = each.value.upstream },
-    each.value.schedule == null ? {} : { (local.job_tags.schedule) = each.value.schedule },
+    local.schedule_tags[each.key] == null ? {} : { (local.job_tags.schedule) = local.schedule_tags[each.key] },
     local.on_success_of[each.key] == null ? {} : { (local.job_tags.on_success_of) = local.on_success_of[each.key] },
   )
 

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from glue_audit import facts
 from glue_audit.aws import error_code
 from glue_audit.models import MAX_PRIORITY
-from glue_audit.schedule_expressions import Schedule, ScheduleError, parse
+from glue_audit.schedule_expressions import Schedule, ScheduleError, from_tag
 from glue_audit.validation import InvalidGlueEvent
 from glue_audit.validation import job_name as valid_job_name
 
@@ -71,7 +71,7 @@ def declaration(job_name: str, tags: Mapping[str, str]) -> JobDeclaration:
     raw_schedule = tags.get(SCHEDULE_TAG)
     if raw_schedule is not None:
         try:
-            schedule = parse(raw_schedule)
+            schedule = from_tag(raw_schedule)
         except ScheduleError as exc:
             problems.append(f"job {job_name}: tag {SCHEDULE_TAG}: {exc}; not scheduled")
     upstream = None

@@ -16,6 +16,12 @@ at plan time; this parser decides). The grammar is EventBridge's, not Unix cron'
 Why not ``croniter``: its fields are Unix cron's (day of week 0-6 from Sunday, no year field, a
 sixth field that means seconds), so EventBridge's expressions would be read with different days.
 The grammar is small; the tests in ``tests/unit/test_schedule_expressions.py`` pin it.
+
+Tag values: many AWS services accept only letters, digits, spaces and ``_ . : / = + - @`` in a
+tag value, which excludes ``( ) * ? ,``. A ``glue-audit:schedule`` tag may therefore hold the
+tag-safe spelling (``to_tag``; the Terraform writes it): ``rate 30 minutes``,
+``cron 0/30 + + + _ +``, with ``+`` for ``*``, ``_`` for ``?`` and ``.`` for ``,``. ``from_tag``
+reads either spelling.
 """
 
 from __future__ import annotations
@@ -122,6 +128,31 @@ class Cron:
 
 
 Schedule = Rate | Cron
+
+
+TAG_SAFE = str.maketrans({"*": "+", "?": "_", ",": "."})
+FROM_TAG_SAFE = str.maketrans({"+": "*", "_": "?", ".": ","})
+
+
+def to_tag(expression: str) -> str:
+    """The tag-safe spelling of an EventBridge expression: ``rate(30 minutes)`` -> ``rate 30 minutes``,
+    ``cron(0/30 * * * ? *)`` -> ``cron 0/30 + + + _ +``."""
+    text = expression.strip()
+    for kind in ("rate(", "cron("):
+        if text.startswith(kind) and text.endswith(")"):
+            return f"{kind[:-1]} {text[len(kind) : -1].strip()}".translate(TAG_SAFE)
+    return text
+
+
+def from_tag(value: str) -> Schedule:
+    """The schedule of a tag value in either spelling (EventBridge's, or ``to_tag``'s)."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str):
+        for kind in ("rate ", "cron "):
+            if text.startswith(kind):
+                text = f"{kind.strip()}({text[len(kind) :].strip().translate(FROM_TAG_SAFE)})"
+                break
+    return parse(text)
 
 
 def parse(expression: str) -> Schedule:
