@@ -82,3 +82,4 @@ bench: venv
 	$(PY) -m scripts.bench_capacity
 	$(PY) -m scripts.bench_ingest
 	$(PY) -m scripts.bench_simulate
+	$(PY) -m scripts.bench_chains

@@ -30,7 +30,9 @@ os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
+from glue_audit.declarations import SCHEDULE_TAG  # noqa: E402
 from glue_audit.models import LedgerItem, RequestItem, RunItem  # noqa: E402
+from glue_audit.schedule_expressions import from_tag  # noqa: E402
 from glue_audit.worker_types import run_size  # noqa: E402
 from scripts.engine import simulation  # noqa: E402
 from scripts.engine.emulator import Emulator, LambdaDispatcher  # noqa: E402
@@ -190,6 +192,61 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def peak_concurrency(runs: list[RunItem]) -> int:
+    """Most runs of ``runs`` active at once (started_on -> completed_on; ends before starts)."""
+    edges = sorted(
+        (moment, sign)
+        for run in runs
+        for moment, sign in ((run.started_on or run.launched_at, 1), (run.completed_on, -1))
+        if moment is not None
+    )
+    now = peak = 0
+    for _, sign in edges:
+        now += sign
+        peak = max(peak, now)
+    return peak
+
+
+def chain_report(runs: list[RunItem]) -> dict[str, Any]:
+    """The seed's chain as the ledger recorded it: which Output runs each Input success started."""
+    upstream_spec, downstream_spec = simulation.CHAIN
+    inputs = sorted((r for r in runs if r.job_name == upstream_spec.name), key=lambda r: r.history_sk or "")
+    outputs = sorted(
+        (r for r in runs if r.job_name == downstream_spec.name), key=lambda r: r.history_sk or ""
+    )
+    succeeded = {r.run_id for r in inputs if r.state == "SUCCEEDED"}
+    return {
+        "upstream": upstream_spec.name,
+        "downstream": downstream_spec.name,
+        "schedule": from_tag(upstream_spec.tags[SCHEDULE_TAG]).expression,
+        "downstream_max_concurrent_runs": downstream_spec.max_concurrent_runs,
+        "upstream_runs": [
+            {
+                "run_id": r.run_id,
+                "state": r.state,
+                "scheduled_for": r.scheduled_for,
+                "started_on": r.started_on,
+            }
+            for r in inputs
+        ],
+        "downstream_runs": [
+            {
+                "run_id": r.run_id,
+                "state": r.state,
+                "started_by": r.upstream_run_id,
+                "started_on": r.started_on,
+            }
+            for r in outputs
+        ],
+        "upstream_successes": len(succeeded),
+        "downstream_started_by_upstream_successes": sum(1 for r in outputs if r.upstream_run_id in succeeded),
+        "downstream_runs_not_started_by_a_success": sum(
+            1 for r in outputs if r.upstream_run_id not in succeeded
+        ),
+        "downstream_peak_concurrent_runs": peak_concurrency(outputs),
+    }
+
+
 def audit_report(result: simulation.Result) -> dict[str, Any]:
     """The audit, read back from the ledger (runs through the history index, snapshots by day)."""
     runs: list[RunItem] = []
@@ -274,6 +331,7 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
             "p99": percentile(waits, 99),
         },
         "dpu_hours_by_job": {job: round(hours, 3) for job, hours in sorted(dpu_hours.items())},
+        "chain": chain_report(runs),
         "scheduler_executions": result.executions,
         "snapshots": len(snapshots),
         "dlq_messages": result.dlq_depth,
@@ -379,6 +437,24 @@ def minutes(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def print_chain(chain: dict[str, Any]) -> None:
+    """The seed's chain: the upstream's scheduled runs, and the downstream runs their successes started."""
+    print(
+        f"  chain: {chain['upstream']} on {chain['schedule']}: {len(chain['upstream_runs'])} runs, "
+        f"{chain['upstream_successes']} SUCCEEDED"
+    )
+    print(
+        f"    {chain['downstream']} runs started by {chain['upstream']} successes: "
+        f"{chain['downstream_started_by_upstream_successes']} of {chain['upstream_successes']}, "
+        f"at most {chain['downstream_peak_concurrent_runs']} at once "
+        f"(MaxConcurrentRuns {chain['downstream_max_concurrent_runs']})"
+    )
+    for run in chain["downstream_runs"]:
+        upstream_run = run["started_by"]
+        started_by = f"{chain['upstream']} {upstream_run[:13]}…" if upstream_run else "a submitted request"
+        print(f"    {chain['downstream']} {run['run_id'][:13]}… {run['state']:<9} started by {started_by}")
+
+
 def print_summary(report: dict[str, Any]) -> None:
     labels = report.get("subnet_labels", {})
     print("\nAudit, read back from the ledger")
@@ -407,6 +483,9 @@ def print_summary(report: dict[str, Any]) -> None:
     print(
         "  DPU-hours by job: " + (", ".join(f"{job} {value:.2f}" for job, value in hours.items()) or "none")
     )
+    chain = report.get("chain")
+    if chain:
+        print_chain(chain)
     print(
         f"  scheduler executions {report['scheduler_executions']}, DLQ messages {report['dlq_messages']}, "
         f"{report['simulated_minutes']} simulated minutes in {report['wall_seconds']} s"

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from glue_audit import capacity, metric_names, models
 from glue_audit.aws import client
+from glue_audit.declarations import TagReader
 from glue_audit.models import utcnow
 from glue_audit.observability import MetricUnit, emit, logger, metrics, tracer
 from glue_audit.settings import get_settings
 
 settings = get_settings()
 models.configure(settings.ledger_table)
+
+
+# Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
+@cache
+def tag_reader() -> TagReader:
+    return TagReader(client("glue"))
 
 
 def emit_metrics(result: capacity.TickResult) -> None:
@@ -35,9 +43,10 @@ def emit_metrics(result: capacity.TickResult) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    tag_reader().know_account(context.invoked_function_arn)
     tick_id = f"tick-{context.aws_request_id}"
     clients = capacity.Clients(
-        glue=client("glue"), ec2=client("ec2"), service_quotas=client("service-quotas")
+        glue=client("glue"), ec2=client("ec2"), service_quotas=client("service-quotas"), tags=tag_reader()
     )
     try:
         result = capacity.run_tick(settings, clients, utcnow(), tick_id)
@@ -57,6 +66,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "glue_calls": result.stats.glue_calls,
             "adopted_runs": result.stats.adopted_runs,
             "repaired_runs": result.stats.repaired_runs,
+            "scheduled_requests": result.stats.scheduled_requests,
+            "chained_requests": result.stats.chained_requests,
+            "bad_declarations": result.stats.bad_declarations,
         },
     )
     return {"tick_id": tick_id, "launches": result.launches, "snapshot": result.snapshot.to_item()}

@@ -11,6 +11,7 @@ is reported as a batch item failure and retried.
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit import ingest, metric_names, models, ticks
 from glue_audit.aws import client
+from glue_audit.declarations import JobDeclaration, TagReader
 from glue_audit.models import utcnow
 from glue_audit.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.settings import get_settings
@@ -28,6 +30,17 @@ from glue_audit.states import is_terminal
 settings = get_settings()
 models.configure(settings.ledger_table)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+# Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
+@cache
+def tag_reader() -> TagReader:
+    return TagReader(client("glue"))
+
+
+def declarations() -> dict[str, JobDeclaration]:
+    """What the managed jobs declare (read when a run is recorded SUCCEEDED: its on-success chain)."""
+    return tag_reader().declarations(settings.managed_jobs, utcnow())
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
@@ -48,7 +61,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
             metrics.add_metric(name=metric_names.REJECTED_EVENTS, unit=MetricUnit.Count, value=1)
         raise
     try:
-        outcome = ingest.ingest(event, client("glue"))
+        outcome = ingest.ingest(event, client("glue"), declarations)
     except ingest.UnknownRun as exc:  # Glue's final answer: retrying or a DLQ cannot change it
         logger.warning(
             "dropped Glue event of a run Glue does not have",
@@ -70,7 +83,9 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     logger.info("recorded Glue event", extra={"event_id": event.event_id, **asdict(outcome)})
     if outcome.adopted:
         metrics.add_metric(name=metric_names.ADOPTED_RUNS, unit=MetricUnit.Count, value=1)
-    return {"changed": outcome.changed, "run_finished": outcome.changed and is_terminal(outcome.state)}
+    # A chained request waits for a tick: kick one as for a finished run.
+    finished = outcome.changed and is_terminal(outcome.state)
+    return {"changed": outcome.changed, "run_finished": finished or bool(outcome.chained)}
 
 
 def kick_scheduler() -> None:
@@ -95,6 +110,7 @@ def kick_scheduler() -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    tag_reader().know_account(context.invoked_function_arn)
     with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
         processed = processor.process()
     recorded = [result for status, result, _ in processed if status == "success"]

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from glue_audit import requests
+from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TEAM_TAG, UPSTREAM_TAG
+from glue_audit.schedule_expressions import to_tag
 from scripts.engine.stack import Stack, create_job
 
 
@@ -17,6 +19,40 @@ class JobSpec:
     subnet: str  # key into Estate.subnets
     max_concurrent_runs: int = 1
     tags: dict[str, str] = field(default_factory=dict)
+
+
+# The seed's chain ("Monitoring the progress of multiple jobs"): Input on a 30-minute periodic
+# trigger, Output after each successful Input run with MaxConcurrentRuns 1; declared the way a
+# deployment declares it, in the jobs' tags (the glue_jobs module's schedule and on_success_of;
+# the schedule in the tag-safe spelling the module writes).
+SEED_SCHEDULE = "rate(30 minutes)"
+
+
+def seed_chain(
+    input_name: str = "input_job",
+    output_name: str = "output_job",
+    subnet: str = "a",
+    workers: int = 5,
+    team: str = "ingest",
+) -> tuple[JobSpec, JobSpec]:
+    """The seed's Input and Output jobs with their schedule and on-success tags."""
+    input_job = JobSpec(
+        input_name,
+        "G.1X",
+        workers,
+        subnet,
+        max_concurrent_runs=1,
+        tags={TEAM_TAG: team, SCHEDULE_TAG: to_tag(SEED_SCHEDULE)},
+    )
+    output_job = JobSpec(
+        output_name,
+        "G.1X",
+        workers,
+        subnet,
+        max_concurrent_runs=1,
+        tags={TEAM_TAG: team, UPSTREAM_TAG: input_name, ON_SUCCESS_TAG: input_name},
+    )
+    return input_job, output_job
 
 
 @dataclass

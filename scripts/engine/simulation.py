@@ -22,18 +22,30 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from glue_audit import cli, clock, reporting
+from glue_audit import cli, clock, reporting, requests
 from glue_audit.models import PENDING, LedgerItem, RequestItem, SnapshotItem
 from glue_audit.resources import ResourceNames
 from glue_audit.settings import Settings
 from scripts.engine.api_calls import acting_as
 from scripts.engine.emulator import FakeLambdaContext, LambdaDispatcher, load_handler
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
-from scripts.engine.scenario import Estate, JobSpec, build_estate
+from scripts.engine.scenario import Estate, JobSpec, build_estate, seed_chain
 from scripts.engine.scheduler import Scheduler, provision_scheduler
 from scripts.engine.stack import Stack, drain, provision, queue_depth
 
-JOBS = (
+CHAIN = seed_chain("input_job", "output_job")
+OTHER_JOBS = (
+    JobSpec("payer_report", "G.1X", 2, "b", max_concurrent_runs=10, tags={"glue-audit:team": "finance"}),
+    JobSpec("billing_agg", "G.2X", 10, "b", max_concurrent_runs=2, tags={"glue-audit:team": "finance"}),
+    JobSpec("ml_features", "G.2X", 4, "a", max_concurrent_runs=2, tags={"glue-audit:team": "ml"}),
+)
+# The demo's estate: the seed's chain (Input every 30 minutes, Output after each success) beside
+# three jobs of submitted work.
+JOBS = (*CHAIN, *OTHER_JOBS)
+# Without the chain (Options.chain False): Input and Output have no schedule or on-success tag and
+# are submitted like the rest. The simulator (glue_audit.simulate) models submitted requests, not
+# schedules or chains, so it is held to the emulator on this estate.
+PLAIN_JOBS = (
     JobSpec("input_job", "G.1X", 5, "a", max_concurrent_runs=2, tags={"glue-audit:team": "ingest"}),
     JobSpec(
         "output_job",
@@ -43,14 +55,19 @@ JOBS = (
         max_concurrent_runs=2,
         tags={"glue-audit:team": "ingest", "glue-audit:upstream": "input_job"},
     ),
-    JobSpec("payer_report", "G.1X", 2, "b", max_concurrent_runs=10, tags={"glue-audit:team": "finance"}),
-    JobSpec("billing_agg", "G.2X", 10, "b", max_concurrent_runs=2, tags={"glue-audit:team": "finance"}),
-    JobSpec("ml_features", "G.2X", 4, "a", max_concurrent_runs=2, tags={"glue-audit:team": "ml"}),
+    *OTHER_JOBS,
 )
 
-# Share of the workload per (job, priority, submitted at minute); payer_report is the original
-# sample's pattern: one run of the same job per payer id read from a file.
+# Share of the submitted workload per (job, priority, submitted at minute); payer_report is the
+# original sample's pattern: one run of the same job per payer id read from a file. With the chain,
+# input_job and output_job are not submitted: their schedule and on-success chain submit them.
 WORKLOAD = (
+    ("payer_report", 40, 0, 0.60),  # the Input/Output share of PLAIN_WORKLOAD goes to the small jobs
+    ("billing_agg", 70, 0, 0.13),
+    ("ml_features", 30, 0, 0.10),
+    ("payer_report", 80, 15, 0.17),  # a late, urgent batch
+)
+PLAIN_WORKLOAD = (
     ("payer_report", 40, 0, 0.40),
     ("input_job", 60, 0, 0.10),
     ("output_job", 60, 0, 0.10),
@@ -58,6 +75,10 @@ WORKLOAD = (
     ("ml_features", 30, 0, 0.10),
     ("payer_report", 80, 15, 0.17),  # a late, urgent batch
 )
+
+
+def jobs(options: Options) -> tuple[JobSpec, ...]:
+    return JOBS if options.chain else PLAIN_JOBS
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,7 @@ class Options:
     run_minutes: tuple[int, int] = (3, 18)
     failed_share: float = 0.10
     timeout_share: float = 0.05
+    chain: bool = True  # the seed's chain runs beside the submitted work (JOBS); False: PLAIN_JOBS
 
 
 @dataclass
@@ -139,6 +161,9 @@ def handlers_configured(settings: Settings) -> Iterator[None]:
     saved = [getattr(module, "settings") for module in modules]  # noqa: B009 (set at import)
     for module in modules:
         setattr(module, "settings", settings)  # noqa: B010
+        reader = getattr(module, "tag_reader", None)
+        if reader is not None:  # the jobs' tags as this scenario created them
+            reader.cache_clear()
     try:
         yield
     finally:
@@ -148,11 +173,10 @@ def handlers_configured(settings: Settings) -> Iterator[None]:
 
 def workload(options: Options) -> list[tuple[str, int, int, int]]:
     """(job, priority, minute, count) with counts summing to ``options.requests``."""
-    counts = [max(1, round(options.requests * share)) for *_, share in WORKLOAD]
+    shares = WORKLOAD if options.chain else PLAIN_WORKLOAD
+    counts = [max(1, round(options.requests * share)) for *_, share in shares]
     counts[0] += options.requests - sum(counts)
-    return [
-        (job, prio, minute, count) for (job, prio, minute, _), count in zip(WORKLOAD, counts, strict=True)
-    ]
+    return [(job, prio, minute, count) for (job, prio, minute, _), count in zip(shares, counts, strict=True)]
 
 
 def submit_batch(
@@ -202,7 +226,7 @@ def scenario_settings(options: Options, names: ResourceNames, state_machine_arn:
         reserve_after_seconds=1800,
         scheduler_state_machine_arn=state_machine_arn,
         tick_dedup_seconds=60,
-        managed_jobs=frozenset(job.name for job in JOBS),  # as Terraform sets MANAGED_JOBS
+        managed_jobs=frozenset(job.name for job in jobs(options)),  # as Terraform sets MANAGED_JOBS
     )
 
 
@@ -231,10 +255,12 @@ def run(
     wall_start = time.perf_counter()
     rng = random.Random(options.seed)
     stack = provision(names)
-    estate = build_estate(stack, dict(options.subnet_cidrs), list(JOBS))
+    estate = build_estate(stack, dict(options.subnet_cidrs), list(jobs(options)))
     scheduler = provision_scheduler(stack, names, max_concurrency=10)
     settings = scenario_settings(options, names, scheduler.state_machine_arn)
-    sim = SimClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    # On a half hour, as the seed's timeline (12:00, 12:30, ...): Input's schedule fires at minute 0.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    sim = SimClock(now.replace(minute=now.minute - now.minute % 30))
     started_at = sim.now
     budget_runs = int(options.max_concurrent_runs * options.quota_fraction + 1e-9)
     budget_dpus = options.max_dpus * options.quota_fraction
@@ -324,6 +350,10 @@ def run(
                 break
             sim.now += timedelta(minutes=1)
         result.runs = dict(driver.runs)
+    # The requests the framework submitted itself (Input's schedule, Output's on-success chain).
+    for spec in CHAIN:
+        made = requests.list_requests(job_name=spec.name, since=started_at)
+        request_ids += sorted(r.request_id for r in made if r.trigger is not None)
     result.wall_seconds = time.perf_counter() - wall_start
     return result
 

@@ -8,6 +8,7 @@ runs are enriched, failures carry their error, nothing is stuck in the DLQ.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 
@@ -74,3 +75,31 @@ def test_failed_and_timed_out_runs_carry_their_error(result: simulation.Result) 
 def test_nothing_is_left_in_the_dead_letter_queue(result: simulation.Result) -> None:
     assert result.dlq_depth == 0
     assert result.executions >= 2  # scheduled and event-driven ticks both ran
+
+
+def test_the_seed_chain_ran_input_on_its_schedule_and_output_after_each_success(
+    result: simulation.Result,
+) -> None:
+    upstream, downstream = simulation.CHAIN
+    inputs = [run for run in result.runs.values() if run.job_name == upstream.name]
+    outputs = sorted(
+        (run for run in result.runs.values() if run.job_name == downstream.name), key=lambda r: r.started_at
+    )
+    succeeded = {run.run_id for run in inputs if run.state == "SUCCEEDED"}
+    assert inputs and succeeded
+    instants = []
+    for run in inputs:
+        row = get_run(run.job_name, run.run_id)
+        assert row is not None and row.trigger == "schedule" and row.scheduled_for is not None
+        instants.append(row.scheduled_for)
+    assert len(set(instants)) == len(instants) and all(
+        t.minute in (0, 30) and t.second == 0 for t in instants
+    )
+    started_by = []
+    for run in outputs:
+        row = get_run(run.job_name, run.run_id)
+        assert row is not None and row.trigger == "on-success"
+        started_by.append(row.upstream_run_id)
+    assert sorted(started_by) == sorted(succeeded)  # one Output run per Input success, none for a failure
+    for earlier, later in pairwise(outputs):  # MaxConcurrentRuns 1: never overlapping
+        assert earlier.ended_at is not None and earlier.ended_at <= later.started_at

@@ -51,7 +51,7 @@ def _estate(options: simulation.Options) -> Estate:
                 team=job.tags.get("glue-audit:team"),
                 duration=Duration("fixed", 1.0, 0.0, 1.0, 1.0),  # replaced by the emulator's durations
             )
-            for job in simulation.JOBS
+            for job in simulation.jobs(options)
         },
         subnets={name: SimSubnet(name, cidr, 0) for name, cidr in options.subnet_cidrs},
         quotas=Quotas(
@@ -86,7 +86,8 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(emulator_session: Emulator, dispatcher_session: LambdaDispatcher) -> Pair:
     emulator_session.reset()
-    options = replace(simulation.Options(), requests=40)
+    # Without the seed's chain: the simulator models submitted requests, not schedules or chains.
+    options = replace(simulation.Options(), requests=40, chain=False)
     result = simulation.run(options, NAMES, dispatcher_session)
     assert result.started_at is not None
     runs = {run.request_id: run for run in result.runs.values() if run.request_id}

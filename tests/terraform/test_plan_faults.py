@@ -109,11 +109,25 @@ def test_a_connection_index_beyond_the_network_fails_the_plan(tmp_path: Path) ->
     error = _plan_with(
         tmp_path,
         "environments/localstack/main.tf",
-        "input_job           = { number_of_workers = 2 }",
-        "input_job           = { number_of_workers = 2, connection_index = 1 }",
+        "input_job     = { number_of_workers = 2,",
+        "input_job     = { number_of_workers = 2, connection_index = 1,",
     )
     assert error.step == "plan"
     assert (
         "Job input: connection_index 1 must pick one of the network's Glue connections (0 to 0)."
         in _squash(error.output)
     )
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["rate(30 minute)", "cron(0/30 * * * *)", "cron(0 12 L * ? *)", "every 30 minutes"],
+)
+def test_a_bad_schedule_fails_the_plan_naming_the_attribute(tmp_path: Path, schedule: str) -> None:
+    error = _plan_with(
+        tmp_path,
+        "environments/localstack/main.tf",
+        'schedule = "rate(30 minutes)"',
+        f'schedule = "{schedule}"',
+    )
+    assert "schedule (tag glue-audit:schedule) must be an EventBridge expression" in _squash(error.output)

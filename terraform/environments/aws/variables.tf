@@ -326,9 +326,11 @@ variable "input_job" {
     priority                   = optional(number)
     team                       = optional(string)
     upstream                   = optional(string)
+    schedule                   = optional(string)
+    on_success_of              = optional(string)
     arguments                  = optional(map(string))
   })
-  description = "The seeds' Input job (<name_prefix>-input); unset attributes take the glue_jobs module defaults (G.1X x 2, 60 min timeout, notify after 30 min, priority 50, team data-platform)."
+  description = "The seeds' Input job (<name_prefix>-input); unset attributes take the glue_jobs module defaults (G.1X x 2, 60 min timeout, notify after 30 min, priority 50, team data-platform). schedule: rate(...)/cron(...) in EventBridge form, for example \"rate(30 minutes)\" (the seed); on_success_of: a job key (input) or Glue job name whose SUCCEEDED runs submit a run of this job."
   default     = {}
 }
 
@@ -346,6 +348,8 @@ variable "output_job" {
     priority                   = optional(number)
     team                       = optional(string)
     upstream                   = optional(string)
+    schedule                   = optional(string)
+    on_success_of              = optional(string)
     arguments                  = optional(map(string))
   })
   description = "The seeds' Output job (<name_prefix>-output, upstream: the Input job); same attributes as input_job."
@@ -368,6 +372,8 @@ variable "extra_jobs" {
     priority                   = optional(number)
     team                       = optional(string)
     upstream                   = optional(string)
+    schedule                   = optional(string)
+    on_success_of              = optional(string)
     arguments                  = optional(map(string))
   }))
   description = "More Glue jobs by key (job <name_prefix>-<key>): script is a file under glue_jobs/, the rest as input_job."

@@ -48,10 +48,11 @@ module "glue_jobs" {
   vpc_arn             = module.network.vpc_arn
   subnet_arns         = values(module.network.subnet_arns)
   security_group_arns = module.network.security_group_arns
-  input_job           = { number_of_workers = 2 }
-  output_job          = { number_of_workers = 2 }
-  force_destroy       = true
-  tags                = local.tags
+  # The seed's chain: Input every 30 minutes, Output after each successful Input (MaxConcurrentRuns 1).
+  input_job     = { number_of_workers = 2, schedule = "rate(30 minutes)" }
+  output_job    = { number_of_workers = 2, on_success_of = "input" }
+  force_destroy = true
+  tags          = local.tags
 }
 
 module "functions" {

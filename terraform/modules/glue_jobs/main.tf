@@ -64,6 +64,16 @@ locals {
     "--glue_audit_report_uri"            = local.report_uri
   }
 
+  # The tag keys the framework reads (glue_audit/facts/job_tags.json, read by the Python too).
+  job_tags = jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/job_tags.json"))
+  # on_success_of names a job of this module by key (input, output, an extra_jobs key) or any Glue job by name.
+  on_success_of = { for name, job in local.jobs : name => job.on_success_of == null ? null : (contains(keys(local.jobs), job.on_success_of) ? "${var.name_prefix}-${job.on_success_of}" : job.on_success_of) }
+
+  # The schedule as a tag value: AWS tag values take letters, digits, spaces and _ . : / = + - @ only,
+  # so rate(30 minutes) is written "rate 30 minutes" and cron(0/30 * * * ? *) "cron 0/30 + + + _ +"
+  # (+ for *, _ for ?, . for ,); glue_audit.schedule_expressions.from_tag reads it back.
+  schedule_tags = { for name, job in local.jobs : name => job.schedule == null ? null : replace(replace(replace(replace(trimsuffix(job.schedule, ")"), "(", " "), "*", "+"), "?", "_"), ",", ".") }
+
   # A VPC job takes one ENI per worker plus 2 for G.* worker types (1 for Standard).
   job_ips = { for name, job in local.jobs : name => job.number_of_workers + lookup({ Standard = 1 }, job.worker_type, 2) }
 }
@@ -273,14 +283,17 @@ resource "aws_glue_job" "this" {
     notify_delay_after = each.value.notify_delay_after_minutes
   }
 
-  # The scheduler reads these: priority, the team whose DPU budget the job uses, its upstream job.
+  # The scheduler reads these: priority, the team whose DPU budget the job uses, its data-flow
+  # upstream, its schedule and the job whose successful runs start it (glue_audit.declarations).
   tags = merge(
     var.tags,
     {
-      "glue-audit:priority" = tostring(each.value.priority)
-      "glue-audit:team"     = each.value.team
+      (local.job_tags.priority) = tostring(each.value.priority)
+      (local.job_tags.team)     = each.value.team
     },
-    each.value.upstream == null ? {} : { "glue-audit:upstream" = each.value.upstream },
+    each.value.upstream == null ? {} : { (local.job_tags.upstream) = each.value.upstream },
+    local.schedule_tags[each.key] == null ? {} : { (local.job_tags.schedule) = local.schedule_tags[each.key] },
+    local.on_success_of[each.key] == null ? {} : { (local.job_tags.on_success_of) = local.on_success_of[each.key] },
   )
 
   depends_on = [aws_s3_object.script, aws_s3_object.etl_package]

@@ -68,9 +68,11 @@ variable "input_job" {
     priority                   = optional(number, 50)
     team                       = optional(string, "data-platform")
     upstream                   = optional(string)
+    schedule                   = optional(string)
+    on_success_of              = optional(string)
     arguments                  = optional(map(string), {})
   })
-  description = "Sizing and scheduling of the seeds' Input job (<name_prefix>-input): reads input_source_uri, writes staging/. Attributes: worker_type, number_of_workers, execution_class, timeout_minutes, notify_delay_after_minutes, max_concurrent_runs, max_retries, connection_index, priority (0-100), team, upstream, arguments."
+  description = "Sizing and scheduling of the seeds' Input job (<name_prefix>-input): reads input_source_uri, writes staging/. Attributes: worker_type, number_of_workers, execution_class, timeout_minutes, notify_delay_after_minutes, max_concurrent_runs, max_retries, connection_index, priority (0-100), team, upstream (data-flow pairing), schedule (rate(...)/cron(...): the framework submits a request at each instant), on_success_of (a job key or name: a request after each SUCCEEDED run of it), arguments."
   default     = {}
 
   validation {
@@ -107,6 +109,16 @@ variable "input_job" {
     condition     = alltrue([for job in [var.input_job] : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
     error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
   }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.schedule == null || can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\([0-9*,/-]+ [0-9*,/-]+ [0-9*?,/-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*?,/-]+ [0-9*,/-]+\\))$", coalesce(job.schedule, "-")))])
+    error_message = "schedule (tag glue-audit:schedule) must be an EventBridge expression: rate(<n> <unit>) with minute, hour or day for 1 and minutes, hours or days above 1, or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) with ? in day-of-month or day-of-week (L, W and # are not supported), for example rate(30 minutes) or cron(0/30 * * * ? *)."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.input_job] : job.on_success_of == null || can(regex("^[A-Za-z0-9_.:/=+@-]{1,255}$", coalesce(job.on_success_of, "-")))])
+    error_message = "on_success_of (tag glue-audit:on-success-of) must be the upstream job: a key of this module's jobs (input, output, an extra_jobs key) or a Glue job name."
+  }
 }
 
 variable "output_job" {
@@ -123,9 +135,11 @@ variable "output_job" {
     priority                   = optional(number, 50)
     team                       = optional(string, "data-platform")
     upstream                   = optional(string)
+    schedule                   = optional(string)
+    on_success_of              = optional(string)
     arguments                  = optional(map(string), {})
   })
-  description = "Sizing and scheduling of the seeds' Output job (<name_prefix>-output): reads staging/ with bookmarks; its upstream defaults to the Input job. Attributes: worker_type, number_of_workers, execution_class, timeout_minutes, notify_delay_after_minutes, max_concurrent_runs, max_retries, connection_index, priority (0-100), team, upstream, arguments."
+  description = "Sizing and scheduling of the seeds' Output job (<name_prefix>-output): reads staging/ with bookmarks; its upstream defaults to the Input job. Attributes: worker_type, number_of_workers, execution_class, timeout_minutes, notify_delay_after_minutes, max_concurrent_runs, max_retries, connection_index, priority (0-100), team, upstream (data-flow pairing), schedule (rate(...)/cron(...): the framework submits a request at each instant), on_success_of (a job key or name: a request after each SUCCEEDED run of it), arguments."
   default     = {}
 
   validation {
@@ -162,6 +176,16 @@ variable "output_job" {
     condition     = alltrue([for job in [var.output_job] : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
     error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
   }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.schedule == null || can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\([0-9*,/-]+ [0-9*,/-]+ [0-9*?,/-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*?,/-]+ [0-9*,/-]+\\))$", coalesce(job.schedule, "-")))])
+    error_message = "schedule (tag glue-audit:schedule) must be an EventBridge expression: rate(<n> <unit>) with minute, hour or day for 1 and minutes, hours or days above 1, or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) with ? in day-of-month or day-of-week (L, W and # are not supported), for example rate(30 minutes) or cron(0/30 * * * ? *)."
+  }
+
+  validation {
+    condition     = alltrue([for job in [var.output_job] : job.on_success_of == null || can(regex("^[A-Za-z0-9_.:/=+@-]{1,255}$", coalesce(job.on_success_of, "-")))])
+    error_message = "on_success_of (tag glue-audit:on-success-of) must be the upstream job: a key of this module's jobs (input, output, an extra_jobs key) or a Glue job name."
+  }
 }
 
 variable "extra_jobs" {
@@ -180,6 +204,8 @@ variable "extra_jobs" {
     priority                   = optional(number, 50)
     team                       = optional(string, "data-platform")
     upstream                   = optional(string)
+    schedule                   = optional(string)
+    on_success_of              = optional(string)
     arguments                  = optional(map(string), {})
   }))
   description = "More jobs, by key (the job is <name_prefix>-<key>). Same attributes as input_job plus script (a file under scripts_dir) and description."
@@ -223,6 +249,16 @@ variable "extra_jobs" {
   validation {
     condition     = alltrue([for job in values(var.extra_jobs) : job.priority >= 0 && job.priority <= 100 && can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", job.team))])
     error_message = "priority must be from 0 to 100 (glue-audit:priority), and team a non-empty tag value (glue-audit:team)."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.schedule == null || can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\([0-9*,/-]+ [0-9*,/-]+ [0-9*?,/-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*?,/-]+ [0-9*,/-]+\\))$", coalesce(job.schedule, "-")))])
+    error_message = "schedule (tag glue-audit:schedule) must be an EventBridge expression: rate(<n> <unit>) with minute, hour or day for 1 and minutes, hours or days above 1, or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) with ? in day-of-month or day-of-week (L, W and # are not supported), for example rate(30 minutes) or cron(0/30 * * * ? *)."
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.extra_jobs) : job.on_success_of == null || can(regex("^[A-Za-z0-9_.:/=+@-]{1,255}$", coalesce(job.on_success_of, "-")))])
+    error_message = "on_success_of (tag glue-audit:on-success-of) must be the upstream job: a key of this module's jobs (input, output, an extra_jobs key) or a Glue job name."
   }
 }
 

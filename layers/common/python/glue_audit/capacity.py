@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from glue_audit import estate, ledger, policy
+from botocore.exceptions import BotoCoreError, ClientError
+
+from glue_audit import chains, estate, ledger, policy
+from glue_audit.declarations import JobDeclaration, TagReader
+from glue_audit.glue import RunDetails
 from glue_audit.lease import acquire_lease, carried_claims, release_lease
 from glue_audit.models import (
     ACTIVE,
@@ -33,6 +37,7 @@ from glue_audit.models import (
     RunItem,
     SnapshotItem,
 )
+from glue_audit.observability import logger
 from glue_audit.quotas import Quotas, read_quotas
 from glue_audit.reconcile import ReconcileStats, adopt_unknown_runs, reconcile_claims, reconcile_runs
 from glue_audit.settings import Settings
@@ -59,6 +64,11 @@ class Clients:
     glue: Any
     ec2: Any
     service_quotas: Any
+    tags: TagReader | None = None  # None: a reader of its own (a warm Lambda passes one it keeps)
+
+    def __post_init__(self) -> None:
+        if self.tags is None:
+            self.tags = TagReader(self.glue)
 
 
 @dataclass
@@ -67,6 +77,10 @@ class TickStats(ReconcileStats):
     failed_requests: int = 0
     glue_calls: int = 0  # GetJobRuns pages read to see what Glue runs
     jobs_watched: int = 0
+    scheduled_requests: int = 0  # submitted by schedules this tick
+    missed_instants: int = 0  # schedule instants skipped by the catch-up rule
+    chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
+    bad_declarations: int = 0  # jobs whose schedule/chain tags could not be used
 
 
 @dataclass
@@ -108,6 +122,24 @@ def _plan_and_claim(
 ) -> TickResult:
     stats = TickStats()
     quotas = read_quotas(clients.service_quotas, settings)
+    declarations = _declarations(clients, settings, now, stats)
+    if declarations is not None:  # unreadable tags: the cursor stays, the next tick evaluates
+        scheduled = chains.evaluate_schedules(declarations, lease.schedule_cursor, now)
+        lease.schedule_cursor = scheduled.cursor
+        stats.scheduled_requests = len(scheduled.submitted)
+        stats.missed_instants = scheduled.missed
+        if scheduled.submitted or scheduled.missed:
+            logger.info(
+                "scheduled requests submitted",
+                extra={"request_ids": scheduled.submitted, "missed_instants": scheduled.missed},
+            )
+
+    def on_finished(details: RunDetails) -> None:
+        if declarations:
+            written = chains.submit_on_success(
+                declarations, details.job_name, details.run_id, details.state, now
+            )
+            stats.chained_requests += len(written)
 
     active_items = list(LedgerItem.active_index.query(ACTIVE))
     runs = [item for item in active_items if isinstance(item, RunItem)]
@@ -126,11 +158,12 @@ def _plan_and_claim(
     carried = _carried_requests(lease, now, settled)
     stats.items_read += len(active_items) + len(pending_items) + len(carried) + 1  # + the lease
 
-    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats)
+    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats, on_finished)
     claims, adopted = reconcile_claims(claims, views, clients.glue, now, settings, stats)
     known = {(r.job_name, r.run_id) for r in [*runs, *adopted]}
     held_runs += adopted + adopt_unknown_runs(views, known, now, stats)
-    if stats.released_claims:  # a released claim can be planned again in this same tick
+    # A released claim, or a request a repaired run's chain submitted, is planned in this same tick.
+    if stats.released_claims or stats.chained_requests:
         pending_items = [
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
@@ -220,6 +253,23 @@ def _plan_and_claim(
         updated_at=now,
     ).save()
     return TickResult(tick_id, launches, snapshot, decided, stats)
+
+
+def _declarations(
+    clients: Clients, settings: Settings, now: datetime, stats: TickStats
+) -> dict[str, JobDeclaration] | None:
+    """What the managed jobs declare in their tags; None when Glue's tags cannot be read."""
+    assert clients.tags is not None
+    try:
+        declarations = clients.tags.declarations(settings.managed_jobs, now)
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("could not read the jobs' tags; schedules wait", extra={"error": str(exc)})
+        return None
+    for decl in declarations.values():
+        for problem in decl.problems:
+            logger.warning("bad job tag", extra={"job_name": decl.job_name, "problem": problem})
+    stats.bad_declarations = sum(1 for d in declarations.values() if d.problems)
+    return declarations
 
 
 def _holdings(

@@ -12,7 +12,7 @@ Delivery is at least once and unordered; ``ledger.record_observation`` makes tha
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -20,9 +20,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from botocore.exceptions import ClientError
 
-from glue_audit import glue, ledger, validation
+from glue_audit import chains, glue, ledger, validation
 from glue_audit.aws import error_code
-from glue_audit.models import RunItem
+from glue_audit.declarations import JobDeclaration
+from glue_audit.models import RunItem, utcnow
 from glue_audit.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
 from glue_audit.states import RunState, is_terminal
 from glue_audit.validation import InvalidGlueEvent, UnknownRun
@@ -103,6 +104,7 @@ class IngestOutcome:
     changed: bool
     adopted: bool
     request_marked: bool
+    chained: tuple[str, ...] = ()  # on-success requests written for this run (glue_audit.chains)
 
 
 # What GetJobRun says about (job name, run id): the run, or None when the job or the run does not exist.
@@ -149,14 +151,27 @@ def observation(event: GlueJobEvent, current: RunItem | None, lookup: Lookup) ->
     return obs
 
 
-def ingest(event: GlueJobEvent, glue_client: Any) -> IngestOutcome:
+# The managed jobs' declarations (read only when a run is recorded SUCCEEDED).
+Declarations = Callable[[], Mapping[str, JobDeclaration]]
+
+
+def ingest(event: GlueJobEvent, glue_client: Any, declarations: Declarations | None = None) -> IngestOutcome:
     """Record one event: one ledger read, at most one GetJobRun (a run new to the ledger, or a
     terminal state new to it), one conditional write for the run and one conditional update of
-    the request. Raises ``UnknownRun`` (nothing written) when Glue does not have the run."""
+    the request. Raises ``UnknownRun`` (nothing written) when Glue does not have the run.
+
+    When the ledger holds the run as SUCCEEDED after this event (changed now or before: a retry
+    after a crash between the two writes), the jobs declaring on-success-of its job get their
+    request, once per run (``chains.submit_on_success`` is a conditional put)."""
     current = ledger.get_run(event.job_name, event.run_id)
     obs = observation(event, current, glue_lookup(glue_client))
     result = ledger.record_observation(obs, current, read_first=False)
     marked = ledger.mark_request_from_run(result.run) if result.changed else False
+    chained: list[str] = []
+    if declarations is not None and result.run.state == RunState.SUCCEEDED:
+        chained = chains.submit_on_success(
+            declarations(), event.job_name, event.run_id, result.run.state, utcnow()
+        )
     return IngestOutcome(
         job_name=event.job_name,
         run_id=event.run_id,
@@ -164,4 +179,5 @@ def ingest(event: GlueJobEvent, glue_client: Any) -> IngestOutcome:
         changed=result.changed,
         adopted=result.created and result.run.origin == "external",
         request_marked=marked,
+        chained=tuple(chained),
     )

@@ -213,6 +213,10 @@ def record_launch(request: RequestItem, details_or_run_id: RunDetails | str, now
         run.ips = run.ips if run.ips is not None else request.ips
         run.subnet_id = run.subnet_id or request.subnet_id
         run.team = run.team or request.team
+        run.trigger = run.trigger or request.trigger
+        run.scheduled_for = run.scheduled_for or request.scheduled_for
+        run.upstream_job = run.upstream_job or request.upstream_job
+        run.upstream_run_id = run.upstream_run_id or request.upstream_run_id
         run.updated_at = now
         return run
 

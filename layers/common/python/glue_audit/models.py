@@ -133,6 +133,17 @@ class LedgerItem(Model):
     status_index = StatusIndex()
 
 
+def started_by(
+    trigger: str | None, scheduled_for: datetime | None, upstream_job: str | None, upstream_run_id: str | None
+) -> str | None:
+    """What submitted a request the framework made itself (None: a person or program did)."""
+    if trigger == "schedule" and scheduled_for is not None:
+        return f"schedule {scheduled_for.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+    if trigger == "on-success":
+        return f"{upstream_job} {upstream_run_id} SUCCEEDED"
+    return None
+
+
 class RunItem(LedgerItem, discriminator="run"):
     """One Glue job run, as the framework launched or adopted it and as Glue reported it."""
 
@@ -167,12 +178,21 @@ class RunItem(LedgerItem, discriminator="run"):
     notify_delay_after = NumberAttribute(null=True)
     delay_notified_at = UTCDateTimeAttribute(null=True)
     log_group_name = UnicodeAttribute(null=True)  # GetJobRun.LogGroupName (security configurations)
+    # Copied from the run's request at launch (RequestItem: what submitted it).
+    trigger = UnicodeAttribute(null=True)
+    scheduled_for = UTCDateTimeAttribute(null=True)
+    upstream_job = UnicodeAttribute(null=True)
+    upstream_run_id = UnicodeAttribute(null=True)
     enriched = BooleanAttribute(default=False)
     # Insights, filled in after the run (job metrics arrive minutes late).
     bytes_read = NumberAttribute(null=True)
     bytes_written = NumberAttribute(null=True)
     insights = JSONAttribute(null=True)
     analyzed_at = UTCDateTimeAttribute(null=True)
+
+    @property
+    def started_by(self) -> str | None:
+        return started_by(self.trigger, self.scheduled_for, self.upstream_job, self.upstream_run_id)
 
     @staticmethod
     def key(job_name: str, run_id: str) -> tuple[str, str]:
@@ -225,10 +245,22 @@ class RequestItem(LedgerItem, discriminator="request"):
     run_state = UnicodeAttribute(null=True)
     run_state_key = UnicodeAttribute(null=True)  # ledger.state_key of run_state, for monotonic updates
     launched_at = UTCDateTimeAttribute(null=True)
+    # What submitted it: None (a person or program, ``glue-audit submit``), "schedule" (the job's
+    # glue-audit:schedule tag, for ``scheduled_for``) or "on-success" (a SUCCEEDED run of
+    # ``upstream_job``, ``upstream_run_id``; glue_audit.chains).
+    trigger = UnicodeAttribute(null=True)
+    scheduled_for = UTCDateTimeAttribute(null=True)
+    upstream_job = UnicodeAttribute(null=True)
+    upstream_run_id = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(request_id: str) -> tuple[str, str]:
         return f"REQ#{request_id}", "REQUEST"
+
+    @property
+    def started_by(self) -> str | None:
+        """What submitted the request, when it was not a person: its schedule or upstream run."""
+        return started_by(self.trigger, self.scheduled_for, self.upstream_job, self.upstream_run_id)
 
     def to_claimed(self, token: str, dpus: float, ips: int, subnet_id: str | None, now: datetime) -> None:
         self.claim_token = token
@@ -292,6 +324,9 @@ class LeaseItem(LedgerItem, discriminator="lease"):
     expires_at_epoch = NumberAttribute()
     # Claims of the last ticks, counted by the next tick until the active index shows them.
     recent_claims = JSONAttribute(null=True)
+    # Schedules are evaluated up to this time (glue_audit.chains): the next tick looks for the
+    # instants after it.
+    schedule_cursor = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(name: str) -> tuple[str, str]:

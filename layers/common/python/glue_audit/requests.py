@@ -14,17 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from glue_audit.aws import error_code
+from glue_audit.declarations import DEFAULT_PRIORITY, PRIORITY_TAG, TEAM_TAG
 from glue_audit.ledger import is_condition_failure
 from glue_audit.models import MAX_PRIORITY, LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
 from glue_audit.resources import REQUEST_ID_ARGUMENT
 
-PRIORITY_TAG = "glue-audit:priority"
-TEAM_TAG = "glue-audit:team"
-DEFAULT_PRIORITY = 50
 # Glue job arguments are "--name" keys with string values.
 ARGUMENT_KEY = re.compile(r"^--[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 # Control characters (C0, DEL, C1) have no place in a job argument; TAB, LF and CR may (a SQL or
@@ -148,6 +146,18 @@ def build_requests(
     if not items:
         raise RequestError("no argument sets to submit")
     return items
+
+
+def write_request_once(item: RequestItem) -> bool:
+    """Write a request whose id is derived from what caused it (a schedule instant, an upstream
+    run): a conditional put, so a repeated or concurrent cause writes it once. True if written."""
+    try:
+        item.save(condition=RequestItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 def write_requests(items: list[RequestItem]) -> None:

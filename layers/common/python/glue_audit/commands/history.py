@@ -94,6 +94,8 @@ def page(job: str, limit: int, token: str | None) -> tuple[list[RunItem], str | 
 def triggered_by(run: RunItem) -> str:
     if run.trigger_name:
         return f"trigger {run.trigger_name}"
+    if run.request_id and run.started_by:
+        return f"{run.started_by} (request {run.request_id})"
     if run.request_id:
         return f"request {run.request_id}"
     return "external" if run.origin == "external" else "-"
@@ -116,6 +118,10 @@ def run_row(run: RunItem, region: str) -> dict[str, Any]:
         "delay_notified_at": iso_z(run.delay_notified_at),
         "triggered_by": triggered_by(run),
         "request_id": run.request_id,
+        "started_by": run.trigger,
+        "scheduled_for": iso_z(run.scheduled_for),
+        "upstream_job": run.upstream_job,
+        "upstream_run_id": run.upstream_run_id,
         "origin": run.origin,
         "started_on": iso_z(run.started_on),
         "completed_on": iso_z(run.completed_on),
@@ -160,6 +166,10 @@ def short_id(run_id: str) -> str:
 def short_trigger(run: RunItem) -> str:
     if run.trigger_name:
         return truncate(run.trigger_name, 14)
+    if run.upstream_run_id:
+        return "after " + short_id(run.upstream_run_id)
+    if run.scheduled_for is not None:
+        return f"sched {run.scheduled_for:%H:%M}"
     if run.request_id:
         return "req " + truncate(run.request_id, 9)
     return "external" if run.origin == "external" else "-"

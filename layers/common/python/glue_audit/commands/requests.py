@@ -108,6 +108,10 @@ def _as_json(
         "run_id": run_id,
         "run_state": run_state,
         "arguments": request.arguments.as_dict() if request.arguments else {},
+        "started_by": request.trigger,
+        "scheduled_for": request.scheduled_for.isoformat() if request.scheduled_for else None,
+        "upstream_job": request.upstream_job,
+        "upstream_run_id": request.upstream_run_id,
     }
 
 
@@ -149,10 +153,22 @@ def _state(request: RequestItem) -> str:
     return str(request.status)
 
 
+def _by(request: RequestItem) -> str:
+    """OWNER, or for a request the framework submitted what did: its schedule or upstream run."""
+    if request.owner:
+        return truncate(request.owner, 10)
+    if request.upstream_run_id:
+        return "after " + _short(request.upstream_run_id, wide=False)
+    if request.scheduled_for is not None:
+        return f"sched {request.scheduled_for:%H:%M}"
+    return "-"
+
+
 def narrow_table(found: list[RequestItem], now: datetime) -> str:
-    """At most 120 columns: one STATE column (the run's state once launched) and one RUN / WHY
-    column (the short run id once launched, else why it waits), cut to fit."""
-    headers = ["REQUEST", "JOB", "STATE", "PRI", "ATT", "OWNER", "SUBMITTED", "WAITED", "RUN / WHY"]
+    """At most 120 columns: one STATE column (the run's state once launched), OWNER / BY (who
+    submitted, or the schedule or upstream run that did) and one RUN / WHY column (the short run
+    id once launched, else why it waits), cut to fit."""
+    headers = ["REQUEST", "JOB", "STATE", "PRI", "ATT", "OWNER / BY", "SUBMITTED", "WAITED", "RUN / WHY"]
     rows = [
         [
             r.request_id,
@@ -160,7 +176,7 @@ def narrow_table(found: list[RequestItem], now: datetime) -> str:
             _state(r),
             str(int(r.priority)),
             str(int(r.attempts or 0)),
-            truncate(r.owner, 10),
+            _by(r),
             f"{r.submitted_at:%m-%d %H:%M}",
             fmt_duration(waited_seconds(r, now)),
             _short(r.run_id, wide=False) if r.run_id else " ".join((r.last_reason or "-").split()),
@@ -182,6 +198,7 @@ def wide_table(found: list[RequestItem], now: datetime) -> str:
         "OWNER",
         "SUBMITTED",
         "WAITED",
+        "STARTED BY",
         "WHY",
     ]
     rows = [
@@ -196,6 +213,7 @@ def wide_table(found: list[RequestItem], now: datetime) -> str:
             r.owner or "-",
             fmt_time(r.submitted_at),
             fmt_duration(waited_seconds(r, now)),
+            r.started_by or "-",
             " ".join((r.last_reason or "-").split()),
         ]
         for r in found
@@ -226,6 +244,7 @@ def run_one(args: argparse.Namespace, ctx: Context) -> int:
         ("attempts", str(int(request.attempts or 0))),
         ("priority", str(int(request.priority))),
         ("owner", request.owner or "-"),
+        ("started by", request.started_by or "-"),
         ("team", request.team or "-"),
         ("submitted", fmt_time(request.submitted_at)),
         ("waited", fmt_duration(waited_seconds(request, ctx.now))),

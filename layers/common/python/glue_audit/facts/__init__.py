@@ -18,6 +18,8 @@ them too); Terraform reads the same files with ``jsondecode(file(...))``. Nothin
   ``glue_audit.permissions``).
 * ``submitter_actions.json``: what a data team needs for ``glue-audit submit``, ``cancel``,
   ``status`` and ``history`` (the environments' ``submitter_policy_json`` output).
+* ``job_tags.json``: the job tag keys the framework reads (priority, team, data-flow upstream,
+  schedule, on-success-of; ``glue_audit.declarations``; the glue_jobs module writes them).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FILES = (
     "environment.json",
     "function_actions.json",
     "submitter_actions.json",
+    "job_tags.json",
 )
 
 

@@ -18,6 +18,7 @@ from pynamodb.expressions.condition import Condition
 
 from glue_audit import aws
 from glue_audit.aws import error_code
+from glue_audit.declarations import JOB_TAGS
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import flow, stragglers
 from glue_audit.insights.run_report import RunReport, read_run_report, report_prefix
@@ -26,7 +27,7 @@ from glue_audit.models import LedgerItem, RunItem, iso
 from glue_audit.observability import logger
 from glue_audit.states import is_terminal
 
-UPSTREAM_TAG = "glue-audit:upstream"
+UPSTREAM_TAG = JOB_TAGS["upstream"]  # glue_audit/facts/job_tags.json, as the glue_jobs module writes it
 METRICS_ARGUMENT = "--enable-metrics"
 # An upstream run that completed in a window may have started long before it: Glue's default
 # run timeout is 48 hours, so the upstream history is read from that much before the window.
