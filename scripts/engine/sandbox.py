@@ -27,6 +27,7 @@ has the argument ``--sandbox_outcome`` (FAILED or TIMEOUT), so ``submit --wait``
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import random
 import shlex
@@ -43,19 +44,33 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from glue_audit import requests
+from glue_audit.declarations import ON_SUCCESS_TAG
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.models import RequestItem
 from glue_audit.resources import ResourceNames
 from glue_audit.settings import Settings
 from scripts.engine.api_calls import acting_as
-from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.emulator import (
+    ACCOUNT_ID,
+    REGION,
+    Emulator,
+    FakeLambdaContext,
+    LambdaDispatcher,
+    load_handler,
+)
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate
 from scripts.engine.scheduler import Scheduler, provision_scheduler
 from scripts.engine.seed_pipeline import Pipeline
 from scripts.engine.seed_pipeline import simulate as simulate_seed
+from scripts.engine.simulation import (
+    HANDLER_MODULES,
+    Options,
+    handlers_configured,
+    scenario_settings,
+    wait_for_executions,
+)
 from scripts.engine.simulation import JOBS as DEMO_JOBS
-from scripts.engine.simulation import Options, handlers_configured, scenario_settings, wait_for_executions
 from scripts.engine.stack import Stack, drain, provision
 from scripts.engine.straggler_pipeline import StageRun, simulate_run
 
@@ -64,6 +79,13 @@ HELD_JOB = JobSpec(
     "nightly_export", "G.1X", 2, "a", max_concurrent_runs=1, tags={"glue-audit:team": "finance"}
 )
 JOBS = (*DEMO_JOBS, HELD_JOB)
+
+
+def without_chains(job: JobSpec) -> JobSpec:
+    """The job as it was before its on-success tag was declared (see ``Sandbox._declare_chains``)."""
+    return replace(job, tags={key: value for key, value in job.tags.items() if key != ON_SUCCESS_TAG})
+
+
 HELD_REQUEST_ID = "req-20261122101500-3f2a9c0d1e2b"
 HELD_OWNER = "ana"
 OUTCOME_ARGUMENT = "--sandbox_outcome"
@@ -151,7 +173,7 @@ class Sandbox:
         with ExitStack() as stack:
             stack.enter_context(LambdaDispatcher(self.names).installed())
             self.stack = provision(self.names)
-            self.estate = build_estate(self.stack, self._cidrs(), list(JOBS))
+            self.estate = build_estate(self.stack, self._cidrs(), [without_chains(job) for job in JOBS])
             self._put_examples()
             self.scheduler = provision_scheduler(self.stack, self.names, max_concurrency=10)
             self.settings = replace(
@@ -163,6 +185,7 @@ class Sandbox:
             self.driver = stack.enter_context(GlueDriver(self.stack, self.estate.job_subnets))
             self._context = FakeLambdaContext(self.names.function("ingest"))
             self.backfill(datetime.now(UTC))
+            self._declare_chains()
             self._hold_nightly_export()
             self.tick(wait=True)
             self._next_tick = time.monotonic() + self.options.tick_seconds
@@ -225,6 +248,22 @@ class Sandbox:
             f"history: {self.counts.backfilled_runs} runs of input_job, output_job and {STRAGGLER_JOB} "
             f"since {earliest:%H:%M}Z, analyzed: {summary.get('analyzed', 0)}"
         )
+
+    def _declare_chains(self) -> None:
+        """The history's runs predate the chain (they show as started outside the framework), so
+        the on-success tags go on after them: otherwise ingest, seeing the history's Input
+        successes, would now submit one Output request for each."""
+        glue = self.stack.client("glue")
+        for job in JOBS:
+            if ON_SUCCESS_TAG in job.tags:
+                glue.tag_resource(
+                    ResourceArn=f"arn:aws:glue:{REGION}:{ACCOUNT_ID}:job/{job.name}",
+                    TagsToAdd={ON_SUCCESS_TAG: job.tags[ON_SUCCESS_TAG]},
+                )
+        for name in HANDLER_MODULES:  # the warm handlers read the tags again
+            reader = getattr(importlib.import_module(f"functions.{name}.handler"), "tag_reader", None)
+            if reader is not None:
+                reader.cache_clear()
 
     def _seed_chain(self, now: datetime) -> Pipeline:
         """The seed's chain without bookmarks, its first Input run ``history_hours`` ago."""
