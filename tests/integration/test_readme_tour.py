@@ -10,6 +10,7 @@ nothing listening on its port.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -159,6 +160,27 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
             assert exports.get(name), f"{name} missing from {env_file}"
         endpoint = exports["AWS_ENDPOINT_URL"]
         assert endpoint.startswith("http://127.0.0.1:")
+
+        # The history's Input runs predate the chain: none of their successes queued an Output run.
+        def cli_json(*argv: str) -> Any:
+            done = subprocess.run(
+                ["bash", "-c", f"source {env_file} && glue-audit {' '.join(argv)} --json"],
+                cwd=ROOT,
+                env=_clean_env(),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout)
+
+        history_inputs = {run["run_id"] for run in cli_json("history", "input_job", "--limit", "50")["runs"]}
+        assert len(history_inputs) >= 5, history_inputs
+        chained = [
+            request["upstream_run_id"]
+            for request in cli_json("requests", "--job", "output_job", "--since", "1d")
+        ]
+        assert not history_inputs & set(chained), chained
 
         # The tour runs where a reader would, with the repository's example files at hand; what it
         # writes (the report) lands in the temporary directory, not in the repository.
