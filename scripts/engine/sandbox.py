@@ -15,8 +15,10 @@ simulated files:
 
 * the seed's reprocessing chain ``input_job`` -> ``output_job`` without bookmarks
   (``scripts.engine.seed_pipeline``), so ``glue-audit flow input_job output_job`` has a verdict;
-* ``billing_agg`` runs before and after a ``coalesce(1)`` (``scripts.engine.straggler_pipeline``),
-  so ``glue-audit stragglers billing_agg <run>`` flags one (``STRAGGLER_RUN_ID``).
+* ``billing_agg`` runs with ``coalesce(1)`` before the write, then with the fix (grouped reads),
+  played by ``scripts.engine.spark_run``: ``glue-audit stragglers billing_agg <run>`` flags the
+  coalesce(1) run and shows its shuffle over two stages (``STRAGGLER_RUN_ID``), and confirms
+  "no shuffle, single stage" for the fixed run (``FIXED_RUN_ID``).
 
 It also keeps ``nightly_export`` (MaxConcurrentRuns 1) busy with a run that lasts until the sandbox
 stops, and queues ``HELD_REQUEST_ID`` behind it: a request that stays PENDING with its reason,
@@ -71,8 +73,9 @@ from scripts.engine.simulation import (
     wait_for_executions,
 )
 from scripts.engine.simulation import JOBS as DEMO_JOBS
+from scripts.engine.spark_run import Job, Plan, SimulatedRun
+from scripts.engine.spark_run import simulate as simulate_spark
 from scripts.engine.stack import Stack, drain, provision
-from scripts.engine.straggler_pipeline import StageRun, simulate_run
 
 NAMES = ResourceNames("glue-audit-sandbox")
 HELD_JOB = JobSpec(
@@ -106,10 +109,14 @@ def sandbox_run_id(job: str, label: str) -> str:
     return "jr_" + hashlib.sha256(f"{NAMES.prefix}/{job}/{label}".encode()).hexdigest()
 
 
-# The billing_agg history: (hours before now, coalesce(1) in the job's code). The second run is
-# the straggler the README's tour looks at.
-STRAGGLER_HISTORY = ((5.0, False), (3.0, True), (1.5, True))
+# The billing_agg history: (hours before now, the plan of the job's code): two runs with
+# coalesce(1), then the fix. The second run is the straggler the README's tour looks at.
+STRAGGLER_HISTORY = ((5.0, Plan.FUNNEL), (3.0, Plan.FUNNEL), (1.5, Plan.GROUPED))
 STRAGGLER_RUN_ID = sandbox_run_id(STRAGGLER_JOB, "run-2")
+FIXED_RUN_ID = sandbox_run_id(STRAGGLER_JOB, "run-3")
+# The seed's job (1,280 gzip JSON files, 32 GB in, 189 GB out) on billing_agg's workers: 10 G.2X,
+# one of them the driver.
+STRAGGLER_SPARK_JOB = Job(executors=9)
 
 
 @dataclass(frozen=True)
@@ -223,21 +230,13 @@ class Sandbox:
                 events.append((sim.started_on, 0, self._starter(job, run_id, sim.started_on)))
                 events.append((sim.completed_on, 1, self._finisher(run_id, sim.completed_on)))
                 self._put_points(job, run_id, metric, list(getattr(sim, attribute).items()), cw.COUNT)
-        for index, (hours, coalesce_one) in enumerate(STRAGGLER_HISTORY, start=1):
+        for index, (hours, plan) in enumerate(STRAGGLER_HISTORY, start=1):
             started = (now - timedelta(hours=hours)).replace(second=0, microsecond=0)
-            stage = simulate_run(
-                started,
-                files=40,
-                file_mb=64,
-                executors=9,  # billing_agg: 10 G.2X workers, one of them the driver
-                read_mb_per_minute=64,
-                write_mb_per_minute=64,
-                coalesce_one=coalesce_one,
-            )
+            spark = simulate_spark(started, plan, STRAGGLER_SPARK_JOB)
             run_id = sandbox_run_id(STRAGGLER_JOB, f"run-{index}")
-            events.append((stage.started_on, 0, self._starter(STRAGGLER_JOB, run_id, stage.started_on)))
-            events.append((stage.completed_on, 1, self._finisher(run_id, stage.completed_on)))
-            self._put_stage_metrics(run_id, stage)
+            events.append((spark.started_on, 0, self._starter(STRAGGLER_JOB, run_id, spark.started_on)))
+            events.append((spark.completed_on, 1, self._finisher(run_id, spark.completed_on)))
+            self._put_spark_metrics(run_id, spark)
         for _, _, action in sorted(events, key=lambda e: (e[0], e[1])):
             action()
         self._drain()
@@ -312,16 +311,13 @@ class Sandbox:
         for offset in range(0, len(data), 20):
             cloudwatch.put_metric_data(Namespace=cw.GLUE_NAMESPACE, MetricData=data[offset : offset + 20])
 
-    def _put_stage_metrics(self, run_id: str, stage: StageRun) -> None:
-        minutes = sorted(stage.needed)
-        per_minute = stage.bytes_read / max(1, len(minutes))
-        self._put_points(STRAGGLER_JOB, run_id, cw.READ_BYTES, [(at, per_minute) for at in minutes], cw.COUNT)
-        self._put_points(STRAGGLER_JOB, run_id, cw.NEEDED_EXECUTORS, list(stage.needed.items()), cw.GAUGE)
-        self._put_points(STRAGGLER_JOB, run_id, cw.ALL_EXECUTORS, list(stage.allocated.items()), cw.GAUGE)
-        for executor, points in stage.heap.items():
-            self._put_points(
-                STRAGGLER_JOB, run_id, cw.executor_heap_metric(executor), list(points.items()), cw.GAUGE
-            )
+    def _put_spark_metrics(self, run_id: str, spark: SimulatedRun) -> None:
+        """The run's samples as Glue publishes them: executors and heap as gauges; S3 bytes, shuffle
+        bytes and completed stages as counts."""
+        for metric, points in spark.gauges.items():
+            self._put_points(STRAGGLER_JOB, run_id, metric, points, cw.GAUGE)
+        for metric, points in spark.counters.items():
+            self._put_points(STRAGGLER_JOB, run_id, metric, points, cw.COUNT)
 
     # ------------------------------------------------------------------ the held request
 

@@ -21,10 +21,10 @@ from glue_audit.insights.analysis import analyze_finished_runs
 from glue_audit.ledger import get_run
 from glue_audit.models import RunItem
 from glue_audit.observability import metrics
+from scripts.engine.spark_run import Job, Plan, SimulatedRun, simulate
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_gauge, put_points, put_run
 from tests.support.emf import emf_points
-from tests.support.spark_run import Job, Plan, SimulatedRun, simulate
 
 JOB = "coalesce-job"
 EXECUTORS = [str(n) for n in range(1, Job().executors + 1)]

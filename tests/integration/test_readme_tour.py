@@ -25,6 +25,9 @@ from typing import Any
 import boto3
 import pytest
 
+from glue_audit.insights import stragglers
+from scripts.engine.sandbox import FIXED_RUN_ID, STRAGGLER_JOB, STRAGGLER_RUN_ID
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 READY_WITHIN = 180.0  # seconds; the machine is shared
@@ -181,6 +184,17 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
             for request in cli_json("requests", "--job", "output_job", "--since", "1d")
         ]
         assert not history_inputs & set(chained), chained
+        # billing_agg's history, from the Spark simulator: the coalesce(1) run the tour looks at
+        # shows its shuffle over two stages; the fixed (grouped) run confirms the fix.
+        assert STRAGGLER_RUN_ID in README.read_text()
+        funnel = cli_json("stragglers", STRAGGLER_JOB, STRAGGLER_RUN_ID)
+        fixed = cli_json("stragglers", STRAGGLER_JOB, FIXED_RUN_ID)
+        assert (funnel["verdict"], funnel["shape"]["verdict"]) == (stragglers.STRAGGLER, stragglers.SHUFFLED)
+        assert funnel["shape"]["completed_stages"] == 2 and funnel["shape"]["shuffle_bytes_written"] > 0
+        assert (fixed["verdict"], fixed["shape"]["verdict"]) == (
+            stragglers.BALANCED,
+            stragglers.NO_SHUFFLE_SINGLE_STAGE,
+        )
 
         # The tour runs where a reader would, with the repository's example files at hand; what it
         # writes (the report) lands in the temporary directory, not in the repository.

@@ -9,7 +9,7 @@ from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import stragglers
 from glue_audit.insights.series import Series
 from glue_audit.insights.stragglers import Stretch, detect_straggler, longest_low_stretch
-from tests.support.spark_run import Plan, SimulatedRun, simulate
+from scripts.engine.spark_run import Plan, SimulatedRun, simulate
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 

@@ -20,8 +20,9 @@ heap any more. Heap usage (``glue.<executorId>.jvm.heap.usage``): a base plus a 
 The simulation advances in 1-second steps and samples every 30 seconds, as Glue publishes: gauges
 as the value at the sample (the needed executors as the maximum since the previous sample),
 counters (S3 bytes, shuffle bytes, completed stages) as the delta since the previous sample, zeros
-included. Nothing here knows the straggler rule or its thresholds: the tests publish these
-datapoints to the emulator's CloudWatch and let the analysis judge them.
+included. Nothing here knows the straggler rule or its thresholds: the sandbox's ``billing_agg``
+history and the tests publish these datapoints to the emulator's CloudWatch and let the analysis
+judge them.
 """
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ class Job:
     idle_timeout: int = 60  # spark.dynamicAllocation.executorIdleTimeout
     heap_base: float = 0.1
     heap_per_task: float = 0.12
+
+    def __post_init__(self) -> None:
+        """Refuse a job the simulation could not finish (no executor, no slot, no input, no pace)."""
+        for name in ("files", "executors", "tasks_per_executor"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Job.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("file_bytes", "expansion", "read_rate", "write_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Job.{name} must be positive, got {getattr(self, name)}")
+        if self.idle_timeout < 0:
+            raise ValueError(f"Job.idle_timeout must not be negative, got {self.idle_timeout}")
 
 
 @dataclass(slots=True)
