@@ -14,7 +14,6 @@ import pytest
 
 import functions.ingest.handler as ingest_handler
 from glue_audit import capacity, launcher
-from glue_audit.cli import main
 from glue_audit.commands.common import Context
 from glue_audit.models import LedgerItem, RequestItem, RequestStatus
 from glue_audit.settings import Settings
@@ -24,6 +23,7 @@ from scripts.engine.scenario import Estate, JobSpec, build_estate
 from scripts.engine.stack import Stack, drain
 from tests.conftest import NAMES
 from tests.integration.test_cli_status import put_snapshot
+from tests.support.cli import cli, one_line
 
 JOBS = [
     JobSpec("payments", "G.1X", 2, "a", max_concurrent_runs=1),
@@ -38,16 +38,6 @@ SETTINGS = Settings(
     ip_reserve_per_subnet=0,
     ip_lag_seconds=0,
 )
-
-
-def cli(*argv: str, ctx: Context | None = None) -> int:
-    return main(["--table", NAMES.ledger_table, *argv], ctx)
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"expected one line, got {lines}"
-    return lines[0]
 
 
 def all_requests() -> list[RequestItem]:

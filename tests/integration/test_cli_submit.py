@@ -7,18 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from glue_audit.cli import main
-from glue_audit.models import PENDING, LedgerItem, RequestItem, RequestStatus
+from glue_audit.models import RequestItem, RequestStatus
 from scripts.engine.stack import Stack, create_job
-from tests.conftest import NAMES
-
-
-def cli(*argv: str) -> int:
-    return main(["--table", NAMES.ledger_table, *argv])
-
-
-def pending() -> list[RequestItem]:
-    return [item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)]
+from tests.support.cli import cli, pending
 
 
 def test_submit_one_request_with_arguments(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:

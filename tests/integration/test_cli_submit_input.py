@@ -8,25 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from glue_audit.cli import main
-from glue_audit.models import PENDING, LedgerItem, RequestItem
 from scripts.engine.stack import Stack, create_job
-from tests.conftest import NAMES
-
-
-def cli(*argv: str) -> int:
-    return main(["--table", NAMES.ledger_table, *argv])
-
-
-def pending() -> list[RequestItem]:
-    return [item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)]
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
+from tests.support.cli import cli, one_line, pending
 
 
 @pytest.fixture

@@ -13,29 +13,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from glue_audit.cli import main
 from glue_audit.commands.common import Context
 from glue_audit.commands.submit import MAX_ARGUMENTS_FILE_BYTES
-from glue_audit.models import PENDING, LedgerItem, RequestItem
 from scripts.engine.stack import Stack, create_job
-from tests.conftest import NAMES
+from tests.support.cli import cli, one_line, pending
 
 BUCKET = "payer-lists"
-
-
-def cli(*argv: str, ctx: Context | None = None) -> int:
-    return main(["--table", NAMES.ledger_table, *argv], ctx=ctx)
-
-
-def pending() -> list[RequestItem]:
-    return [item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)]
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture

@@ -12,22 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from glue_audit.cli import main
 from glue_audit.permissions import SUBMITTER_ACTIONS
 from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
 from scripts.engine.stack import Stack, create_job
-from tests.conftest import NAMES
 from tests.integration.test_cli_status import put_snapshot
+from tests.support.cli import cli
 
 # Allowed for every principal: IAM cannot grant or deny it.
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
 # ``status`` counts jobs and connections for operators; a submitter is denied them on purpose
 # (GetConnections can return connection passwords) and sees "not counted" in those rows.
 OPERATOR_ONLY = {"glue:ListJobs", "glue:GetConnections"}
-
-
-def cli(*argv: str) -> int:
-    return main(["--table", NAMES.ledger_table, *argv])
 
 
 def test_submitter_policy_grants_exactly_what_the_commands_call(
