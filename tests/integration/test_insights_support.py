@@ -19,6 +19,7 @@ from glue_audit.ledger import new_run
 from glue_audit.models import RunItem
 from glue_audit.states import RunState, is_active
 from scripts.engine.stack import Stack
+from scripts.engine.stack import create_job as stack_create_job
 
 
 def minute_floor(moment: datetime) -> datetime:
@@ -101,18 +102,8 @@ def create_job(
     tags: dict[str, str] | None = None,
     arguments: dict[str, str] | None = None,
 ) -> None:
-    job: dict[str, Any] = {
-        "Name": name,
-        "Role": "arn:aws:iam::123456789012:role/glue-job",
-        "Command": {"Name": "glueetl", "ScriptLocation": f"s3://scripts/{name}.py", "PythonVersion": "3"},
-        "GlueVersion": "4.0",
-        "WorkerType": "G.1X",
-        "NumberOfWorkers": 10,
-        "DefaultArguments": {"--enable-metrics": "true"} if arguments is None else arguments,
-    }
-    if tags:
-        job["Tags"] = tags
-    stack.client("glue").create_job(**job)
+    """A 10-worker G.1X job (the analyzer's tests size their runs for it)."""
+    stack_create_job(stack, name, workers=10, tags=tags, arguments=arguments)
 
 
 @dataclass
