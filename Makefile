@@ -78,8 +78,8 @@ checkov: $(CHECKOV_VENV)/.installed tf-plan
 
 # Benchmarks print figures; they are not tests (shared, noisy machines).
 bench: venv
-	$(PY) -m scripts.bench_policy
-	$(PY) -m scripts.bench_capacity
-	$(PY) -m scripts.bench_ingest
-	$(PY) -m scripts.bench_simulate
-	$(PY) -m scripts.bench_chains
+	$(PY) -m scripts.bench.policy
+	$(PY) -m scripts.bench.capacity
+	$(PY) -m scripts.bench.ingest
+	$(PY) -m scripts.bench.simulate
+	$(PY) -m scripts.bench.chains

@@ -5,8 +5,8 @@ Outputs (``build/dist`` unless ``--out``):
 - ``layer.zip``: ``python/`` holding the pip-installed ``requirements.txt`` packages for the Lambda
   runtime (Python 3.11, manylinux wheels for ``--architecture``) minus the packages the runtime
   already provides (boto3, botocore, s3transfer, jmespath, urllib3, python-dateutil, six), plus the
-  shared ``glue_audit`` package from ``layers/common/python``.
-- ``<function>.zip`` for each of ``glue_audit.resources.FUNCTIONS``: the files of
+  shared ``glue_audit`` package from ``layers/common``.
+- ``<function>.zip`` for each of ``glue_audit.config.resources.FUNCTIONS``: the files of
   ``functions/<function>/`` only, at the zip root (handler ``handler.lambda_handler``).
 - ``glue_audit_etl.zip``: ``glue_jobs/glue_audit_etl/`` for the Glue jobs' ``--extra-py-files``.
 
@@ -19,6 +19,7 @@ call pip. Prints each zip's size and sha256.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import re
 import shutil
@@ -32,12 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "build" / "dist"
 DEFAULT_CACHE = ROOT / "build" / "cache"
-SHARED_PACKAGE = ROOT / "layers" / "common" / "python" / "glue_audit"
+SHARED_PACKAGE = ROOT / "layers" / "common" / "glue_audit"
 FUNCTIONS_DIR = ROOT / "functions"
 ETL_PACKAGE = ROOT / "glue_jobs" / "glue_audit_etl"
 
-# glue_audit.resources.FUNCTIONS (read from the source so this script needs nothing installed).
-RESOURCES_PY = SHARED_PACKAGE / "resources.py"
+# glue_audit.config.resources.FUNCTIONS (read from the source so this script needs nothing installed).
+RESOURCES_PY = SHARED_PACKAGE / "config" / "resources.py"
 
 # Packages the Lambda Python runtime already provides: left out of the layer.
 RUNTIME_PROVIDED = frozenset(
@@ -66,7 +67,7 @@ class Artifact:
 
 
 def function_names() -> tuple[str, ...]:
-    """``FUNCTIONS`` from glue_audit/resources.py, without importing the package."""
+    """``FUNCTIONS`` from glue_audit/config/resources.py, without importing the package."""
     match = re.search(r"^FUNCTIONS\s*=\s*\(([^)]*)\)", RESOURCES_PY.read_text(), re.MULTILINE)
     if not match:
         raise BuildError(f"{RESOURCES_PY} has no FUNCTIONS tuple")
@@ -203,8 +204,49 @@ def build_layer(out: Path, requirements: Path, architecture: str, cache_dir: Pat
     ]
     if any(name.startswith("python/glue_audit/") for name, _ in entries):
         raise BuildError("a requirement installs a glue_audit package; it would shadow the shared one")
-    entries.extend(iter_files(SHARED_PACKAGE, "python/glue_audit/"))
+    entries.extend((f"python/glue_audit/{name}", path) for name, path in handler_modules())
     return write_zip(out / "layer.zip", entries)
+
+
+def _imported_modules(source: Path) -> set[str]:
+    """The ``glue_audit`` modules a file imports (``from glue_audit.x import y`` may name module y)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("glue_audit"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("glue_audit"):
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _module_file(module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
+    for candidate in (SHARED_PACKAGE / relative / "__init__.py", SHARED_PACKAGE / f"{relative}.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def handler_modules() -> list[tuple[str, Path]]:
+    """What the handlers import of ``glue_audit``, transitively, with each package's ``__init__`` and
+    its data files: the layer ships this, not the CLI or the simulator (they ship in the wheel)."""
+    queue = [
+        module for handler in FUNCTIONS_DIR.glob("*/handler.py") for module in _imported_modules(handler)
+    ]
+    seen: set[Path] = set()
+    while queue:
+        module = queue.pop()
+        parts = module.split(".")
+        for depth in range(1, len(parts) + 1):  # every parent package's __init__ too
+            path = _module_file(".".join(parts[:depth]))
+            if path is not None and path not in seen:
+                seen.add(path)
+                queue.extend(_imported_modules(path))
+    files = set(seen)
+    for init in [path for path in seen if path.name == "__init__.py"]:  # package data (facts/*.json)
+        files.update(p for p in init.parent.iterdir() if p.is_file() and p.suffix == ".json")
+    return sorted((path.relative_to(SHARED_PACKAGE).as_posix(), path) for path in files)
 
 
 def build_function(out: Path, name: str) -> Artifact:

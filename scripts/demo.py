@@ -22,20 +22,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from glue_audit.resources import ResourceNames
+from glue_audit.aws.declarations import SCHEDULE_TAG
+from glue_audit.aws.observability import logger
+from glue_audit.config.resources import ResourceNames
+from glue_audit.domain.schedule_expressions import from_tag
+from glue_audit.domain.worker_types import run_size
+from glue_audit.ledger.models import LedgerItem, RequestItem, RunItem
+from scripts.engine import simulation
+from scripts.engine.emulator import Emulator, LambdaDispatcher
 
 NAMES = ResourceNames("glue-audit-demo")
 # Handlers read settings at cold start; the scenario hands them its own before the first tick.
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))  # Logger read its level at import
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-
-from glue_audit.declarations import SCHEDULE_TAG  # noqa: E402
-from glue_audit.models import LedgerItem, RequestItem, RunItem  # noqa: E402
-from glue_audit.schedule_expressions import from_tag  # noqa: E402
-from glue_audit.worker_types import run_size  # noqa: E402
-from scripts.engine import simulation  # noqa: E402
-from scripts.engine.emulator import Emulator, LambdaDispatcher  # noqa: E402
 
 OUT = Path("build/demo")
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from glue_audit.resources import ResourceNames
+from glue_audit.config.resources import ResourceNames
 
 NAMES = ResourceNames("glue-audit-sandbox")  # the same as scripts.engine.sandbox.NAMES
-# Handlers read their settings at cold start (the analyzer configures the table it reads from
+# The functions read their settings at their first call (the analyzer configures the table from
 # LEDGER_TABLE): the sandbox's own, whatever the calling shell says.
 os.environ["LEDGER_TABLE"] = NAMES.ledger_table
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")

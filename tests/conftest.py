@@ -11,18 +11,25 @@ from collections.abc import Iterator
 
 import pytest
 
-from glue_audit.resources import ResourceNames
+from glue_audit.config.resources import ResourceNames
+from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher
+from scripts.engine.simulation import reset_handlers
+from scripts.engine.stack import Stack, provision
 
 NAMES = ResourceNames("glue-audit-test")
-
-# Handlers read their settings at import (cold start); point them at the test stack's table.
+# The functions' environment, as Terraform sets it; handlers read it at their first call.
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GlueAudit")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "glue-audit")
 
-from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher  # noqa: E402
-from scripts.engine.stack import Stack, provision  # noqa: E402
+
+@pytest.fixture(autouse=True)
+def cold_handlers() -> Iterator[None]:
+    """Each test starts the functions cold: settings read again from the environment it sets."""
+    reset_handlers()
+    yield
+    reset_handlers()
 
 
 @pytest.fixture(scope="session")

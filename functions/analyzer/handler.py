@@ -8,24 +8,31 @@ call did (analyzed, no_data, waiting, too_young, failed, reprocessing, straggler
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from glue_audit import metric_names, models
-from glue_audit.aws import client
+from glue_audit.aws.clients import client
+from glue_audit.aws.observability import MetricUnit, logger, metrics, tracer
+from glue_audit.config import metric_names
+from glue_audit.config.settings import Settings, get_settings
 from glue_audit.insights.analysis import (
     DEFAULT_LIMIT,
     DEFAULT_MAX_AGE,
     DEFAULT_MIN_AGE,
     analyze_finished_runs,
 )
-from glue_audit.models import utcnow
-from glue_audit.observability import MetricUnit, logger, metrics, tracer
-from glue_audit.settings import get_settings
+from glue_audit.ledger import models
+from glue_audit.ledger.models import utcnow
 
-settings = get_settings()
-models.configure(settings.ledger_table)
+
+@cache
+def settings() -> Settings:
+    """Read from the environment at the first call (a cold start), never at import; cached."""
+    current = get_settings()
+    models.configure(current.ledger_table)
+    return current
 
 
 class InvalidAnalyzerInput(ValueError):
@@ -43,6 +50,7 @@ def _whole(event: dict[str, Any], name: str, default: int, minimum: int) -> int:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    settings()  # points the ledger models at the table, at the first call
     event = event if isinstance(event, dict) else {}
     min_age = _whole(event, "min_age_seconds", int(DEFAULT_MIN_AGE.total_seconds()), 0)
     max_age = _whole(event, "max_age_seconds", int(DEFAULT_MAX_AGE.total_seconds()), 0)

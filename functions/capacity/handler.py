@@ -7,15 +7,22 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from glue_audit import capacity, metric_names, models
-from glue_audit.aws import client
-from glue_audit.declarations import TagReader
-from glue_audit.models import utcnow
-from glue_audit.observability import MetricUnit, emit, logger, metrics, tracer
-from glue_audit.settings import get_settings
+from glue_audit.aws.clients import client
+from glue_audit.aws.declarations import TagReader
+from glue_audit.aws.observability import MetricUnit, emit, logger, metrics, tracer
+from glue_audit.config import metric_names
+from glue_audit.config.settings import Settings, get_settings
+from glue_audit.ledger import models
+from glue_audit.ledger.models import utcnow
+from glue_audit.tick import orchestrator as capacity
 
-settings = get_settings()
-models.configure(settings.ledger_table)
+
+@cache
+def settings() -> Settings:
+    """Read from the environment at the first call (a cold start), never at import; cached."""
+    current = get_settings()
+    models.configure(current.ledger_table)
+    return current
 
 
 # Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
@@ -49,7 +56,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         glue=client("glue"), ec2=client("ec2"), service_quotas=client("service-quotas"), tags=tag_reader()
     )
     try:
-        result = capacity.run_tick(settings, clients, utcnow(), tick_id)
+        result = capacity.run_tick(settings(), clients, utcnow(), tick_id)
     except capacity.TickSkipped as exc:
         logger.info("tick skipped", extra={"reason": str(exc)})
         metrics.add_metric(metric_names.TICKS_SKIPPED, MetricUnit.Count, 1)

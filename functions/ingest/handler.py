@@ -1,6 +1,6 @@
 """Ingest Lambda: Glue job events from SQS into the ledger, with partial batch failures.
 
-A record holding a value Glue can never send (``glue_audit.validation``) is logged once, on its
+A record holding a value Glue can never send (``glue_audit.domain.validation``) is logged once, on its
 first delivery, with the problem named, and reported as a batch item failure on every delivery, so
 SQS's redrive policy moves it to the DLQ; nothing of it is written. An event of a run that GetJobRun
 says does not exist is dropped with a warning and the ``UnknownRunEvents`` metric: Glue is the
@@ -19,16 +19,26 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from glue_audit import ingest, metric_names, models, ticks
-from glue_audit.aws import client
-from glue_audit.declarations import JobDeclaration, TagReader
-from glue_audit.models import utcnow
-from glue_audit.observability import MetricUnit, logger, metrics, tracer
-from glue_audit.settings import get_settings
-from glue_audit.states import is_terminal
+from glue_audit.aws import ticks
+from glue_audit.aws.clients import client
+from glue_audit.aws.declarations import JobDeclaration, TagReader
+from glue_audit.aws.observability import MetricUnit, logger, metrics, tracer
+from glue_audit.config import metric_names
+from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain.states import is_terminal
+from glue_audit.flows import ingest
+from glue_audit.ledger import models
+from glue_audit.ledger.models import utcnow
 
-settings = get_settings()
-models.configure(settings.ledger_table)
+
+@cache
+def settings() -> Settings:
+    """Read from the environment at the first call (a cold start), never at import; cached."""
+    current = get_settings()
+    models.configure(current.ledger_table)
+    return current
+
+
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -40,12 +50,12 @@ def tag_reader() -> TagReader:
 
 def declarations() -> dict[str, JobDeclaration]:
     """What the managed jobs declare (read when a run is recorded SUCCEEDED: its on-success chain)."""
-    return tag_reader().declarations(settings.managed_jobs, utcnow())
+    return tag_reader().declarations(settings().managed_jobs, utcnow())
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     try:
-        event = ingest.parse_event(record.body, utcnow(), settings.event_window)
+        event = ingest.parse_event(record.body, utcnow(), settings().event_window)
     except ingest.InvalidGlueEvent as exc:
         # SQS delivers it again until its redrive policy moves it to the DLQ; say so once, on the first delivery.
         if record.attributes.approximate_receive_count in (None, "", "1"):
@@ -90,15 +100,15 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 def kick_scheduler() -> None:
     """Runs finished in this batch: capacity is free now, so tick now (deduplicated per window)."""
-    if not settings.scheduler_state_machine_arn:
+    if not settings().scheduler_state_machine_arn:
         return
     try:
         started = ticks.start_tick(
             client("stepfunctions"),
-            settings.scheduler_state_machine_arn,
+            settings().scheduler_state_machine_arn,
             "run-finished",
             utcnow(),
-            settings.tick_dedup_seconds,
+            settings().tick_dedup_seconds,
         )
     except (ClientError, BotoCoreError) as exc:  # the scheduled tick still comes; never fail the batch
         logger.warning("could not start an event-driven tick", extra={"error": str(exc)})

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from glue_audit import launcher, metric_names, models
-from glue_audit.aws import client, single_attempt_client
-from glue_audit.errors import (
+from glue_audit.aws.clients import client, single_attempt_client
+from glue_audit.aws.observability import MetricUnit, logger, metrics, tracer
+from glue_audit.config import metric_names
+from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain.errors import (
     ClaimLost,
     GlueThrottled,
     InvalidLaunch,
@@ -17,12 +20,17 @@ from glue_audit.errors import (
     LaunchInProgress,
     LaunchOutcomeUnknown,
 )
-from glue_audit.models import utcnow
-from glue_audit.observability import MetricUnit, logger, metrics, tracer
-from glue_audit.settings import get_settings
+from glue_audit.flows import launch as launcher
+from glue_audit.ledger import models
+from glue_audit.ledger.models import utcnow
 
-settings = get_settings()
-models.configure(settings.ledger_table)
+
+@cache
+def settings() -> Settings:
+    """Read from the environment at the first call (a cold start), never at import; cached."""
+    current = get_settings()
+    models.configure(current.ledger_table)
+    return current
 
 
 @logger.inject_lambda_context
@@ -35,7 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             event,
             client("glue"),
             utcnow(),
-            settings.max_launch_attempts,
+            settings().max_launch_attempts,
             starter=single_attempt_client("glue"),
         )
     except LaunchDeferred:

@@ -24,7 +24,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
 
-from glue_audit.resources import FUNCTIONS, ResourceNames
+from glue_audit.config.resources import FUNCTIONS, ResourceNames
 from scripts.engine.api_calls import acting_as
 
 # moto 5.2's Step Functions deep-copies the state machine, executions included, on every

@@ -17,8 +17,8 @@ from moto.backends import get_backend
 from moto.glue.models import FakeJobRun
 from moto.moto_api import state_manager
 
-from glue_audit.states import TERMINAL_STATES
-from glue_audit.worker_types import run_size
+from glue_audit.domain.states import TERMINAL_STATES
+from glue_audit.domain.worker_types import run_size
 from scripts.engine.emulator import ACCOUNT_ID, REGION
 from scripts.engine.stack import Stack, glue_event, publish
 

@@ -45,12 +45,12 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
-from glue_audit import requests
-from glue_audit.declarations import ON_SUCCESS_TAG
+from glue_audit.aws.declarations import ON_SUCCESS_TAG
+from glue_audit.config.resources import ResourceNames
+from glue_audit.config.settings import Settings
+from glue_audit.flows import submission as requests
 from glue_audit.insights import cloudwatch as cw
-from glue_audit.models import RequestItem
-from glue_audit.resources import ResourceNames
-from glue_audit.settings import Settings
+from glue_audit.ledger.models import RequestItem
 from scripts.engine.api_calls import acting_as
 from scripts.engine.emulator import (
     ACCOUNT_ID,

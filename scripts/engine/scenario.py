@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from glue_audit import requests
-from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TEAM_TAG, UPSTREAM_TAG
-from glue_audit.schedule_expressions import to_tag
+from glue_audit.aws.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TEAM_TAG, UPSTREAM_TAG
+from glue_audit.domain.schedule_expressions import to_tag
+from glue_audit.flows import submission as requests
 from scripts.engine.stack import Stack, create_job
 
 

@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from glue_audit.resources import ResourceNames
+from glue_audit.config.resources import ResourceNames
 from scripts.engine.asl import render_asl
 from scripts.engine.stack import Stack
 

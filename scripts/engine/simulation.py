@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import importlib
+import os
 import random
 import tempfile
 import time
@@ -22,10 +23,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from glue_audit import cli, clock, reporting, requests
-from glue_audit.models import PENDING, LedgerItem, RequestItem, SnapshotItem
-from glue_audit.resources import ResourceNames
-from glue_audit.settings import Settings
+from glue_audit.cli import app as cli
+from glue_audit.config.resources import ResourceNames
+from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain import clock
+from glue_audit.flows import submission as requests
+from glue_audit.insights import operator_report as reporting
+from glue_audit.ledger.models import PENDING, LedgerItem, RequestItem, SnapshotItem
 from scripts.engine.api_calls import acting_as
 from scripts.engine.emulator import FakeLambdaContext, LambdaDispatcher, load_handler
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
@@ -151,24 +155,33 @@ class SimClock:
         return self.now
 
 
-HANDLER_MODULES = ("capacity", "launcher", "ingest")
+HANDLER_MODULES = ("capacity", "launcher", "ingest", "analyzer")
+
+
+def reset_handlers() -> None:
+    """Forget what the handlers read at their first call (settings, tag caches): a cold start."""
+    get_settings.cache_clear()
+    for name in HANDLER_MODULES:
+        module = importlib.import_module(f"functions.{name}.handler")
+        module.settings.cache_clear()
+        reader = getattr(module, "tag_reader", None)
+        if reader is not None:  # the jobs' tags as this scenario created them
+            reader.cache_clear()
 
 
 @contextmanager
 def handlers_configured(settings: Settings) -> Iterator[None]:
-    """Handlers read their settings at cold start; give the warm ones this scenario's settings."""
-    modules = [importlib.import_module(f"functions.{name}.handler") for name in HANDLER_MODULES]
-    saved = [getattr(module, "settings") for module in modules]  # noqa: B009 (set at import)
-    for module in modules:
-        setattr(module, "settings", settings)  # noqa: B010
-        reader = getattr(module, "tag_reader", None)
-        if reader is not None:  # the jobs' tags as this scenario created them
-            reader.cache_clear()
+    """Run the handlers as Lambda would with this scenario's settings: the functions' environment
+    is ``settings.to_env()`` (what Terraform sets), read at their next first call."""
+    saved = dict(os.environ)
+    os.environ.update(settings.to_env())
+    reset_handlers()
     try:
         yield
     finally:
-        for module, previous in zip(modules, saved, strict=True):
-            setattr(module, "settings", previous)  # noqa: B010
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_handlers()
 
 
 def workload(options: Options) -> list[tuple[str, int, int, int]]:

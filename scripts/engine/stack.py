@@ -1,6 +1,6 @@
 """Provision the emulator with the stack as the Terraform declares it, and helpers to drive it.
 
-Names come from ``glue_audit.resources``, the table from the PynamoDB models and the event
+Names come from ``glue_audit.config.resources``, the table from the PynamoDB models and the event
 pattern from the same constant the Terraform ``ingest`` module is checked against.
 """
 
@@ -16,8 +16,8 @@ import boto3
 from localstack_client.config import get_service_ports
 from localstack_client.session import Session
 
-from glue_audit import models
-from glue_audit.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
+from glue_audit.config.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
+from glue_audit.ledger import models
 
 # Matches the ingest module's redrive policy: after this many receives a message goes to the DLQ.
 MAX_RECEIVE_COUNT = 3

@@ -25,11 +25,11 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.retries.standard import ExponentialBackoff
 from moto.backends import get_backend
 
-from glue_audit import clock
-from glue_audit.models import RequestItem, RequestStatus
-from glue_audit.settings import Settings
-from glue_audit.states import ACTIVE_STATES
-from glue_audit.worker_types import run_size
+from glue_audit.config.settings import Settings
+from glue_audit.domain import clock
+from glue_audit.domain.states import ACTIVE_STATES
+from glue_audit.domain.worker_types import run_size
+from glue_audit.ledger.models import RequestItem, RequestStatus
 from scripts.engine import api_calls
 from scripts.engine.emulator import ACCOUNT_ID, REGION, FakeLambdaContext, LambdaDispatcher, load_handler
 from scripts.engine.glue_driver import GlueDriver

@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from glue_audit import ledger
-from glue_audit.models import RequestItem, RequestStatus
-from glue_audit.states import ACTIVE_STATES, is_terminal
+from glue_audit.domain.states import ACTIVE_STATES, is_terminal
+from glue_audit.ledger import writes as ledger
+from glue_audit.ledger.models import RequestItem, RequestStatus
 from tests.faults.conftest import Faults, World, assert_settled_exactly_once, glue_runs
 
 

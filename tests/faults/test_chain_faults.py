@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from glue_audit import capacity, chains, ingest
-from glue_audit.declarations import TagReader
-from glue_audit.ingest import GlueJobEvent
-from glue_audit.states import RunState
+from glue_audit.aws.declarations import TagReader
+from glue_audit.domain.states import RunState
+from glue_audit.flows import chains, ingest
+from glue_audit.flows.ingest import GlueJobEvent
+from glue_audit.tick import orchestrator as capacity
 from scripts.engine.emulator import ACCOUNT_ID
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, submit_requests

@@ -15,7 +15,7 @@ How it is driven, and why it is still the real code path:
   handler does, minus the transport.
 * Why not all 30,000 through the emulator: each delivery costs at least one GetItem and a new event a
   GetJobRun and a PutItem; through moto that is 55 to 85 deliveries/s on this machine
-  (``scripts/bench_ingest.py``), so 30,000 would take 6 to 9 minutes against a 60 s budget for the tier.
+  (``scripts/bench/ingest.py``), so 30,000 would take 6 to 9 minutes against a 60 s budget for the tier.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ import pytest
 from moto.glue.models import FakeJobRun
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import glue, ingest, ledger
-from glue_audit.models import RunItem
-from glue_audit.resources import RUN_STATUS
+from glue_audit.aws import glue
+from glue_audit.config.resources import RUN_STATUS
+from glue_audit.flows import ingest
+from glue_audit.ledger import writes as ledger
+from glue_audit.ledger.models import RunItem
 from scripts.engine.emulator import FakeLambdaContext
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
 from scripts.engine.stack import Stack, create_job, eventbridge_body, sqs_lambda_event
@@ -102,7 +104,7 @@ def drive_in_memory(
     rows: dict[tuple[str, str], RunItem] = {}
     changes = 0
     for body in deliveries:
-        event = ingest.parse_event(body, now, ingest_handler.settings.event_window)
+        event = ingest.parse_event(body, now, ingest_handler.settings().event_window)
         key = (event.job_name, event.run_id)
         row, changed = ledger.merge(rows.get(key), ingest.observation(event, rows.get(key), lookup), now)
         rows[key] = row

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import metric_names, validation
-from glue_audit.models import LedgerItem, RunItem
+from glue_audit.config import metric_names
+from glue_audit.domain import validation
+from glue_audit.ledger.models import LedgerItem, RunItem
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.stack import MAX_RECEIVE_COUNT, Stack, create_job, drain, queue_depth
 from tests.support.emf import emf_metrics
@@ -81,7 +82,7 @@ def test_fuzzed_records_are_refused_with_a_reason_and_write_nothing_while_valid_
                 run, rng.choice(["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"]), ended, publish_event=False
             )
             truth[run.run_id] = (run.state, ended)
-        skew = timedelta(seconds=ingest_handler.settings.event_clock_skew_seconds)
+        skew = timedelta(seconds=ingest_handler.settings().event_clock_skew_seconds)
         fuzzed = FuzzGenerator(SEED, now, JOB, sorted(truth), skew).records(PER_CATEGORY)
         valid = [event_body(JOB, run_id, state, stamp(at)) for run_id, (state, at) in truth.items()]
         mixed: list[FuzzRecord | str] = [*fuzzed, *valid]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.ledger.models import RequestItem, RequestStatus
 from tests.faults.conftest import Faults, World, assert_settled_exactly_once, glue_runs
 
 # A crash injected mid-invocation ends it before any metric is added, as a real crash would; the

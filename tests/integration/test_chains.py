@@ -11,20 +11,23 @@ import random
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import capacity, chains, launcher, requests
-from glue_audit.cli import main
-from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TagReader
-from glue_audit.models import RequestItem, RequestStatus
-from glue_audit.settings import Settings
+from glue_audit.aws.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TagReader
+from glue_audit.cli.app import main
+from glue_audit.config.settings import Settings
+from glue_audit.flows import chains
+from glue_audit.flows import launch as launcher
+from glue_audit.flows import submission as requests
+from glue_audit.ledger.models import RequestItem, RequestStatus
+from glue_audit.tick import orchestrator as capacity
 from scripts.engine.emulator import ACCOUNT_ID, FakeLambdaContext
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate
+from scripts.engine.simulation import reset_handlers
 from scripts.engine.stack import Stack, eventbridge_body, sqs_lambda_event
 from tests.conftest import NAMES
 
@@ -148,9 +151,8 @@ def finished_input_runs(stack: Stack, driver: GlueDriver, count: int, rng: rando
 
 def deliver(stack: Stack, bodies: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The real ingest handler, in batches of 10, as the SQS event source would call it."""
-    monkeypatch.setattr(
-        ingest_handler, "settings", replace(ingest_handler.settings, managed_jobs=SETTINGS.managed_jobs)
-    )
+    monkeypatch.setenv("MANAGED_JOBS", SETTINGS.to_env()["MANAGED_JOBS"])
+    reset_handlers()  # a cold start reads it
     reader = TagReader(stack.client("glue"))
     monkeypatch.setattr(ingest_handler, "tag_reader", lambda: reader)
     context = FakeLambdaContext("glue-audit-test-ingest")

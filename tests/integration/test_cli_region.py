@@ -15,7 +15,7 @@ from tests.integration.test_cli_status import put_snapshot
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "glue_audit.cli", *args],
+        [sys.executable, "-m", "glue_audit.cli.app", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import capacity, launcher
-from glue_audit.commands.common import Context
-from glue_audit.models import LedgerItem, RequestItem, RequestStatus
-from glue_audit.settings import Settings
+from glue_audit.cli.commands.common import Context
+from glue_audit.config.settings import Settings
+from glue_audit.flows import launch as launcher
+from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus
+from glue_audit.tick import orchestrator as capacity
 from scripts.engine.api_calls import recording_api_calls
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from glue_audit import requests
-from glue_audit.models import RequestStatus
+from glue_audit.flows import submission as requests
+from glue_audit.ledger.models import RequestStatus
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, put_run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from glue_audit.models import SnapshotItem
+from glue_audit.ledger.models import SnapshotItem
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.ledger.models import RequestItem, RequestStatus
 from scripts.engine.stack import Stack, create_job
 from tests.support.cli import cli, pending
 

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from glue_audit.commands.common import Context
-from glue_audit.commands.submit import MAX_ARGUMENTS_FILE_BYTES
+from glue_audit.cli.commands.common import Context
+from glue_audit.cli.commands.submit import MAX_ARGUMENTS_FILE_BYTES
 from scripts.engine.stack import Stack, create_job
 from tests.support.cli import cli, one_line, pending
 

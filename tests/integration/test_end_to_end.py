@@ -12,8 +12,8 @@ from itertools import pairwise
 
 import pytest
 
-from glue_audit.ledger import get_run
-from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.ledger.models import RequestItem, RequestStatus
+from glue_audit.ledger.writes import get_run
 from scripts.engine import simulation
 from scripts.engine.emulator import Emulator, LambdaDispatcher
 from tests.conftest import NAMES

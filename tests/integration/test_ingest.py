@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import glue as glue_access
-from glue_audit import metric_names
-from glue_audit.ledger import get_run
-from glue_audit.models import RequestItem, RequestStatus
-from glue_audit.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
+from glue_audit.aws import glue as glue_access
+from glue_audit.config import metric_names
+from glue_audit.config.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
+from glue_audit.ledger.models import RequestItem, RequestStatus
+from glue_audit.ledger.writes import get_run
+from scripts.engine.simulation import reset_handlers
 from scripts.engine.stack import (
     MAX_RECEIVE_COUNT,
     Stack,
@@ -28,7 +28,7 @@ from scripts.engine.stack import (
 )
 from tests.support.emf import emf_metrics
 
-# Event times must be near now (glue_audit.validation): yesterday, on a whole second as EventBridge writes it.
+# Event times must be near now (glue_audit.domain.validation): yesterday, on a whole second as EventBridge writes it.
 T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
 RUN_ID = "jr_" + "0" * 64  # the shape of a Glue run id
 
@@ -196,11 +196,9 @@ def test_finished_runs_start_one_event_driven_tick_per_window(
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
         roleArn="arn:aws:iam::123456789012:role/sfn",
     )["stateMachineArn"]
-    monkeypatch.setattr(
-        ingest_handler,
-        "settings",
-        replace(ingest_handler.settings, scheduler_state_machine_arn=arn, tick_dedup_seconds=3600),
-    )
+    monkeypatch.setenv("SCHEDULER_STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("TICK_DEDUP_SECONDS", "3600")
+    reset_handlers()  # a cold start reads them
     create_job(stack, "burst", max_concurrent_runs=20)
     runs = [start_run(stack, "burst") for _ in range(12)]
     publish(stack, [glue_event("burst", run_id, "SUCCEEDED", T0) for run_id in runs])

@@ -10,11 +10,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import glue as glue_access
-from glue_audit import metric_names
-from glue_audit.ledger import get_run
-from glue_audit.models import LedgerItem, RunItem
-from glue_audit.resources import RUN_STATUS
+from glue_audit.aws import glue as glue_access
+from glue_audit.config import metric_names
+from glue_audit.config.resources import RUN_STATUS
+from glue_audit.ledger.models import LedgerItem, RunItem
+from glue_audit.ledger.writes import get_run
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.stack import (
     MAX_RECEIVE_COUNT,

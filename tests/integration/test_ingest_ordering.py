@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import functions.ingest.handler as ingest_handler
-from glue_audit.ledger import get_run
-from glue_audit.resources import RUN_STATUS, STATE_CHANGE
+from glue_audit.config.resources import RUN_STATUS, STATE_CHANGE
+from glue_audit.ledger.writes import get_run
 from scripts.engine.stack import Stack, create_job, drain, eventbridge_body, send_bodies
 
 T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)  # event times are checked against now

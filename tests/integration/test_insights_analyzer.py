@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 import functions.analyzer.handler as analyzer_handler
-from glue_audit import metric_names
+from glue_audit.aws.observability import metrics
+from glue_audit.config import metric_names
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import flow
 from glue_audit.insights.analysis import analyze_finished_runs
-from glue_audit.ledger import get_run
-from glue_audit.models import ANALYSIS, LedgerItem, RunItem
-from glue_audit.observability import metrics
+from glue_audit.ledger.models import ANALYSIS, LedgerItem, RunItem
+from glue_audit.ledger.writes import get_run
 from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_flow import INPUT, MB, OUTPUT, simulated_seed

@@ -18,7 +18,7 @@ import pytest
 
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import flow
-from glue_audit.models import RunItem
+from glue_audit.ledger.models import RunItem
 from scripts.engine.seed_pipeline import Pipeline, simulate
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_bytes, put_points, put_run

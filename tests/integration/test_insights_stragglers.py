@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from glue_audit import metric_names
+from glue_audit.aws.observability import metrics
+from glue_audit.config import metric_names
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights import stragglers
 from glue_audit.insights.analysis import analyze_finished_runs
-from glue_audit.ledger import get_run
-from glue_audit.models import RunItem
-from glue_audit.observability import metrics
+from glue_audit.ledger.models import RunItem
+from glue_audit.ledger.writes import get_run
 from scripts.engine.spark_run import Job, Plan, SimulatedRun, simulate
 from scripts.engine.stack import Stack
 from tests.integration.test_insights_support import cli, create_job, put_gauge, put_points, put_run

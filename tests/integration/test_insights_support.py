@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from glue_audit.cli import main
+from glue_audit.cli.app import main
+from glue_audit.domain.states import RunState, is_active
 from glue_audit.insights import cloudwatch as cw
-from glue_audit.ledger import new_run
-from glue_audit.models import RunItem
-from glue_audit.states import RunState, is_active
+from glue_audit.ledger.models import RunItem
+from glue_audit.ledger.writes import new_run
 from scripts.engine.stack import Stack
 from scripts.engine.stack import create_job as stack_create_job
 

@@ -8,8 +8,8 @@ import os
 import pytest
 
 import functions.capacity.handler as capacity_handler
-from glue_audit import metric_names
-from glue_audit.policy import DIMENSIONS
+from glue_audit.config import metric_names
+from glue_audit.domain.policy import DIMENSIONS
 from scripts.engine.scenario import JobSpec, build_estate, submit_requests
 from scripts.engine.stack import Stack
 from tests.support.emf import emf_points

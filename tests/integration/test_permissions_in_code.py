@@ -1,4 +1,4 @@
-"""Every AWS action a function really calls is one its IAM policy grants (glue_audit.permissions,
+"""Every AWS action a function really calls is one its IAM policy grants (glue_audit.config.permissions,
 which the Terraform contract tests hold the IAM to)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import functions.ingest.handler as ingest_handler
-from glue_audit.permissions import FUNCTION_ACTIONS
+from glue_audit.config.permissions import FUNCTION_ACTIONS
 from scripts.engine.api_calls import acting_as
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import JobSpec, build_estate, submit_requests

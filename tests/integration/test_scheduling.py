@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import functions.ingest.handler as ingest_handler
-from glue_audit import capacity, launcher
-from glue_audit.errors import LaunchInProgress
-from glue_audit.models import RequestItem, RequestStatus
-from glue_audit.settings import Settings
+from glue_audit.config.settings import Settings
+from glue_audit.domain.errors import LaunchInProgress
+from glue_audit.flows import launch as launcher
+from glue_audit.ledger.models import RequestItem, RequestStatus
+from glue_audit.tick import orchestrator as capacity
 from scripts.engine.api_calls import recording_api_calls
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate, submit_requests

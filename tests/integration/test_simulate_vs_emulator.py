@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from glue_audit.models import RequestItem
+from glue_audit.ledger.models import RequestItem
 from glue_audit.simulate import simulate
 from glue_audit.simulate.model import (
     Duration,

@@ -9,8 +9,9 @@ import pytest
 
 import functions.capacity.handler as capacity_handler
 import functions.launcher.handler as launcher_handler
-from glue_audit import errors, metric_names
-from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.config import metric_names
+from glue_audit.domain import errors
+from glue_audit.ledger.models import RequestItem, RequestStatus
 from scripts.engine.emulator import LambdaDispatcher
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import JobSpec, build_estate, submit_requests

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from glue_audit.permissions import SUBMITTER_ACTIONS
+from glue_audit.config.permissions import SUBMITTER_ACTIONS
 from scripts.engine.api_calls import ITEMS_READ, recording_api_calls
 from scripts.engine.stack import Stack, create_job
 from tests.integration.test_cli_status import put_snapshot

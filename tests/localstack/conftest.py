@@ -30,8 +30,9 @@ import pytest
 import functions.capacity.handler
 import functions.ingest.handler
 import functions.launcher.handler  # noqa: F401
-from glue_audit import aws, models
-from glue_audit.resources import ResourceNames
+from glue_audit.aws import clients as aws
+from glue_audit.config.resources import ResourceNames
+from glue_audit.ledger import models
 from scripts.engine.emulator import Emulator
 from scripts.engine.stack import Stack, create_ledger_table
 from tests.terraform.plan import planned_resources

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import functions.ingest.handler as ingest_handler
-from glue_audit.ledger import get_run
-from glue_audit.models import ACTIVE, RequestItem, RequestStatus
-from glue_audit.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
+from glue_audit.config.resources import REQUEST_ID_ARGUMENT, RUN_STATUS
+from glue_audit.ledger.models import ACTIVE, RequestItem, RequestStatus
+from glue_audit.ledger.writes import get_run
 from scripts.engine.emulator import FakeLambdaContext
 from scripts.engine.stack import (
     Stack,

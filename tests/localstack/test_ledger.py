@@ -13,10 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PutError
 
-from glue_audit import models, requests
-from glue_audit.ledger import Observation, get_run, is_condition_failure, record_observation
-from glue_audit.models import ACTIVE, PENDING, LedgerItem, RequestItem, RequestStatus, RunItem
-from glue_audit.states import RunState
+from glue_audit.domain.states import RunState
+from glue_audit.flows import submission as requests
+from glue_audit.ledger import models
+from glue_audit.ledger.models import ACTIVE, PENDING, LedgerItem, RequestItem, RequestStatus, RunItem
+from glue_audit.ledger.writes import Observation, get_run, is_condition_failure, record_observation
 from scripts.engine.emulator import Emulator
 from scripts.engine.stack import Stack, create_job, create_ledger_table
 

@@ -13,12 +13,13 @@ import pytest
 
 import functions.capacity.handler as capacity_handler
 import functions.launcher.handler as launcher_handler
-from glue_audit import models
-from glue_audit.models import RequestItem, RequestStatus, SnapshotItem
-from glue_audit.resources import REQUEST_ID_ARGUMENT
+from glue_audit.config.resources import REQUEST_ID_ARGUMENT
+from glue_audit.ledger import models
+from glue_audit.ledger.models import RequestItem, RequestStatus, SnapshotItem
 from scripts.engine.emulator import FakeLambdaContext
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import JobSpec, build_estate, submit_requests
+from scripts.engine.simulation import handlers_configured
 from scripts.engine.stack import Stack
 
 pytestmark = pytest.mark.localstack
@@ -33,14 +34,13 @@ def settings(localstack_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The handlers' settings (read at their cold start) for this test's table, no IP lag window
     (the ENIs below are visible at once), a known IP reserve."""
     tuned = replace(
-        capacity_handler.settings,
+        capacity_handler.settings(),
         ledger_table=localstack_stack.names.ledger_table,
         ip_reserve_per_subnet=RESERVE,
         ip_lag_seconds=0,
     )
-    monkeypatch.setattr(capacity_handler, "settings", tuned)
-    monkeypatch.setattr(launcher_handler, "settings", tuned)
-    return tuned
+    with handlers_configured(tuned):
+        yield tuned
 
 
 def tick() -> dict[str, Any]:

@@ -22,8 +22,8 @@ import pytest
 
 import functions.capacity.handler as capacity_handler
 import functions.launcher.handler as launcher_handler
-from glue_audit import errors
-from glue_audit.models import RequestItem, RequestStatus
+from glue_audit.domain import errors
+from glue_audit.ledger.models import RequestItem, RequestStatus
 from scripts.engine.asl import render_asl
 from scripts.engine.emulator import FakeLambdaContext
 from scripts.engine.scenario import JobSpec, build_estate, submit_requests

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from glue_audit.cli import main
-from glue_audit.commands.common import Context
-from glue_audit.models import PENDING, LedgerItem, RequestItem
+from glue_audit.cli.app import main
+from glue_audit.cli.commands.common import Context
+from glue_audit.ledger.models import PENDING, LedgerItem, RequestItem
 from tests.conftest import NAMES
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from glue_audit.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
+from glue_audit.config.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
 
 BAD_TYPES = "bad types"
 CONTROL_CHARACTERS = "control characters"

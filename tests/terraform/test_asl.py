@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from glue_audit.errors import LAUNCHER_CAUGHT_ERRORS, LAUNCHER_RETRIED_ERRORS
+from glue_audit.domain.errors import LAUNCHER_CAUGHT_ERRORS, LAUNCHER_RETRIED_ERRORS
 from scripts.engine import asl
 
 CAPACITY = "arn:aws:lambda:eu-west-1:123456789012:function:glue-audit-capacity"

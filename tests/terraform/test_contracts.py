@@ -13,8 +13,8 @@ import re
 
 import pytest
 
+from glue_audit.config.resources import FUNCTIONS
 from glue_audit.insights.analysis import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE
-from glue_audit.resources import FUNCTIONS
 from scripts.engine.stack import MAX_RECEIVE_COUNT
 from tests.terraform.hcl import (
     ROOT,

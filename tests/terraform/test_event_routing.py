@@ -1,7 +1,7 @@
 """The ingest rule's event pattern routes Glue job events, and only those, to the queue.
 
 Published through the embedded emulator's EventBridge: once with the stack as the test harness
-provisions it (glue_audit.resources.GLUE_EVENT_PATTERN), once with the pattern of the rule each
+provisions it (glue_audit.config.resources.GLUE_EVENT_PATTERN), once with the pattern of the rule each
 environment's plan holds, which must route exactly the events the ingest code accepts.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from glue_audit.ingest import InvalidGlueEvent, parse_event
+from glue_audit.flows.ingest import InvalidGlueEvent, parse_event
 from scripts.engine.stack import Stack, publish
 from tests.terraform.plan import ENVIRONMENTS, planned_resources
 

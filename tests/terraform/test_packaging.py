@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import subprocess
 import sys
 import zipfile
@@ -17,7 +18,7 @@ from types import ModuleType
 
 import pytest
 
-from glue_audit.resources import FUNCTIONS
+from glue_audit.config.resources import FUNCTIONS
 from tests.terraform.hcl import ROOT
 
 BUILD_SCRIPT = ROOT / "scripts" / "build.py"
@@ -112,8 +113,35 @@ def test_layer_is_deterministic_and_ships_glue_audit_under_python(build: ModuleT
         with zipfile.ZipFile(artifact.path) as archive:
             names = set(archive.namelist())
     assert outputs[0] == outputs[1]
-    shared = ROOT / "layers" / "common" / "python" / "glue_audit"
-    assert names == {f"python/glue_audit/{name}" for name in source_files(shared)}
+    shipped = {name.removeprefix("python/glue_audit/") for name in names}
+    assert shipped == {name for name, _ in build.handler_modules()}
+    # What the handlers need, and nothing of the command line or the simulator (they ship in the wheel).
+    assert {"flows/launch.py", "flows/ingest.py", "tick/orchestrator.py", "facts/metrics.json"} <= shipped
+    assert not {name for name in shipped if name.startswith(("cli/", "simulate/"))}
+    assert "insights/operator_report.py" not in shipped
+
+
+def test_every_handler_imports_from_the_layer_alone(build: ModuleType, tmp_path: Path) -> None:
+    """Each handler imports in a fresh interpreter whose ``glue_audit`` is the layer's, as in Lambda."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# nothing to install: the layer pipeline without pip\n")
+    artifact = build.build_layer(tmp_path / "dist", requirements, "arm64", tmp_path / "cache")
+    with zipfile.ZipFile(artifact.path) as archive:
+        archive.extractall(tmp_path / "opt")
+    for handler in sorted((ROOT / "functions").glob("*/handler.py")):
+        code = (
+            "import sys, glue_audit; "
+            f"assert glue_audit.__file__.startswith({str(tmp_path / 'opt')!r}), glue_audit.__file__; "
+            "import handler"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONPATH": f"{tmp_path / 'opt' / 'python'}:{handler.parent}"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, (handler.parent.name, result.stderr[-2000:])
 
 
 def test_runtime_provided_packages_are_pruned_from_the_layer(build: ModuleType, tmp_path: Path) -> None:

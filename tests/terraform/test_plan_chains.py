@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from glue_audit.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, declaration
-from glue_audit.schedule_expressions import Rate
+from glue_audit.aws.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, declaration
+from glue_audit.domain.schedule_expressions import Rate
 from tests.terraform.plan import planned_resources
 
 AWS_TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+\-@]*$")  # what many AWS services accept in a tag value

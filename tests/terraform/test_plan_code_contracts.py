@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from glue_audit import metric_names
+from glue_audit.config import metric_names
+from glue_audit.config.permissions import FUNCTION_ACTIONS
+from glue_audit.config.resources import FUNCTIONS
+from glue_audit.config.settings import ENVIRONMENT_VARIABLES, POWERTOOLS_VARIABLES, Settings
+from glue_audit.domain.policy import DIMENSIONS
 from glue_audit.insights import flow
 from glue_audit.insights.collect import UPSTREAM_TAG, JobInfo
-from glue_audit.permissions import FUNCTION_ACTIONS
-from glue_audit.policy import DIMENSIONS
-from glue_audit.resources import FUNCTIONS
-from glue_audit.settings import ENVIRONMENT_VARIABLES, POWERTOOLS_VARIABLES, Settings
 from tests.terraform.plan import ENVIRONMENTS, actions, planned_resources, policy_documents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,7 +218,7 @@ def test_the_settings_object_of_the_tfvars_reaches_the_functions() -> None:
 
 def test_the_modules_setting_defaults_are_the_codes() -> None:
     """environments/localstack sets no settings: every value the functions get is the functions
-    module's default, and each equals the default of glue_audit.settings.Settings."""
+    module's default, and each equals the default of glue_audit.config.settings.Settings."""
     variables = _one(
         "localstack", "aws_lambda_function", 'module.functions.aws_lambda_function.this["capacity"]'
     )["environment"][0]["variables"]
@@ -304,7 +304,7 @@ def emitted_metric_names() -> dict[str, frozenset[str]]:
                 isinstance(name, ast.Attribute)
                 and isinstance(name.value, ast.Name)
                 and name.value.id == "metric_names"
-            ), f"{path}: {called}({ast.unparse(name)}): name metrics from glue_audit.metric_names"
+            ), f"{path}: {called}({ast.unparse(name)}): name metrics from glue_audit.config.metric_names"
             metric = getattr(metric_names, name.attr)
             own = metric_names.DIMENSIONS_OF.get(metric, ())
             assert bool(own) == (called == "emit"), f"{path}: {metric} through {called}, dimensions {own}"

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from glue_audit.models import LedgerItem
-from glue_audit.permissions import FUNCTION_ACTIONS
+from glue_audit.config.permissions import FUNCTION_ACTIONS
+from glue_audit.ledger.models import LedgerItem
 from tests.terraform.plan import ENVIRONMENTS, plan, planned_resources
 
 

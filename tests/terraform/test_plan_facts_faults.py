@@ -14,7 +14,7 @@ import pytest
 from scripts.terraform_offline import tf_plan
 from tests.terraform.plan import ROOT
 
-FACTS = Path("layers/common/python/glue_audit/facts")
+FACTS = Path("layers/common/glue_audit/facts")
 
 
 def _plan_with(tmp_path: Path, environment: str, path: str, old: str, new: str) -> tf_plan.TerraformError:

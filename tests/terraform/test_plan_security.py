@@ -169,7 +169,7 @@ def test_the_alarm_topic_takes_its_key_from_the_root() -> None:
 def test_submitter_policy_output_grants_the_cli_actions_on_the_ledger_the_jobs_and_the_argument_files(
     env: str, argument_files: list[str]
 ) -> None:
-    from glue_audit.permissions import SUBMITTER_GRANTS
+    from glue_audit.config.permissions import SUBMITTER_GRANTS
 
     output = plan(env)["planned_values"]["outputs"]["submitter_policy_json"]["value"]
     statements = {s["Sid"]: s for s in json.loads(output)["Statement"]}

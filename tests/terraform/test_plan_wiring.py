@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from glue_audit import models
-from glue_audit.resources import FUNCTIONS, ResourceNames
+from glue_audit.config.resources import FUNCTIONS, ResourceNames
+from glue_audit.ledger import models
 from tests.terraform.hcl import ROOT
 from tests.terraform.plan import ENVIRONMENTS, planned_resources, policy_documents
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from glue_audit import cli
+from glue_audit.cli import app as cli
 
 COMMAND_LINE = re.compile(r"^ {4}(?P<name>[a-z][a-z-]*) {2,}(?P<summary>\S.*)$")
 

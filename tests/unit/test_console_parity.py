@@ -9,11 +9,11 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from glue_audit.commands.common import Context
-from glue_audit.commands.status import resource_use
-from glue_audit.glue import run_details
-from glue_audit.ledger import apply_details
-from glue_audit.models import RunItem
+from glue_audit.aws.glue import run_details
+from glue_audit.cli.commands.common import Context
+from glue_audit.cli.commands.status import resource_use
+from glue_audit.ledger.models import RunItem
+from glue_audit.ledger.writes import apply_details
 
 
 def test_the_log_group_of_a_secured_run_is_kept_on_the_ledger_row() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glue_audit.declarations import (
+from glue_audit.aws.declarations import (
     ON_SUCCESS_TAG,
     PRIORITY_TAG,
     SCHEDULE_TAG,
@@ -11,7 +11,7 @@ from glue_audit.declarations import (
     declaration,
     without_cycles,
 )
-from glue_audit.schedule_expressions import Rate
+from glue_audit.domain.schedule_expressions import Rate
 
 
 def test_good_tags_declare_priority_team_schedule_and_chain() -> None:

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from glue_audit import facts
-from glue_audit.resources import FUNCTIONS
-from glue_audit.settings import Settings
+from glue_audit.config.resources import FUNCTIONS
+from glue_audit.config.settings import Settings
 
 
 def test_every_fact_file_ships_and_parses() -> None:

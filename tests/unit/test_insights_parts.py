@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from glue_audit.cli import main
-from glue_audit.commands.common import UsageError, fmt_bytes, fmt_duration, parse_time, table
-from glue_audit.commands.history import decode_token, encode_token
+from glue_audit.cli.app import main
+from glue_audit.cli.commands.common import UsageError, fmt_bytes, fmt_duration, parse_time, table
+from glue_audit.cli.commands.history import decode_token, encode_token
 from glue_audit.insights import cloudwatch as cw
 from glue_audit.insights.run_report import parse_report, read_run_report, report_location, report_prefix
 

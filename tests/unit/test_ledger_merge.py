@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glue_audit.glue import RunDetails
-from glue_audit.ledger import Observation, merge, needs_details
-from glue_audit.models import RunItem
-from glue_audit.resources import REQUEST_ID_ARGUMENT
-from glue_audit.states import RunState
+from glue_audit.aws.glue import RunDetails
+from glue_audit.config.resources import REQUEST_ID_ARGUMENT
+from glue_audit.domain.states import RunState
+from glue_audit.ledger.models import RunItem
+from glue_audit.ledger.writes import Observation, merge, needs_details
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PROCESSING_METADATA = {"updated_at", "version", "first_seen_at"}

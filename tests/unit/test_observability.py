@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from glue_audit import metric_names
-from glue_audit.observability import MetricDimensionsError, MetricUnit, emit
+from glue_audit.aws.observability import MetricDimensionsError, MetricUnit, emit
+from glue_audit.config import metric_names
 from tests.support.emf import emf_points
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from glue_audit.policy import (
+from glue_audit.domain.policy import (
     DIMENSIONS,
     DuplicateRequestError,
     Limits,

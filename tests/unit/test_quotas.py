@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 from botocore.stub import Stubber
 
-from glue_audit.quotas import QUOTA_CODES, read_quotas
-from glue_audit.settings import Settings
+from glue_audit.aws.quotas import QUOTA_CODES, read_quotas
+from glue_audit.config.settings import Settings
 
 SETTINGS = Settings(ledger_table="t", fallback_max_concurrent_runs=7, fallback_max_dpus=99.0)
 

@@ -17,11 +17,11 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from glue_audit import reporting
+from glue_audit.domain.snapshot import CapacitySnapshot, Dimension, SubnetUse
 from glue_audit.insights import flow
+from glue_audit.insights import operator_report as reporting
 from glue_audit.insights.collect import FlowReport
-from glue_audit.models import SnapshotItem
-from glue_audit.snapshot import CapacitySnapshot, Dimension, SubnetUse
+from glue_audit.ledger.models import SnapshotItem
 
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

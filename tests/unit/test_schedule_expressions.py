@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glue_audit.schedule_expressions import Cron, Rate, ScheduleError, due_instants, from_tag, parse, to_tag
+from glue_audit.domain.schedule_expressions import (
+    Cron,
+    Rate,
+    ScheduleError,
+    due_instants,
+    from_tag,
+    parse,
+    to_tag,
+)
 
 
 def at(text: str) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glue_audit.settings import ENVIRONMENT_VARIABLES, Settings, SettingsError
+from glue_audit.config.settings import ENVIRONMENT_VARIABLES, Settings, SettingsError
 
 
 def test_defaults_need_only_the_table_name() -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from glue_audit import cli
+from glue_audit.cli import app as cli
 from glue_audit.simulate import STRATEGIES, compare, simulate
 from glue_audit.simulate.model import (
     Duration,
@@ -294,8 +294,9 @@ def test_this_project_is_simulated_with_the_real_policy_and_capacity_measure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No copy of the policy: every tick goes through policy.plan and usage.measure themselves."""
-    from glue_audit import policy, usage
+    from glue_audit.domain import policy
     from glue_audit.simulate import strategies
+    from glue_audit.tick import usage
 
     calls: Counter[str] = Counter()
     real_plan, real_measure = policy.plan, usage.measure
@@ -321,7 +322,7 @@ def test_the_simulators_settings_are_the_deployed_defaults() -> None:
     """Timing and Estate knobs that are settings of the real system (IP lag, launches per tick,
     the event-tick window, the quota fraction and the IP reserve) default to what the functions run
     with: Settings' defaults, as Settings.from_env reads them when the variable is unset."""
-    from glue_audit.settings import Settings
+    from glue_audit.config.settings import Settings
     from glue_audit.simulate.model import SETTINGS_FIELDS, Timing, estate_from_dict
     from glue_audit.simulate.strategies import simulation_settings
 

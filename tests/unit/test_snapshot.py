@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from glue_audit.snapshot import CapacitySnapshot, Dimension, JobUse, OldestPending, SubnetUse, TeamUse
+from glue_audit.domain.snapshot import CapacitySnapshot, Dimension, JobUse, OldestPending, SubnetUse, TeamUse
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from glue_audit.states import (
+from glue_audit.domain.states import (
     ACTIVE_STATES,
     TERMINAL_STATES,
     RunState,

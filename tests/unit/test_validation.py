@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from glue_audit import validation
-from glue_audit.ingest import parse_event
-from glue_audit.resources import RUN_STATUS, STATE_CHANGE
-from glue_audit.settings import Settings
-from glue_audit.states import RunState
+from glue_audit.config.resources import RUN_STATUS, STATE_CHANGE
+from glue_audit.config.settings import Settings
+from glue_audit.domain import validation
+from glue_audit.domain.states import RunState
+from glue_audit.flows.ingest import parse_event
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RUN_ID = "jr_012e176506505074d94d761755e5c62538ee1aad6f17d39f527e9140cf0c9a5e"  # the AWS CLI's example

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glue_audit.worker_types import DPUS_PER_WORKER, UnknownWorkerType, run_size
+from glue_audit.domain.worker_types import DPUS_PER_WORKER, UnknownWorkerType, run_size
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name (glue_audit.resources.ResourceNames) and the metrics' service dimension."
+  description = "Prefix of every resource name (glue_audit.config.resources.ResourceNames) and the metrics' service dimension."
   default     = "glue-audit"
 
   validation {
@@ -130,12 +130,12 @@ variable "flow_logs_enabled" {
   default     = true
 }
 
-# --- Functions' settings (glue_audit.settings) ------------------------------------------------
+# --- Functions' settings (glue_audit.config.settings) ------------------------------------------------
 
 variable "settings" {
   type        = any
   description = <<-EOT
-    The functions' settings (glue_audit.settings): an object whose attributes are all optional, for
+    The functions' settings (glue_audit.config.settings): an object whose attributes are all optional, for
     example { quota_fraction = 0.9, ip_reserve_per_subnet = 8, team_dpu_budgets = { data-eng = 40 } }.
     Attributes and defaults: quota_fraction 0.9 (share of each Glue account quota the framework may
     use), ip_reserve_per_subnet 8 (IPs kept free in every subnet), team_dpu_budgets {} (DPUs per
@@ -149,8 +149,8 @@ variable "settings" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for key in keys(var.settings) : contains(values(jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/environment.json")).settings), key)])
-    error_message = "settings has unknown attributes (${join(", ", [for key in keys(var.settings) : key if !contains(values(jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/environment.json")).settings), key)])}); the attributes are those of glue_audit/facts/environment.json: ${join(", ", sort(values(jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/environment.json")).settings)))}."
+    condition     = alltrue([for key in keys(var.settings) : contains(values(jsondecode(file("${path.module}/../../../layers/common/glue_audit/facts/environment.json")).settings), key)])
+    error_message = "settings has unknown attributes (${join(", ", [for key in keys(var.settings) : key if !contains(values(jsondecode(file("${path.module}/../../../layers/common/glue_audit/facts/environment.json")).settings), key)])}); the attributes are those of glue_audit/facts/environment.json: ${join(", ", sort(values(jsondecode(file("${path.module}/../../../layers/common/glue_audit/facts/environment.json")).settings)))}."
   }
 }
 

@@ -1,6 +1,6 @@
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name (glue_audit.resources.ResourceNames); the demo and tests use glue-audit."
+  description = "Prefix of every resource name (glue_audit.config.resources.ResourceNames); the demo and tests use glue-audit."
   default     = "glue-audit"
 
   validation {

@@ -2,7 +2,7 @@
 # glue_audit package. Zips come from scripts/build.py (`make build`) in dist_dir.
 
 locals {
-  # glue_audit.resources.FUNCTIONS; each zip's root is functions/<name>/ (contract test).
+  # glue_audit.config.resources.FUNCTIONS; each zip's root is functions/<name>/ (contract test).
   functions = {
     capacity = {
       description = "Reads quotas and usage, reconciles the ledger, plans the launches that fit"
@@ -27,7 +27,7 @@ locals {
   }
 
   # The facts the Python code reads too (glue_audit/facts, shipped in the layer).
-  facts_dir         = "${path.module}/../../../layers/common/python/glue_audit/facts"
+  facts_dir         = "${path.module}/../../../layers/common/glue_audit/facts"
   environment_facts = jsondecode(file("${local.facts_dir}/environment.json"))
 
   # The environment: environment.json's variables, each from the value it names. Settings are

@@ -201,7 +201,7 @@ variable "run_report_kms_key_arn" {
   }
 }
 
-# Settings (glue_audit.settings.Settings): the operator budgets and the scheduler's windows. Each
+# Settings (glue_audit.config.settings.Settings): the operator budgets and the scheduler's windows. Each
 # attribute becomes the environment variable glue_audit/facts/environment.json maps to it.
 
 variable "settings" {

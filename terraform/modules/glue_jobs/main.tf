@@ -65,13 +65,13 @@ locals {
   }
 
   # The tag keys the framework reads (glue_audit/facts/job_tags.json, read by the Python too).
-  job_tags = jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/job_tags.json"))
+  job_tags = jsondecode(file("${path.module}/../../../layers/common/glue_audit/facts/job_tags.json"))
   # on_success_of names a job of this module by key (input, output, an extra_jobs key) or any Glue job by name.
   on_success_of = { for name, job in local.jobs : name => job.on_success_of == null ? null : (contains(keys(local.jobs), job.on_success_of) ? "${var.name_prefix}-${job.on_success_of}" : job.on_success_of) }
 
   # The schedule as a tag value: AWS tag values take letters, digits, spaces and _ . : / = + - @ only,
   # so rate(30 minutes) is written "rate 30 minutes" and cron(0/30 * * * ? *) "cron 0/30 + + + _ +"
-  # (+ for *, _ for ?, . for ,); glue_audit.schedule_expressions.from_tag reads it back.
+  # (+ for *, _ for ?, . for ,); glue_audit.domain.schedule_expressions.from_tag reads it back.
   schedule_tags = { for name, job in local.jobs : name => job.schedule == null ? null : replace(replace(replace(replace(trimsuffix(job.schedule, ")"), "(", " "), "*", "+"), "?", "_"), ",", ".") }
 
   # A VPC job takes one ENI per worker plus 2 for G.* worker types (1 for Standard).
@@ -284,7 +284,7 @@ resource "aws_glue_job" "this" {
   }
 
   # The scheduler reads these: priority, the team whose DPU budget the job uses, its data-flow
-  # upstream, its schedule and the job whose successful runs start it (glue_audit.declarations).
+  # upstream, its schedule and the job whose successful runs start it (glue_audit.aws.declarations).
   tags = merge(
     var.tags,
     {

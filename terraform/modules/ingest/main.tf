@@ -9,10 +9,10 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  # The pattern the ingest code accepts (glue_audit.resources.GLUE_EVENT_PATTERN reads the same
+  # The pattern the ingest code accepts (glue_audit.config.resources.GLUE_EVENT_PATTERN reads the same
   # file): terminal state changes (SUCCEEDED, FAILED, TIMEOUT, STOPPED) and "run exceeded
   # NotifyDelayAfter", the only job events Glue emits.
-  glue_event_pattern = jsondecode(file("${path.module}/../../../layers/common/python/glue_audit/facts/glue_event_pattern.json"))
+  glue_event_pattern = jsondecode(file("${path.module}/../../../layers/common/glue_audit/facts/glue_event_pattern.json"))
   # Built from the names (as AWS builds them) for the queue policies: a policy document that refers
   # to a resource still to be created is only rendered at apply, and these should be in the plan.
   arn_prefix = "arn:${data.aws_partition.current.partition}"

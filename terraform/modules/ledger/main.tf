@@ -1,4 +1,4 @@
-# The audit ledger: one table, keys and indexes exactly as glue_audit.models.table_schema()
+# The audit ledger: one table, keys and indexes exactly as glue_audit.ledger.models.table_schema()
 # (a contract test compares them). The indexes are sparse: an item carries an index's key
 # attributes only while it is in that condition (active, pending), so each index holds only those.
 
@@ -111,7 +111,7 @@ resource "aws_dynamodb_table" "this" {
     projection_type = "ALL"
   }
 
-  # Only capacity snapshots carry expires_at (glue_audit.models.TTL_ATTRIBUTE); runs and requests stay.
+  # Only capacity snapshots carry expires_at (glue_audit.ledger.models.TTL_ATTRIBUTE); runs and requests stay.
   ttl {
     attribute_name = "expires_at"
     enabled        = true

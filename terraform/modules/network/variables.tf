@@ -1,6 +1,6 @@
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name (glue_audit.resources.ResourceNames)."
+  description = "Prefix of every resource name (glue_audit.config.resources.ResourceNames)."
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))

@@ -1,16 +1,16 @@
 # The operator's view: one dashboard (capacity headroom, launches, deferrals, DPU hours, rejected
 # events, data-flow health) and the alarms that need a human, the analyzer's findings on finished
 # runs included. Metric names and dimensions are those of glue_audit/facts/metrics.json, which the
-# code reads too (glue_audit.metric_names): every metric carries `service`; DpuHours and
+# code reads too (glue_audit.config.metric_names): every metric carries `service`; DpuHours and
 # StragglerDetected carry JobName, FlowRatio and ReprocessingDetected UpstreamJob and DownstreamJob,
 # Deferred carries Reason. Per-job alarms say which job fired.
 
 data "aws_region" "current" {}
 
 locals {
-  # The metric names the code emits and the policy's deferral reasons (glue_audit.metric_names and
-  # glue_audit.policy.DIMENSIONS read the same files).
-  facts_dir           = "${path.module}/../../../layers/common/python/glue_audit/facts"
+  # The metric names the code emits and the policy's deferral reasons (glue_audit.config.metric_names and
+  # glue_audit.domain.policy.DIMENSIONS read the same files).
+  facts_dir           = "${path.module}/../../../layers/common/glue_audit/facts"
   metric_facts        = jsondecode(file("${local.facts_dir}/metrics.json"))
   metric              = local.metric_facts.names
   dim                 = local.metric_facts.dimensions

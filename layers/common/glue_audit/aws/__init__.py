@@ -1,0 +1,1 @@
+"""AWS adapters: clients, Glue, the estate, quotas, tags, observability."""

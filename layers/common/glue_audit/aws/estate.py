@@ -1,0 +1,165 @@
+"""Facts the scheduler reads from AWS each tick (the estate): job definitions, their subnets, the subnets' free
+IPs, and the runs Glue itself reports for the jobs the framework manages.
+
+Nothing here writes; every function turns API answers into plain frozen values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from glue_audit.aws.clients import THROTTLING, error_code
+from glue_audit.aws.glue import RunDetails, run_details
+from glue_audit.domain.states import is_active
+from glue_audit.domain.worker_types import UnknownWorkerType, run_size
+
+AWS_RESERVED_IPS_PER_SUBNET = 5
+# GetJobRuns pages of this size (the API's maximum) and at most this many pages per job and tick.
+RUNS_PAGE_SIZE = 200
+MAX_RUN_PAGES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    name: str
+    dpus: float | None
+    ips: int | None
+    max_concurrent_runs: int
+    connection: str | None
+    problem: str | None = None  # why the job cannot be sized, if it cannot
+
+
+def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobInfo]:
+    """Size and concurrency of each job, with BatchGetJobs (100 names a call)."""
+    names = sorted(set(names))
+    jobs: dict[str, JobInfo] = {}
+    for start in range(0, len(names), 100):
+        response = glue.batch_get_jobs(JobNames=names[start : start + 100])
+        for job in response.get("Jobs", []):
+            jobs[job["Name"]] = job_info(job)
+    return jobs
+
+
+def job_info(job: Mapping[str, Any]) -> JobInfo:
+    connections = (job.get("Connections") or {}).get("Connections") or []
+    max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1))
+    try:
+        size = run_size(job.get("WorkerType"), job.get("NumberOfWorkers"), job.get("MaxCapacity"))
+    except (UnknownWorkerType, ValueError) as exc:
+        return JobInfo(job["Name"], None, None, max_runs, connections[0] if connections else None, str(exc))
+    return JobInfo(job["Name"], size.dpus, size.ips, max_runs, connections[0] if connections else None)
+
+
+def connection_subnets(glue: Any, connections: Iterable[str]) -> dict[str, str | None]:
+    """A VPC job runs in the subnet of its first connection."""
+    subnets: dict[str, str | None] = {}
+    for name in sorted(set(connections)):
+        try:
+            requirements = glue.get_connection(Name=name, HidePassword=True)["Connection"].get(
+                "PhysicalConnectionRequirements", {}
+            )
+            subnets[name] = requirements.get("SubnetId")
+        except ClientError as exc:
+            if error_code(exc) != "EntityNotFoundException":
+                raise
+            subnets[name] = None
+    return subnets
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetInfo:
+    available: int
+    total_usable: int
+
+
+def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInfo]:
+    ids = sorted(set(subnet_ids))
+    if not ids:
+        return {}
+    infos = {}
+    for subnet in ec2.describe_subnets(SubnetIds=ids)["Subnets"]:
+        size = ipaddress.ip_network(subnet["CidrBlock"]).num_addresses
+        infos[subnet["SubnetId"]] = SubnetInfo(
+            available=int(subnet["AvailableIpAddressCount"]),
+            total_usable=size - AWS_RESERVED_IPS_PER_SUBNET,
+        )
+    return infos
+
+
+@dataclass(frozen=True, slots=True)
+class JobRuns:
+    """What Glue says about one job's recent runs.
+
+    ``complete`` is True when the pages read reached one holding only finished runs (or the end
+    of the list): every active run of the job is then in ``active``. Runs are listed newest
+    first, so an active run older than a page of finished runs is not seen (the ledger's own
+    active rows cover the runs the framework knows; the README says what cannot be seen).
+    ``readable`` is False when Glue could not be read (throttled past the client's retries).
+    """
+
+    job_name: str
+    active: tuple[RunDetails, ...] = ()
+    finished: Mapping[str, RunDetails] = field(default_factory=dict)
+    request_ids: frozenset[str] = frozenset()
+    complete: bool = True
+    readable: bool = True
+    calls: int = 0
+
+    def state_of(self, run_id: str) -> RunDetails | None:
+        for run in self.active:
+            if run.run_id == run_id:
+                return run
+        return self.finished.get(run_id)
+
+    def run_for_request(self, request_id: str) -> RunDetails | None:
+        for run in (*self.active, *self.finished.values()):
+            if run.request_id == request_id:
+                return run
+        return None
+
+
+def read_job_runs(glue: Any, job_name: str, max_pages: int = MAX_RUN_PAGES) -> JobRuns:
+    """The job's active runs as Glue reports them: GetJobRuns pages, newest first, until the first
+    page with only finished runs (usually the first page: one call per job)."""
+    active: list[RunDetails] = []
+    finished: dict[str, RunDetails] = {}
+    calls = 0
+    complete = False
+    paginator = glue.get_paginator("get_job_runs")
+    pages = paginator.paginate(JobName=job_name, PaginationConfig={"PageSize": RUNS_PAGE_SIZE})
+    try:
+        for page in pages:
+            calls += 1
+            runs = [run_details(run) for run in page.get("JobRuns", [])]
+            for run in runs:
+                if is_active(run.state):
+                    active.append(run)
+                else:
+                    finished[run.run_id] = run
+            if not any(is_active(run.state) for run in runs) or not page.get("NextToken"):
+                complete = True
+                break
+            if calls >= max_pages:
+                break
+        else:
+            complete = True
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "EntityNotFoundException":
+            return JobRuns(job_name, calls=calls + 1)  # the job is gone: it runs nothing
+        if code in THROTTLING:
+            return JobRuns(job_name, complete=False, readable=False, calls=calls + 1)
+        raise
+    request_ids = frozenset(
+        run.request_id for run in (*active, *finished.values()) if run.request_id is not None
+    )
+    return JobRuns(job_name, tuple(active), finished, request_ids, complete, True, calls)
+
+
+def read_runs_of_jobs(glue: Any, job_names: Iterable[str]) -> dict[str, JobRuns]:
+    return {name: read_job_runs(glue, name) for name in sorted(set(job_names))}

@@ -1,0 +1,1 @@
+"""Settings and the names shared with Terraform (resources, metrics, permissions)."""

@@ -1,0 +1,1 @@
+"""The pure domain: states, worker sizes, the scheduling policy, schedules, events. No AWS."""

@@ -1,0 +1,1 @@
+"""Launch, ingest, submission and chains: the request and run flows."""

@@ -1,0 +1,186 @@
+"""Glue job events into the ledger: parse, validate, record, enrich.
+
+The EventBridge events of source ``aws.glue`` that matter here:
+
+* ``Glue Job State Change``: ``detail = {jobName, severity, state, jobRunId, message}``, emitted only
+  for SUCCEEDED, FAILED, TIMEOUT and STOPPED;
+* ``Glue Job Run Status``: the run is still RUNNING past its ``NotifyDelayAfter``.
+
+Delivery is at least once and unordered; ``ledger.record_observation`` makes that harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from botocore.exceptions import ClientError
+
+from glue_audit.aws import glue
+from glue_audit.aws.clients import error_code
+from glue_audit.aws.declarations import JobDeclaration
+from glue_audit.config.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
+from glue_audit.domain import validation
+from glue_audit.domain.states import RunState, is_terminal
+from glue_audit.domain.validation import InvalidGlueEvent, UnknownRun
+from glue_audit.flows import chains
+from glue_audit.ledger import writes as ledger
+from glue_audit.ledger.models import RunItem, utcnow
+
+__all__ = [
+    "GlueJobEvent",
+    "IngestOutcome",
+    "InvalidGlueEvent",
+    "Lookup",
+    "UnknownRun",
+    "glue_lookup",
+    "ingest",
+    "observation",
+    "parse_event",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class GlueJobEvent:
+    event_id: str
+    detail_type: str
+    job_name: str
+    run_id: str
+    state: RunState
+    time: datetime
+    message: str | None = None
+
+    @property
+    def is_delay_notification(self) -> bool:
+        return self.detail_type == RUN_STATUS
+
+
+def parse_event(
+    body: str, now: datetime, window: validation.TimeWindow = validation.DEFAULT_WINDOW
+) -> GlueJobEvent:
+    """Validate one SQS message body holding an EventBridge event; the error names the problem.
+
+    ``now`` and ``window`` bound the event time (see ``glue_audit.domain.validation``)."""
+    validation.body_size(body)
+    try:
+        raw = json.loads(body)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise InvalidGlueEvent(f"message body is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidGlueEvent(
+            f"message body is JSON {type(raw).__name__}, expected an EventBridge event object"
+        )
+    event = EventBridgeEvent(raw)
+    if event.get("source") != GLUE_EVENT_SOURCE:
+        raise InvalidGlueEvent(
+            f"source is {validation.shown(event.get('source'))}, expected {GLUE_EVENT_SOURCE!r}"
+        )
+    detail_type = event.get("detail-type")
+    if detail_type not in (STATE_CHANGE, RUN_STATUS):
+        raise InvalidGlueEvent(
+            f"detail-type {validation.shown(detail_type)} is not {STATE_CHANGE!r} or {RUN_STATUS!r}"
+        )
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise InvalidGlueEvent("detail is missing or not an object")
+    message = detail.get("message")
+    return GlueJobEvent(
+        event_id=str(event.get("id", "")),
+        detail_type=detail_type,
+        job_name=validation.job_name(detail.get("jobName")),
+        run_id=validation.run_id(detail.get("jobRunId")),
+        state=validation.run_state(detail.get("state"), detail_type),
+        time=validation.event_time(event.get("time"), now, window),
+        message=message if isinstance(message, str) else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    job_name: str
+    run_id: str
+    state: str
+    changed: bool
+    adopted: bool
+    request_marked: bool
+    chained: tuple[str, ...] = ()  # on-success requests written for this run (glue_audit.flows.chains)
+
+
+# What GetJobRun says about (job name, run id): the run, or None when the job or the run does not exist.
+Lookup = Callable[[str, str], "glue.RunDetails | None"]
+
+
+def glue_lookup(glue_client: Any) -> Lookup:
+    """GetJobRun, with EntityNotFoundException as None; any other error (throttling) is raised."""
+
+    def lookup(job_name: str, run_id: str) -> glue.RunDetails | None:
+        try:
+            return glue.get_job_run(glue_client, job_name, run_id)
+        except ClientError as exc:
+            if error_code(exc) != "EntityNotFoundException":
+                raise  # throttled or failing: the record is retried by SQS
+            return None
+
+    return lookup
+
+
+def observation(event: GlueJobEvent, current: RunItem | None, lookup: Lookup) -> ledger.Observation:
+    """What ``event`` tells about its run, given the row the ledger holds (``current``).
+
+    A run new to the ledger is first looked up in Glue: when Glue says the job or the run does not
+    exist, ``UnknownRun`` is raised and nothing may be written. A terminal state new to the row is
+    enriched from GetJobRun. A run the ledger already holds keeps its history even if Glue has
+    forgotten it (its job was deleted since): the event is recorded, unenriched."""
+    obs = ledger.Observation(
+        event.job_name, event.run_id, event.state, event.time, delay_notified=event.is_delay_notification
+    )
+    if current is not None and not ledger.needs_details(current, obs):
+        return obs
+    details = lookup(event.job_name, event.run_id)
+    if details is None:
+        if current is None:
+            raise UnknownRun(
+                f"Glue has no run {event.run_id} of job {validation.shown(event.job_name)} "
+                "(GetJobRun: EntityNotFoundException); not recorded"
+            )
+        return obs
+    # Details go with a terminal observation only (a new run's first event may be a delay notice).
+    if is_terminal(obs.state) and is_terminal(details.state):
+        return replace(obs, details=details)
+    return obs
+
+
+# The managed jobs' declarations (read only when a run is recorded SUCCEEDED).
+Declarations = Callable[[], Mapping[str, JobDeclaration]]
+
+
+def ingest(event: GlueJobEvent, glue_client: Any, declarations: Declarations | None = None) -> IngestOutcome:
+    """Record one event: one ledger read, at most one GetJobRun (a run new to the ledger, or a
+    terminal state new to it), one conditional write for the run and one conditional update of
+    the request. Raises ``UnknownRun`` (nothing written) when Glue does not have the run.
+
+    When the ledger holds the run as SUCCEEDED after this event (changed now or before: a retry
+    after a crash between the two writes), the jobs declaring on-success-of its job get their
+    request, once per run (``chains.submit_on_success`` is a conditional put)."""
+    current = ledger.get_run(event.job_name, event.run_id)
+    obs = observation(event, current, glue_lookup(glue_client))
+    result = ledger.record_observation(obs, current, read_first=False)
+    marked = ledger.mark_request_from_run(result.run) if result.changed else False
+    chained: list[str] = []
+    if declarations is not None and result.run.state == RunState.SUCCEEDED:
+        chained = chains.submit_on_success(
+            declarations(), event.job_name, event.run_id, result.run.state, utcnow()
+        )
+    return IngestOutcome(
+        job_name=event.job_name,
+        run_id=event.run_id,
+        state=result.run.state,
+        changed=result.changed,
+        adopted=result.created and result.run.origin == "external",
+        request_marked=marked,
+        chained=tuple(chained),
+    )

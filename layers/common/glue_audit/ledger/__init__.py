@@ -1,0 +1,1 @@
+"""The audit ledger: PynamoDB models and its conditional, monotonic writes."""

@@ -1,0 +1,374 @@
+"""Launch strategies, each modelled as documented, run against the same simulated Glue.
+
+* ``event-driven``: this project. Ticks on the schedule and on every run end (Glue's terminal
+  event -> ingest -> a tick deduplicated per ``tick_dedup_seconds`` window), each tick the real
+  ``usage.measure`` (IP accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
+* ``polling``: this project with the schedule only.
+* ``event+submit`` (a what-if, not in ``--compare``): as ``event-driven``, and a submission starts
+  a tick too (the real ``glue-audit submit`` does not; a request submitted to an idle system
+  waits for the next scheduled tick).
+* ``aws-sample``: aws-samples/aws-glue-quota-audit-framework as its README describes it: a Step
+  Functions run every 5 minutes, static limits from environment variables (the account quotas),
+  one worker count for every job (G.1X sizing), free IPs computed from its own runs only (other
+  tenants' and lingering ENIs are invisible to it), first in first out; a request that does not
+  fit blocks the queue until the next poll (its "loop until the subnet has room").
+* ``glue-queuing``: Glue's native job-run queuing. StartJobRun at submission with
+  ``JobRunQueuingEnabled``; Glue holds a run in WAITING while the account's concurrent runs, the
+  job's concurrent runs or the DPU quota are full and starts it when they free, first in first
+  out (a run that fits starts even if an earlier one still waits for its own job). It does not
+  look at subnet IPs: a run started into a full subnet fails. Queuing is not allowed with
+  ``MaxRetries > 0``, so that failure is final. A run waits at most its timeout (default 2,880
+  minutes) and at most ``max_queued_runs`` (quota L-A457CBAB) wait at once; more are refused.
+  Sources: https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html (WAITING: "A job run
+  may be in the WAITING state due to service quotas for your account", the quotas listed) and
+  https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-jobs-runs.html (``Timeout``: "When the
+  value is left blank, the timeout is defaulted to 2880 minutes").
+* ``fire-and-retry``: StartJobRun at submission, as an Airflow ``GlueJobOperator`` with
+  ``retries=5``, ``retry_delay=5 min`` and ``retry_exponential_backoff``: any failure
+  (ConcurrentRunsExceeded, ResourceNumberLimitExceeded, a run failed for IPs) is retried after
+  5, 10, 20, 40, 60 minutes (capped at ``max_retry_delay``); then the task fails.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from datetime import timedelta
+from functools import partial
+
+from glue_audit.aws.estate import JobInfo, SubnetInfo
+from glue_audit.aws.quotas import Quota, Quotas
+from glue_audit.config.settings import Settings
+from glue_audit.domain import policy
+from glue_audit.simulate.engine import SimRun, Simulator, StartOutcome
+from glue_audit.simulate.model import Estate, SimRequest
+from glue_audit.tick.usage import Holding, measure
+
+GLUE_DEFAULT_TIMEOUT_SECONDS = 2880 * 60
+SAMPLE_POLL_SECONDS = 300.0
+SAMPLE_WORKERS_PER_JOB = 10
+
+
+class _Base:
+    name = "base"
+
+    def __init__(self) -> None:
+        self.sim: Simulator | None = None
+
+    @property
+    def s(self) -> Simulator:
+        assert self.sim is not None, "attach() first"
+        return self.sim
+
+    def attach(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def on_submit(self, request: SimRequest) -> None:
+        raise NotImplementedError
+
+    def on_run_end(self, run: SimRun) -> None:
+        return None
+
+    def _every(self, period: float, action: object, first: float = 0.0) -> None:
+        """Call ``action`` at ``first`` and every ``period`` after, while work remains."""
+        sim = self.s
+        assert callable(action)
+
+        def fire(at: float) -> None:
+            action()
+            sim.at(at + period, lambda: fire(at + period))
+
+        sim.at(first, lambda: fire(first))
+
+
+# ---------------------------------------------------------------- this project
+
+
+def simulation_settings(estate: Estate) -> Settings:
+    t = estate.timing
+    return Settings(
+        ledger_table="simulation",
+        quota_fraction=estate.fraction,
+        ip_reserve_per_subnet=estate.ip_reserve,
+        team_dpu_budgets=dict(estate.team_dpu_budgets),
+        ip_lag_seconds=t.ip_lag_seconds,
+        max_launches_per_tick=t.max_launches_per_tick,
+        tick_dedup_seconds=t.tick_dedup_seconds,
+    )
+
+
+def simulation_quotas(estate: Estate) -> Quotas:
+    q = estate.quotas
+    values = {
+        "max_concurrent_runs": q.max_concurrent_runs,
+        "max_job_concurrent_runs": q.max_job_concurrent_runs,
+        "max_dpus": q.max_dpus,
+        "max_jobs": None,
+        "max_connections": None,
+        "max_queued_runs": q.max_queued_runs,
+    }
+    return Quotas({name: Quota(None if v is None else float(v), "config") for name, v in values.items()})
+
+
+class ProjectStrategy(_Base):
+    """The real capacity measurement and policy, on ticks from the schedule (and run ends)."""
+
+    def __init__(self, event_driven: bool, tick_on_submit: bool = False) -> None:
+        super().__init__()
+        self.event_driven = event_driven
+        self.tick_on_submit = tick_on_submit
+        self.name = ("event+submit" if tick_on_submit else "event-driven") if event_driven else "polling"
+        self.pending: dict[str, policy.PendingRequest] = {}
+        self.requests: dict[str, SimRequest] = {}
+        self.claims: dict[str, Holding] = {}
+        self._windows: set[int] = set()
+
+    def attach(self, sim: Simulator) -> None:
+        super().attach(sim)
+        estate = sim.estate
+        self.settings = simulation_settings(estate)
+        self.quotas = simulation_quotas(estate)
+        self.config = policy.PolicyConfig(
+            aging_per_minute=self.settings.aging_per_minute,
+            reserve_after=timedelta(seconds=self.settings.reserve_after_seconds),
+        )
+        self.jobs = {
+            name: JobInfo(
+                name, sim.sizes[name].dpus, sim.sizes[name].ips, job.max_concurrent_runs, job.subnet
+            )
+            for name, job in estate.jobs.items()
+        }
+        self._every(estate.timing.schedule_rate_minutes * 60.0, self.tick)
+
+    def on_submit(self, request: SimRequest) -> None:
+        sim = self.s
+        job = sim.estate.jobs[request.job]
+        size = sim.sizes[request.job]
+        self.requests[request.request_id] = request
+        self.pending[request.request_id] = policy.PendingRequest(
+            request_id=request.request_id,
+            job_name=request.job,
+            priority=request.priority,
+            submitted_at=sim.dt(request.submitted_at),
+            dpus=size.dpus,
+            ips=size.ips,
+            subnet_id=job.subnet,
+            team=request.team or job.team,
+        )
+        if self.tick_on_submit and not self.requeueing:
+            self._event_tick()
+
+    requeueing = False
+
+    def on_run_end(self, run: SimRun) -> None:
+        if self.event_driven:
+            self._event_tick()
+
+    def _event_tick(self) -> None:
+        sim = self.s
+        at = sim.now + sim.estate.timing.event_latency
+        window = math.floor(at / sim.estate.timing.tick_dedup_seconds)
+        if window not in self._windows:  # Step Functions drops a second execution of the same name
+            self._windows.add(window)
+            sim.at(at, self.tick)
+
+    def tick(self) -> None:
+        if not self.pending:
+            return
+        sim = self.s
+        sim.m.ticks += 1
+        now = sim.dt(sim.now)
+        holdings = [
+            Holding(f"run:{r.job}:{rid}", r.job, r.dpus, r.ips, r.subnet, r.team, rid, r.launched_at_dt)
+            for rid, r in sim.active.items()
+        ]
+        holdings.extend(self.claims.values())
+        subnets = {
+            name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
+            for name, spec in sim.estate.subnets.items()
+        }
+        limits, usage, _ = measure(self.settings, self.quotas, self.jobs, holdings, subnets, now)
+        decided = policy.plan(limits, usage, list(self.pending.values()), now, self.config)
+        for deferral in decided.deferrals:
+            if deferral.dimension == "never_fits":  # it would wait forever: report it, stop planning it
+                del self.pending[deferral.request_id]
+                sim.m.refused[f"never fits ({deferral.reason})"] += 1
+                sim.give_up(self.requests[deferral.request_id])
+        latency = sim.estate.timing.launch_latency
+        for launch in decided.launches[: self.settings.max_launches_per_tick]:
+            pending = self.pending.pop(launch.request_id)
+            self.claims[launch.request_id] = Holding(
+                f"claim:{launch.request_id}", launch.job_name, launch.dpus, launch.ips,
+                launch.subnet_id, pending.team, launch.request_id, now,
+            )  # fmt: skip
+            request = self.requests[launch.request_id]
+            sim.at(sim.now + latency, partial(self._launch, request))
+
+    def _launch(self, request: SimRequest) -> None:
+        sim = self.s
+        del self.claims[request.request_id]
+        outcome = sim.start_run(request)
+        if outcome in (StartOutcome.REFUSED_RUNS, StartOutcome.REFUSED_DPUS):
+            self.requeueing = True  # the launcher puts it back to PENDING with the reason
+            self.on_submit(request)
+            self.requeueing = False
+        elif outcome is StartOutcome.FAILED_IPS:
+            sim.give_up(request)  # the run is recorded FAILED
+
+
+# ---------------------------------------------------------------- the original AWS sample
+
+
+class SampleStrategy(_Base):
+    name = "aws-sample"
+
+    def __init__(self, workers_per_job: int = SAMPLE_WORKERS_PER_JOB) -> None:
+        super().__init__()
+        self.workers = workers_per_job
+        self.fifo: deque[SimRequest] = deque()
+        self.own: dict[str, str | None] = {}  # its runs: request id -> subnet
+
+    def attach(self, sim: Simulator) -> None:
+        super().attach(sim)
+        self._every(SAMPLE_POLL_SECONDS, self.poll)
+
+    def on_submit(self, request: SimRequest) -> None:
+        self.fifo.append(request)
+
+    def on_run_end(self, run: SimRun) -> None:
+        self.own.pop(run.request.request_id, None)
+
+    def poll(self) -> None:
+        if not self.fifo:
+            return
+        sim = self.s
+        sim.m.ticks += 1
+        q = sim.estate.quotas
+        runs = len(self.own)
+        dpus = runs * float(self.workers)  # it believes every run is `workers` G.1X workers
+        used_ips: dict[str | None, int] = {}
+        for subnet in self.own.values():
+            used_ips[subnet] = used_ips.get(subnet, 0) + self.workers
+        kept: deque[SimRequest] = deque()
+        while self.fifo:
+            request = self.fifo[0]
+            subnet = sim.estate.jobs[request.job].subnet
+            free = (
+                None if subnet is None else sim.estate.subnets[subnet].total_usable - used_ips.get(subnet, 0)
+            )
+            if (
+                runs + 1 > q.max_concurrent_runs
+                or dpus + self.workers > q.max_dpus
+                or (free is not None and free < self.workers)
+            ):
+                break  # first in, first out: the head blocks until the next poll
+            self.fifo.popleft()
+            outcome = sim.start_run(request)
+            if outcome is StartOutcome.STARTED:
+                self.own[request.request_id] = subnet
+                runs += 1
+                dpus += self.workers
+                used_ips[subnet] = used_ips.get(subnet, 0) + self.workers
+            elif outcome is StartOutcome.FAILED_IPS:
+                sim.give_up(request)
+            else:
+                kept.append(request)  # refused by Glue: stays in the list for the next poll
+        self.fifo.extendleft(reversed(kept))
+
+
+# ---------------------------------------------------------------- Glue's native queuing
+
+
+class GlueQueuingStrategy(_Base):
+    name = "glue-queuing"
+
+    def __init__(self, timeout_seconds: float = GLUE_DEFAULT_TIMEOUT_SECONDS) -> None:
+        super().__init__()
+        self.timeout = timeout_seconds
+        self.queue: dict[str, SimRequest] = {}  # insertion order = FIFO
+
+    def on_submit(self, request: SimRequest) -> None:
+        sim = self.s
+        sim.at(sim.now + sim.estate.timing.launch_latency, lambda: self._start_job_run(request))
+
+    def _start_job_run(self, request: SimRequest) -> None:
+        sim = self.s
+        if sim.check_quota(request.job) is StartOutcome.STARTED:
+            self._start(request)
+            return
+        if len(self.queue) >= sim.estate.quotas.max_queued_runs:
+            sim.m.refused["queue full (max queued runs)"] += 1
+            sim.give_up(request)
+            return
+        sim.m.queued_by_glue += 1
+        self.queue[request.request_id] = request
+        sim.at(sim.now + self.timeout, lambda: self._expire(request))
+
+    def _start(self, request: SimRequest) -> None:
+        sim = self.s
+        if sim.start_run(request, quota_checked=True) is StartOutcome.FAILED_IPS:
+            sim.give_up(request)
+
+    def _expire(self, request: SimRequest) -> None:
+        if self.queue.pop(request.request_id, None) is not None:
+            self.s.m.refused["timed out in WAITING"] += 1
+            self.s.give_up(request)
+
+    def on_run_end(self, run: SimRun) -> None:
+        sim = self.s
+        q = sim.estate.quotas
+        for request_id, request in list(self.queue.items()):
+            if sim.runs >= q.max_concurrent_runs:
+                break
+            if sim.check_quota(request.job) is StartOutcome.STARTED:
+                del self.queue[request_id]
+                self._start(request)
+
+
+# ---------------------------------------------------------------- fire and retry
+
+
+class FireAndRetryStrategy(_Base):
+    name = "fire-and-retry"
+
+    def __init__(self, retries: int = 5, retry_delay: float = 300.0, max_retry_delay: float = 3600.0) -> None:
+        super().__init__()
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+
+    def on_submit(self, request: SimRequest) -> None:
+        sim = self.s
+        sim.at(sim.now + sim.estate.timing.launch_latency, lambda: self._try(request, 0))
+
+    def _try(self, request: SimRequest, attempt: int) -> None:
+        sim = self.s
+        if sim.start_run(request) is StartOutcome.STARTED:
+            return
+        if attempt >= self.retries:
+            sim.give_up(request)
+            return
+        delay = min(self.max_retry_delay, self.retry_delay * 2**attempt)
+        sim.at(sim.now + delay, lambda: self._try(request, attempt + 1))
+
+
+STRATEGIES = ("event-driven", "polling", "aws-sample", "glue-queuing", "fire-and-retry")
+#: What-ifs of this project's design, run on request (``--strategy``) and by the benchmark.
+WHAT_IFS = ("event+submit",)
+
+
+def make(name: str) -> _Base:
+    if name == "event-driven":
+        return ProjectStrategy(event_driven=True)
+    if name == "event+submit":
+        # What if `glue-audit submit` also started a (deduplicated) tick, as ingest does on run ends?
+        return ProjectStrategy(event_driven=True, tick_on_submit=True)
+    if name == "polling":
+        return ProjectStrategy(event_driven=False)
+    if name == "aws-sample":
+        return SampleStrategy()
+    if name == "glue-queuing":
+        return GlueQueuingStrategy()
+    if name == "fire-and-retry":
+        return FireAndRetryStrategy()
+    raise ValueError(f"unknown strategy {name!r}; one of {', '.join(STRATEGIES + WHAT_IFS)}")

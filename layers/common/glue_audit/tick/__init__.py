@@ -1,0 +1,1 @@
+"""One scheduler tick: lease, reconcile, usage, plan and claim."""

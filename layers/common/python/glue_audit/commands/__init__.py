@@ -1,2 +1,0 @@
-"""The ``glue-audit`` commands: one module each, exposing ``register(subparsers)``; the parser it
-adds sets ``handler(args, ctx) -> exit code``. ``glue_audit.cli`` lists the modules."""
