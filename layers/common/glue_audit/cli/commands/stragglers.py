@@ -1,10 +1,13 @@
 """``glue-audit stragglers JOB RUN``: did one executor do most of the run alone?
 
 Reads the run's executor metrics (numberMaxNeededExecutors, Maximum per minute; numberAllExecutors,
-Average) and each executor's heap usage (glue.<executorId>.jvm.heap.usage). The run is flagged
-when, after it needed 2 or more executors, the needed executors stay at about one (<= 1.5) for at
-least 40% of the run and 5 minutes or more: the coalesce(1) story of the seed. The fix: read with
-grouping ('groupFiles': 'inPartition') instead of coalesce(1) / repartition(1).
+Average), each executor's heap usage (glue.<executorId>.jvm.heap.usage) and, when the job runs with
+--enable-observability-metrics (Glue 4.0+), glue.driver.skewness.stage / .job and
+glue.driver.workerUtilization. The run is flagged when it had 2 or more executors and the needed
+executors stay at about one (<= 1.5) for at least 40% of the run and 5 minutes or more (the seed's
+story: coalesce(1) narrows the stage to one task, repartition(1) shuffles to one), or when its
+job skewness rises above 0. The fix: read with grouping ('groupFiles': 'inPartition') instead of
+coalesce(1) / repartition(1).
 
 The fix is confirmed only by balance: the run is not flagged, its tasks needed 60%+ of its
 executors on average and none idled (and glue.driver.skewness.job stayed at 0 when the run has
