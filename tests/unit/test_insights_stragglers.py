@@ -293,3 +293,24 @@ def test_task_skew_the_executor_stretch_misses_is_flagged_from_skewness() -> Non
     assert with_metrics.verdict == stragglers.STRAGGLER and not with_metrics.fix_confirmed
     assert with_metrics.reason.startswith("task skew: glue.driver.skewness.job peaked at")
     assert with_metrics.fix == stragglers.SKEW_FIX
+
+
+def test_skewness_values_glue_cannot_publish_are_ignored_and_named() -> None:
+    bad = per_minute([-3.0, float("nan"), 0.0])
+    observability = stragglers.Observability(skewness_stage=bad, skewness_job=bad)
+
+    result = detect_straggler(
+        per_minute([4.0] * 10),
+        per_minute([4.0] * 10),
+        {},
+        T0,
+        T0 + timedelta(minutes=10),
+        60,
+        observability=observability,
+    )
+
+    assert result.observability is not None and result.observability.skewness_job == 0.0
+    assert result.observability.reason.startswith(
+        "4 skewness datapoint(s) ignored (negative or not a number)"
+    )
+    assert result.verdict == stragglers.BALANCED and result.fix_confirmed

@@ -43,6 +43,7 @@ is reported beside it: a narrow ``coalesce(1)`` run has that shape too, with one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -157,9 +158,17 @@ def read_observability(
         else:
             why = f"no observability metrics ({names}) for the run: {OBSERVABILITY_HOWTO}"
         return ObservabilityReading(False, why)
-    job, stage = obs.skewness_job.peak(), obs.skewness_stage.peak()
+    # Skewness is 0 or more by its definition; a negative or non-finite value is not Glue's: dropped
+    # and named rather than let it clear or flag the run.
+    dropped = sum(
+        1
+        for series in (obs.skewness_job, obs.skewness_stage)
+        for _, v in series
+        if not (math.isfinite(v) and v >= 0)
+    )
+    job, stage = _valid(obs.skewness_job).peak(), _valid(obs.skewness_stage).peak()
     utilization = obs.worker_utilization.mean()
-    parts = []
+    parts = [f"{dropped} skewness datapoint(s) ignored (negative or not a number)"] if dropped else []
     if job is not None:
         parts.append(f"glue.driver.skewness.job peaked at {job:.2f}")
     else:
@@ -175,6 +184,10 @@ def read_observability(
         "stage narrowed to one task)"
     )
     return ObservabilityReading(True, f"{'; '.join(parts)}: {verdict}", job, stage, utilization)
+
+
+def _valid(series: Series) -> Series:
+    return Series(tuple((at, v) for at, v in series if math.isfinite(v) and v >= 0))
 
 
 @dataclass(frozen=True, slots=True)
