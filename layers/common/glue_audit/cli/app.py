@@ -36,7 +36,7 @@ DEFAULT_TABLE = "glue-audit-ledger"
 
 # Command modules under glue_audit.cli.commands, in help order (``submit`` adds ``cancel``,
 # ``requests`` adds ``request``).
-COMMANDS = ["status", "submit", "requests", "history", "flow", "stragglers", "report", "simulate"]
+COMMANDS = ["status", "submit", "requests", "history", "flow", "stragglers", "report", "simulate", "console"]
 
 # The top-level help is laid out this wide, whatever the terminal, so that each command's summary
 # stays on the command's line (the project's tables fit 120 columns).

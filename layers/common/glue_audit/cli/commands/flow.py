@@ -85,6 +85,20 @@ def resolve_jobs(ctx: Context, jobs: list[str]) -> tuple[str, str, str]:
     return job.upstream, downstream, "tag"
 
 
+def swapped_pair(ctx: Context, upstream: str, downstream: str) -> str | None:
+    """The message for a pair given the wrong way round, or None: ``flow B A`` where A's tag or
+    B's says that A feeds B (the job tagged ``glue-audit:upstream`` is the downstream one)."""
+    given_up, given_down = ctx.catalog.job(upstream), ctx.catalog.job(downstream)
+    if given_down is not None and given_down.upstream == upstream:
+        return None  # the pair is declared this way round
+    if given_up is not None and given_up.upstream == downstream:
+        return (
+            f"{upstream!r} reads what {downstream!r} writes (its {UPSTREAM_TAG} tag), so it is the downstream "
+            f"job: glue-audit flow {downstream} {upstream}"
+        )
+    return None
+
+
 def _has_runs(job: str) -> bool:
     return next(iter(runs_between(job, limit=1)), None) is not None
 
@@ -93,6 +107,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     upstream, downstream, source = resolve_jobs(ctx, args.jobs)
     if upstream == downstream:
         raise UsageError("upstream and downstream are the same job")
+    if source == "argument" and (swapped := swapped_pair(ctx, upstream, downstream)) is not None:
+        raise UsageError(swapped)
     since = parse_time(args.since, ctx.now) if args.since else None
     until = parse_time(args.until, ctx.now) if args.until else None
     if since and until and since > until:
