@@ -120,14 +120,22 @@ def populate(stack: Stack, runs: int, now: datetime) -> tuple[str, str, str]:
         data = {
             "tick_id": f"tick-{minute}",
             "taken_at": taken.isoformat(),
-            "account_runs": {
-                "quota": 50,
-                "quota_source": "service_quotas",
-                "budget": 45,
-                "used": 10,
-                "free": 35,
+            "dimensions": {
+                "account_runs": {
+                    "quota": 50,
+                    "quota_source": "service_quotas",
+                    "budget": 45,
+                    "used": 10,
+                    "free": 35,
+                },
+                "dpus": {
+                    "quota": 600,
+                    "quota_source": "service_quotas",
+                    "budget": 540,
+                    "used": 80,
+                    "free": 460,
+                },
             },
-            "dpus": {"quota": 600, "quota_source": "service_quotas", "budget": 540, "used": 80, "free": 460},
             "subnets": {
                 "subnet-a": {"free_ips": 40, "reserve": 4, "recent_launch_ips": 0, "usable": 40, "total": 59}
             },
@@ -195,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
             "requests": "/requests?since=7d",
             "request": f"/requests/{pending}",
             "jobs (1 day)": "/jobs",
-            "jobs (7 days)": "/jobs?since=7d",
             "job": f"/jobs/{job}",
             "run": f"/jobs/{job}/runs/{run}",
             "flow": "/flow",

@@ -187,10 +187,10 @@ def test_the_overview_limits_are_the_status_snapshot(sandbox: RunningSandbox) ->
     else:
         pytest.fail("the overview and status never read the same snapshot")
     rows = {r["dimension"]: r for r in overview.rows("limits-table")}
-    runs = status["snapshot"]["account_runs"]
+    runs = status["snapshot"]["dimensions"]["account_runs"]
     assert rows["concurrent runs (account)"]["used"] == f"{runs['used']:g}"
     assert rows["concurrent runs (account)"]["budget"] == f"{runs['budget']:g}"
-    dpus = status["snapshot"]["dpus"]
+    dpus = status["snapshot"]["dimensions"]["dpus"]
     assert rows["DPUs (account)"]["free"] == f"{dpus['free']:g}"
 
 

@@ -44,7 +44,7 @@ from glue_audit.insights.collect import (
     runs_between,
 )
 from glue_audit.insights.operator_report import job_cost, job_names, snapshots_between
-from glue_audit.ledger.models import RequestItem, RequestStatus, RunItem
+from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem, iso
 from glue_audit.ledger.writes import get_run
 
 DEFAULT_HOURS = 6
@@ -308,6 +308,43 @@ def request_page(ctx: Context, request_id: str) -> dict[str, Any]:
 # --- Jobs and runs --------------------------------------------------------------------------------
 
 
+# What a job's summary reads of each run (the rest of a run row is not transferred or parsed):
+# job_cost's fields, the duration and the execution class, and the keys and discriminator.
+SUMMARY_ATTRIBUTES = [
+    "pk",
+    "sk",
+    "item_type",
+    "job_name",
+    "history_sk",
+    "run_id",
+    "state",
+    "dpu_seconds",
+    "insights",
+    "execution_time",
+    "execution_class",
+    "started_on",
+    "first_seen_at",
+    "earliest_observed_at",
+]
+
+
+def period_runs(job: str, since: datetime, until: datetime) -> list[RunItem]:
+    """The job's runs started in the period, oldest first: one Query of the history index (as
+    ``runs_between`` reads it), projected to what the summary needs."""
+    condition = LedgerItem.history_sk.between(iso(since), f"{iso(until)}#~")
+    return [
+        item
+        for item in LedgerItem.history_index.query(
+            job,
+            condition,
+            scan_index_forward=True,
+            limit=MAX_RUNS_PER_JOB,
+            attributes_to_get=SUMMARY_ATTRIBUTES,
+        )
+        if isinstance(item, RunItem)
+    ]
+
+
 def job_summary(name: str, runs: list[RunItem], prices: Prices) -> dict[str, Any]:
     cost = job_cost(name, runs)  # what `glue-audit report` counts
     ended = cost.succeeded + cost.failed
@@ -330,8 +367,7 @@ def jobs_page(ctx: Context, args: Mapping[str, str], prices: Prices) -> dict[str
     since_text, since = _since(args, ctx, DEFAULT_PERIOD)
     rows = []
     for name in job_names(ctx.catalog.glue):
-        runs = list(runs_between(name, since, ctx.now, newest_first=False, limit=MAX_RUNS_PER_JOB))
-        rows.append(job_summary(name, runs, prices))
+        rows.append(job_summary(name, period_runs(name, since, ctx.now), prices))
     return {
         "since_text": since_text,
         "since": since,
@@ -353,13 +389,13 @@ def job_page(ctx: Context, job: str, args: Mapping[str, str], prices: Prices) ->
     runs, next_token = history_command.page(job, HISTORY_PAGE, token)
     if not runs and token is None:
         require_known_job(ctx, job, has_runs=False)
-    period_runs = list(runs_between(job, since, ctx.now, newest_first=False, limit=MAX_RUNS_PER_JOB))
+    in_period = period_runs(job, since, ctx.now)
     region = _region(ctx)
     info = ctx.catalog.job(job)
     return {
         "job": job,
         "since_text": since_text,
-        "summary": job_summary(job, period_runs, prices),
+        "summary": job_summary(job, in_period, prices),
         "rows": [
             {
                 "run": r,
@@ -374,7 +410,7 @@ def job_page(ctx: Context, job: str, args: Mapping[str, str], prices: Prices) ->
         "next_token": next_token,
         "token": token,
         "upstream": info.upstream if info is not None else None,
-        "duration_chart": charts.durations(job, period_runs),
+        "duration_chart": charts.durations(job, in_period),
         "prices": prices,
     }
 
