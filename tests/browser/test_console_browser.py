@@ -173,3 +173,24 @@ def test_click_through_overview_request_job_run_logs(sandbox: RunningSandbox, pa
     assert requested and requested[0].split("#")[0] == href.split("#")[0]
     watch.errors = [e for e in watch.errors if "console.aws.amazon.com" not in e]
     assert not watch.errors, watch.errors
+
+
+def test_the_checks_see_overflow_console_errors_and_failed_requests(page: Any) -> None:
+    """The checks above can fail: text wider than its box, a console error and a refused request
+    are each reported."""
+    watch = Watch()
+    watch.attach(page)
+    page.set_content(
+        '<div style="width:120px" id="narrow">jr_e6afbfbcd5086e58d79c41ccd4cf1c985f197d217a7050fe0e0448</div>'
+        '<script>console.error("broken chart")</script>'
+        '<img src="http://127.0.0.1:9/missing.png">'
+    )
+    page.wait_for_timeout(500)
+
+    overflow = page.evaluate(OVERFLOW_JS)
+
+    assert any(line.startswith("div#narrow:") for line in overflow), overflow
+    assert any("broken chart" in error for error in watch.errors), watch.errors
+    assert any(error.startswith("failed: http://127.0.0.1:9/missing.png") for error in watch.errors), (
+        watch.errors
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, Response, render_template, request, send_file, url_for
+from flask import Flask, Response, render_template, request, send_file
 from pynamodb.exceptions import PynamoDBException
 from werkzeug.exceptions import HTTPException
 
@@ -77,7 +77,6 @@ def create_app(
         template_folder=str(HERE / "templates"),
         static_folder=str(HERE / "static"),
     )
-    app.config["JSON_SORT_KEYS"] = False
     app.jinja_env.filters.update(
         when=fmt_time,
         duration=fmt_duration,
@@ -191,7 +190,6 @@ def create_app(
         log.exception("console page failed")
         return error_page(500, "Internal error", "the page failed; the console's log on stderr tells why")
 
-    app.jinja_env.globals["url_for"] = url_for
     return app
 
 

@@ -40,7 +40,6 @@ from glue_audit.insights.collect import (
     detect_run_straggler,
     load_flow,
     run_completed,
-    run_started,
     runs_between,
 )
 from glue_audit.insights.operator_report import job_cost, job_names, snapshots_between
@@ -510,7 +509,6 @@ def flow_page(ctx: Context, args: Mapping[str, str]) -> dict[str, Any]:
         "reports": reports,
         "tag": UPSTREAM_TAG,
         "flow": flow,
-        "as_json": flow_command.as_json,
     }
 
 
@@ -539,12 +537,7 @@ def flow_pair_page(ctx: Context, upstream: str, downstream: str, args: Mapping[s
         ],
         "tag": UPSTREAM_TAG,
         "flow": flow,
-        "as_json": flow_command.as_json,
     }
-
-
-def started_at(run: RunItem) -> datetime:
-    return run_started(run)
 
 
 # --- What if --------------------------------------------------------------------------------------
