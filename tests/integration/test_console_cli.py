@@ -170,3 +170,19 @@ def test_prose_folds_at_120_columns_and_never_splits_a_word() -> None:
     assert all(len(line) <= 120 for line in lines if url not in line)
     assert url in lines[-1].split()
     assert " ".join(" ".join(lines).split()) == " ".join(text.split())
+
+
+def test_plotly_js_comes_from_the_plotly_package_gzipped_when_asked(client: Any) -> None:
+    import gzip
+
+    from glue_audit.console.app import plotly_js_path
+
+    plain = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip, deflate"})
+
+    shipped = plotly_js_path().read_bytes()
+    assert plain.status_code == packed.status_code == 200
+    assert plain.data == shipped
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == shipped
+    assert len(packed.data) < len(shipped) / 2

@@ -7,6 +7,8 @@ what AWS says now. ``UsageError`` becomes a 400 page and ``NotFound`` a 404 page
 
 from __future__ import annotations
 
+import functools
+import gzip
 import logging
 import sys
 from collections.abc import Callable
@@ -48,6 +50,11 @@ def plotly_js_path() -> Path:
     import plotly
 
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+@functools.cache
+def plotly_js_gzip() -> bytes:
+    return gzip.compress(plotly_js_path().read_bytes(), compresslevel=6, mtime=0)
 
 
 def _money(value: float | None) -> str:
@@ -154,7 +161,15 @@ def create_app(
 
     @app.get("/vendor/plotly.min.js")
     def plotly_js() -> Response:
-        return send_file(plotly_js_path(), mimetype="text/javascript", max_age=86400)
+        # 4.7 MiB as shipped, 1.4 MiB gzipped: compressed once, kept, cached a day by the browser.
+        if "gzip" not in request.headers.get("Accept-Encoding", ""):
+            return send_file(plotly_js_path(), mimetype="text/javascript", max_age=86400)
+        response = Response(plotly_js_gzip(), mimetype="text/javascript")
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+        response.cache_control.max_age = 86400
+        response.cache_control.public = True
+        return response
 
     def error_page(status: int, title: str, message: str) -> tuple[str, int]:
         return render_template("error.html", page=None, status=status, title=title, message=message), status
