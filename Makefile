@@ -29,13 +29,13 @@ sandbox: venv
 	$(PY) -m scripts.sandbox $(SANDBOX_ARGS)
 
 # Debian's Chromium for the console's browser tests (tests/browser, Playwright with
-# executable_path=/usr/bin/chromium; no browser download). Needs root (CI runs as root); `make test`
-# runs those tests when /usr/bin/chromium exists and skips them otherwise.
+# executable_path=/usr/bin/chromium; no browser download). Needs root; `make test` installs it
+# first (CI runs as root).
 chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
-test: venv lint typecheck fmt-check tf-plan checkov
+test: venv chromium lint typecheck fmt-check tf-plan checkov
 	$(PY) -m pytest
 
 unit: venv
