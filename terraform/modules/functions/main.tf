@@ -26,9 +26,8 @@ locals {
     }
   }
 
-  # The facts the Python code reads too (glue_audit/facts, shipped in the layer).
-  facts_dir         = "${path.module}/../../../layers/common/glue_audit/facts"
-  environment_facts = jsondecode(file("${local.facts_dir}/environment.json"))
+  # The facts the Python code reads too (glue_audit/facts, shipped in the layer), given as inputs.
+  environment_facts = var.environment_facts
 
   # The environment: environment.json's variables, each from the value it names. Settings are
   # numbers (tostring) or, for team_dpu_budgets, a JSON object.
@@ -42,7 +41,7 @@ locals {
   }
   powertools_values = {
     service_name      = var.service_name
-    metrics_namespace = coalesce(var.metrics_namespace, jsondecode(file("${local.facts_dir}/metrics.json")).namespace)
+    metrics_namespace = var.metrics_namespace
     log_level         = var.log_level
   }
   environment = merge(
@@ -67,7 +66,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = "/aws/lambda/${var.name_prefix}-${each.key}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = try(var.kms_key.arn, null)
 
   tags = var.tags
 }
@@ -86,7 +85,7 @@ resource "aws_lambda_function" "this" {
   layers           = [aws_lambda_layer_version.this.arn]
   memory_size      = each.value.memory_size
   timeout          = each.value.timeout
-  kms_key_arn      = var.kms_key_arn
+  kms_key_arn      = try(var.kms_key.arn, null)
 
   reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, -1)
 

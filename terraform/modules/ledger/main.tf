@@ -125,7 +125,7 @@ resource "aws_dynamodb_table" "this" {
   # Always encrypted at rest: with the given customer managed key, else the AWS managed key aws/dynamodb.
   server_side_encryption {
     enabled     = true
-    kms_key_arn = var.kms_key_arn
+    kms_key_arn = try(var.kms_key.arn, null)
   }
 
   tags = var.tags

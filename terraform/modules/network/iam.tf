@@ -51,7 +51,7 @@ data "aws_iam_policy_document" "flow_logs" {
 resource "aws_iam_role" "flow_logs" {
   count = var.flow_logs_enabled ? 1 : 0
 
-  name               = "${var.name_prefix}-flow-logs"
+  name               = "${var.name_prefix}-flow-logs-${data.aws_region.current.region}" # IAM names are account-wide
   assume_role_policy = data.aws_iam_policy_document.flow_logs_assume[0].json
 
   tags = var.tags

@@ -45,11 +45,15 @@ locals {
   subnet_arns = local.create_vpc ? { for zone, subnet in aws_subnet.private : zone => subnet.arn } : { for zone, id in zipmap(var.availability_zones, var.subnet_ids) : zone => "${local.ec2_arn_prefix}:subnet/${id}" }
   zones       = local.create_vpc ? local.availability_zones : var.availability_zones
 
+  # The subnets and group this module creates carry this tag: the jobs' roles may create ENIs in
+  # them by tag, since their IDs exist only after apply (glue_eni_scope).
+  scope_tag = { "glue-audit:network" = var.name_prefix }
+
   security_group_ids  = local.create_security_group ? [aws_security_group.glue[0].id] : var.security_group_ids
   security_group_arns = local.create_security_group ? [aws_security_group.glue[0].arn] : [for id in var.security_group_ids : "${local.ec2_arn_prefix}:security-group/${id}"]
 
   # The bookmark and log encryption with a customer managed key calls KMS from subnets without a NAT.
-  interface_endpoint_services = toset(concat(var.interface_endpoint_services, var.kms_key_arn == null ? [] : ["kms"]))
+  interface_endpoint_services = toset(concat(var.interface_endpoint_services, var.kms_key == null || !local.create_vpc ? [] : ["kms"]))
 
   # S3 locations the jobs may reach through the gateway endpoint: the stack's buckets (everything in
   # them) and the declared read locations (read only).
@@ -88,7 +92,7 @@ resource "aws_subnet" "private" {
   availability_zone       = each.value.availability_zone
   map_public_ip_on_launch = false
 
-  tags = merge(var.tags, { Name = "${var.name_prefix}-private-${each.key}" })
+  tags = merge(var.tags, local.scope_tag, { Name = "${var.name_prefix}-private-${each.key}" })
 
   # Not a validation of private_subnet_cidrs: largest_job_ips comes from module.glue_jobs, whose jobs
   # need this module's connections, and a variable's validation is part of the variable (a cycle).
@@ -150,7 +154,7 @@ resource "aws_security_group" "glue" {
     prefix_list_ids = [aws_vpc_endpoint.s3[0].prefix_list_id]
   }
 
-  tags = merge(var.tags, { Name = "${var.name_prefix}-glue" })
+  tags = merge(var.tags, local.scope_tag, { Name = "${var.name_prefix}-glue" })
 }
 
 # Existing network mode: only on route_table_ids, if given (the endpoint policy applies to every
@@ -216,7 +220,7 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
 
   name              = "/aws/vpc/${var.name_prefix}/flow-logs"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = try(var.kms_key.arn, null)
 
   tags = var.tags
 }

@@ -178,15 +178,13 @@ variable "log_retention_days" {
   }
 }
 
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key of the stack: encrypts the flow-log group (its key policy must allow CloudWatch Logs) and adds a kms interface endpoint, so the jobs reach KMS from subnets without a NAT. Null: CloudWatch Logs' own encryption, no kms endpoint."
+variable "kms_key" {
+  type = object({
+    arn   = string
+    alias = optional(string)
+  })
+  description = "The stack's customer managed key (arn; alias unused here): encrypts the flow-log group and, in a created VPC, adds a kms interface endpoint so the jobs reach KMS from subnets without a NAT. Null: CloudWatch Logs' own encryption, no kms endpoint."
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN or null."
-  }
 }
 
 variable "tags" {

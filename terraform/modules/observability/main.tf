@@ -10,11 +10,10 @@ data "aws_region" "current" {}
 locals {
   # The metric names the code emits and the policy's deferral reasons (glue_audit.config.metric_names and
   # glue_audit.domain.policy.DIMENSIONS read the same files).
-  facts_dir           = "${path.module}/../../../layers/common/glue_audit/facts"
-  metric_facts        = jsondecode(file("${local.facts_dir}/metrics.json"))
+  metric_facts        = var.metric_facts
   metric              = local.metric_facts.names
   dim                 = local.metric_facts.dimensions
-  deferral_dimensions = jsondecode(file("${local.facts_dir}/deferral_reasons.json"))
+  deferral_dimensions = var.deferral_reasons
 
   # A SEARCH expression's schema for each metric with dimensions of its own: every series of that
   # metric (one per job or job pair, those Terraform manages and any other the analyzer saw).

@@ -10,7 +10,7 @@ resource "aws_cloudwatch_log_group" "this" {
   # The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
   name              = "/aws/vendedlogs/states/${var.name_prefix}-scheduler"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = try(var.kms_key.arn, null)
 
   tags = var.tags
 }
@@ -34,6 +34,13 @@ resource "aws_sfn_state_machine" "this" {
 
   tracing_configuration {
     enabled = true
+  }
+
+  # Execution data (job arguments, capacity snapshots) under the stack's key when there is one.
+  encryption_configuration {
+    type                              = var.kms_key == null ? "AWS_OWNED_KEY" : "CUSTOMER_MANAGED_KMS_KEY"
+    kms_key_id                        = try(var.kms_key.arn, null)
+    kms_data_key_reuse_period_seconds = var.kms_key == null ? null : 300
   }
 
   tags = var.tags
