@@ -43,23 +43,26 @@ locals {
 module "network" {
   source = "../modules/network"
 
-  name_prefix                 = var.name_prefix
-  vpc_cidr                    = var.vpc_cidr
-  private_subnet_cidrs        = var.private_subnet_cidrs
-  availability_zones          = var.availability_zones
-  interface_endpoint_services = var.interface_endpoint_services
-  vpc_id                      = var.vpc_id
-  subnet_ids                  = var.subnet_ids
-  security_group_ids          = var.security_group_ids
-  route_table_ids             = var.route_table_ids
-  s3_bucket_arns              = values(module.glue_jobs.bucket_arns)
-  s3_read_uris                = module.glue_jobs.read_s3_uris
-  largest_job_ips             = module.glue_jobs.largest_job_ips
-  ip_reserve_per_subnet       = module.functions.settings_values.ip_reserve_per_subnet
-  flow_logs_enabled           = var.flow_logs_enabled
-  log_retention_days          = var.log_retention_days
-  kms_key                     = local.kms_key
-  tags                        = var.tags
+  name_prefix                      = var.name_prefix
+  vpc_cidr                         = var.vpc_cidr
+  private_subnet_cidrs             = var.private_subnet_cidrs
+  availability_zones               = var.availability_zones
+  interface_endpoint_services      = var.interface_endpoint_services
+  vpc_id                           = var.vpc_id
+  subnet_ids                       = var.subnet_ids
+  security_group_ids               = var.security_group_ids
+  route_table_ids                  = var.route_table_ids
+  s3_bucket_arns                   = values(module.glue_jobs.bucket_arns)
+  s3_read_uris                     = module.glue_jobs.read_s3_uris
+  largest_job_ips                  = module.glue_jobs.largest_job_ips
+  ip_reserve_per_subnet            = module.functions.settings_values.ip_reserve_per_subnet
+  flow_logs_enabled                = var.flow_logs_enabled
+  existing_vpc_flow_log            = var.existing_vpc_flow_log
+  existing_vpc_interface_endpoints = var.existing_vpc_interface_endpoints
+  existing_vpc_s3_endpoint         = var.existing_vpc_s3_endpoint
+  log_retention_days               = var.log_retention_days
+  kms_key                          = local.kms_key
+  tags                             = var.tags
 }
 
 module "ledger" {

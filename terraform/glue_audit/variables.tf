@@ -128,8 +128,29 @@ variable "security_group_ids" {
 
 variable "route_table_ids" {
   type        = list(string)
-  description = "Existing network mode: route tables of the Glue subnets to add the S3 gateway endpoint to (its policy admits only this stack's buckets and read_s3_uris, for everything routed through them). Empty: no endpoint; the VPC must already reach S3."
+  description = "Existing network mode, with existing_vpc_s3_endpoint: route tables of the Glue subnets to add the S3 gateway endpoint to (its policy admits only this stack's buckets and the jobs' read locations, for everything routed through them)."
   default     = []
+  nullable    = false
+}
+
+variable "existing_vpc_interface_endpoints" {
+  type        = bool
+  description = "Existing network mode: create the interface endpoints of interface_endpoint_services in subnet_ids (private DNS: they serve the whole VPC; creation fails if the VPC has one for that service already). Off: the VPC is left as it is. To see what the VPC has: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=<vpc_id> --query 'VpcEndpoints[].ServiceName'."
+  default     = false
+  nullable    = false
+}
+
+variable "existing_vpc_flow_log" {
+  type        = bool
+  description = "Existing network mode: add a flow log (all traffic) to vpc_id. Off: the VPC's owner decides its flow logs (aws ec2 describe-flow-logs --filter Name=resource-id,Values=<vpc_id>)."
+  default     = false
+  nullable    = false
+}
+
+variable "existing_vpc_s3_endpoint" {
+  type        = bool
+  description = "Existing network mode: add the S3 gateway endpoint to route_table_ids, with a policy that admits only the stack's buckets and the jobs' read locations, for every subnet on those route tables. Off: S3 is reached as the VPC already reaches it (give security_group_ids that allow it)."
+  default     = false
   nullable    = false
 }
 

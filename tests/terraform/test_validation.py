@@ -112,8 +112,20 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
             "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
             "availability_zones": ["eu-west-1a", "eu-west-1b"],
             "route_table_ids": ["rtb-0123456789abcdef0"],
+            "existing_vpc_s3_endpoint": True,
         },
         None,
+    ),
+    # Route tables alone change nothing: the S3 endpoint on them is opt-in.
+    (
+        "network",
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0"],
+            "availability_zones": ["eu-west-1a"],
+            "route_table_ids": ["rtb-0123456789abcdef0"],
+        },
+        "or existing_vpc_s3_endpoint = true with route_table_ids",
     ),
     (
         "network",
@@ -148,7 +160,7 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
             "subnet_ids": ["subnet-0123456789abcdef0"],
             "availability_zones": ["eu-west-1a"],
         },
-        "give route_table_ids",
+        "give security_group_ids whose rules let the jobs reach S3",
     ),
     ("network", {"subnet_ids": ["subnet-0123456789abcdef0"]}, "set vpc_id too"),
     ("network", {"security_group_ids": ["sg-0123456789abcdef0"]}, "set vpc_id too"),
