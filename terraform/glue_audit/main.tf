@@ -16,6 +16,8 @@ locals {
 
   repository_root = "${path.module}/../.."
   dist_dir        = coalesce(var.dist_dir, "${local.repository_root}/build/dist")
+  # What scripts/build.py built the layer for (null with a build older than layer.json).
+  layer_architecture = try(jsondecode(file("${local.dist_dir}/layer.json")).architecture, null)
 
   # The one copy of each fact, shared with the Python code.
   facts_dir = "${local.repository_root}/layers/common/glue_audit/facts"
@@ -98,6 +100,7 @@ module "functions" {
   name_prefix          = var.name_prefix
   dist_dir             = local.dist_dir
   architecture         = var.lambda_architecture
+  layer_architecture   = local.layer_architecture
   memory_size          = var.lambda_memory_size
   timeout_seconds      = var.lambda_timeout_seconds
   reserved_concurrency = var.lambda_reserved_concurrency

@@ -2,12 +2,18 @@
 # flow logs, no deletion protection, short log retention. LocalStack's Glue and Lambda layers need
 # a LocalStack auth token (they are not in the community edition).
 
+locals {
+  # Null lambda_architecture: the one the layer was built for (scripts/build.py writes layer.json).
+  dist_dir            = coalesce(var.dist_dir, "${path.root}/../../../build/dist")
+  lambda_architecture = coalesce(var.lambda_architecture, try(jsondecode(file("${local.dist_dir}/layer.json")).architecture, "x86_64"))
+}
+
 module "glue_audit" {
   source = "../../glue_audit"
 
   name_prefix                 = var.name_prefix
   dist_dir                    = var.dist_dir
-  lambda_architecture         = var.lambda_architecture
+  lambda_architecture         = local.lambda_architecture
   schedule_rate               = var.schedule_rate
   analyzer_schedule_rate      = var.analyzer_schedule_rate
   vpc_cidr                    = "10.42.0.0/16"

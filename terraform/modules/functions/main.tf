@@ -59,6 +59,14 @@ resource "aws_lambda_layer_version" "this" {
   compatible_runtimes = ["python3.11"]
 
   compatible_architectures = [var.architecture]
+
+  # The layer's binary wheels (pydantic-core...) load only on the architecture they were built for.
+  lifecycle {
+    precondition {
+      condition     = var.layer_architecture == null || var.layer_architecture == var.architecture
+      error_message = "layer.zip in ${var.dist_dir} was built for ${coalesce(var.layer_architecture, "-")} but the functions run on ${var.architecture}: rebuild with scripts/build.py --architecture ${var.architecture}, or set lambda_architecture = \"${coalesce(var.layer_architecture, "-")}\"."
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "this" {

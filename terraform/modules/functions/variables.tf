@@ -24,6 +24,17 @@ variable "architecture" {
   }
 }
 
+variable "layer_architecture" {
+  type        = string
+  description = "The architecture layer.zip was built for (scripts/build.py writes it to layer.json beside the zip); the plan fails if it differs from architecture. Null: not checked."
+  default     = null
+
+  validation {
+    condition     = var.layer_architecture == null || contains(["arm64", "x86_64"], coalesce(var.layer_architecture, "arm64"))
+    error_message = "layer_architecture must be arm64, x86_64 or null."
+  }
+}
+
 variable "memory_size" {
   type        = map(number)
   description = "Memory in MB per function (capacity, launcher, ingest, analyzer)."
