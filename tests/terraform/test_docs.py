@@ -32,3 +32,30 @@ def test_a_new_variable_makes_the_tables_stale(tmp_path, monkeypatch) -> None:  
     monkeypatch.setattr(tfdocs, "COMPOSITE", composite)
     assert "| `brand_new` |" in tfdocs.tables()
     assert tfdocs.expected()[tfdocs.README] != tfdocs.README.read_text()
+
+
+def test_every_checkov_skip_sits_on_a_resource_with_a_reason_the_readme_lists() -> None:
+    from scripts.terraform_offline import checkov_noskip
+
+    skips = checkov_noskip.inline_skips()
+    assert skips, "no #checkov:skip next to any resource"
+    readme = tfdocs.README.read_text()
+    for resource, checks in skips.items():
+        for check, reason in checks.items():
+            assert len(reason) > 20, (resource, check)
+            assert f"| `{check}` " in readme, check
+    for config in (tfdocs.ROOT / ".checkov.yaml", tfdocs.ROOT / ".checkov-plan.yaml"):
+        assert "skip-check" not in config.read_text(), config
+
+
+def test_a_plan_finding_without_a_skip_on_its_resource_is_reported() -> None:
+    from scripts.terraform_offline import checkov_noskip
+
+    skipped = {"check_id": "CKV_AWS_27", "resource": "module.glue_audit.module.ingest.aws_sqs_queue.this"}
+    other_check = {"check_id": "CKV_AWS_18", "resource": "module.glue_audit.module.ingest.aws_sqs_queue.dlq"}
+    other_resource = {
+        "check_id": "CKV_AWS_27",
+        "resource": "module.glue_audit.module.ledger.aws_dynamodb_table.this",
+    }
+    assert checkov_noskip.unexplained([skipped]) == []
+    assert len(checkov_noskip.unexplained([other_check, other_resource])) == 2

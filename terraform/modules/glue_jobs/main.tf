@@ -98,6 +98,10 @@ locals {
 }
 
 resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:access logging would need another bucket and its own logging; CloudTrail S3 data events are the control for who read or wrote scripts and data
+  #checkov:skip=CKV_AWS_144:the scripts bucket is rebuilt from git on every apply and the data bucket holds recomputable pipeline data; versioning covers overwrites; replication is the data owner's decision
+  #checkov:skip=CKV2_AWS_62:nothing consumes object events: the scheduler, not S3 events, starts job runs
+
   for_each = local.buckets
 
   bucket        = local.bucket_names[each.key]
@@ -253,6 +257,8 @@ resource "aws_s3_object" "etl_package" {
 # (Glue's CloudWatch and bookmark encryption need a KMS key; only kms_key = null turns them off, the
 # documented opt-out).
 resource "aws_glue_security_configuration" "this" {
+  #checkov:skip=CKV_AWS_99:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
+
   name = "${var.name_prefix}-jobs"
 
   encryption_configuration {

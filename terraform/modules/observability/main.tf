@@ -197,6 +197,8 @@ resource "aws_cloudwatch_dashboard" "this" {
 }
 
 resource "aws_sns_topic" "this" {
+  #checkov:skip=CKV_AWS_26:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
+
   count = var.create_alarm_topic ? 1 : 0
 
   name              = "${var.name_prefix}-alarms"
