@@ -3,6 +3,8 @@ from terraform/glue_audit (scripts/terraform_offline/tfdocs.py) and held in step
 
 from __future__ import annotations
 
+import json
+
 from scripts.terraform_offline import tfdocs
 
 
@@ -59,3 +61,24 @@ def test_a_plan_finding_without_a_skip_on_its_resource_is_reported() -> None:
     }
     assert checkov_noskip.unexplained([skipped]) == []
     assert len(checkov_noskip.unexplained([other_check, other_resource])) == 2
+
+
+def test_the_readme_names_no_input_the_composite_module_lacks() -> None:
+    """The hand-written tables above the generated ones explain inputs; a renamed or removed input
+    must not linger there."""
+    import re
+
+    readme = tfdocs.README.read_text().split(tfdocs.BEGIN)[0]
+    section = readme.split("## What a platform team sets", 1)[1].split("## Idle monthly cost", 1)[0]
+    named = set(re.findall(r"^\| `([a-z0-9_]+)`", section, flags=re.MULTILINE))
+    jobs = {"script", "reads", "writes", "worker_type", "execution_class", "glue_version", "timeout_minutes"}
+    jobs |= {"notify_delay_after_minutes", "max_concurrent_runs", "connection_index", "priority", "team"}
+    jobs |= {"upstream", "schedule", "on_success_of", "arguments"}
+    settings = set(
+        json.loads((tfdocs.ROOT / "layers/common/glue_audit/facts/environment.json").read_text())[
+            "settings"
+        ].values()
+    )
+    assert len(named) > 20  # the tables are read
+    unknown = named - set(tfdocs.variables()) - jobs - settings
+    assert unknown == set(), sorted(unknown)
