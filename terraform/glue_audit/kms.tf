@@ -100,6 +100,7 @@ data "aws_iam_policy_document" "kms" {
         "${local.logs_arn_prefix}:log-group:/aws/vendedlogs/states/${var.name_prefix}-*",
         "${local.logs_arn_prefix}:log-group:/aws/vpc/${var.name_prefix}/*",
         "${local.logs_arn_prefix}:log-group:/aws-glue/jobs*${var.name_prefix}-glue-*",
+        "${local.logs_arn_prefix}:log-group:/aws-glue/jobs*${var.name_prefix}-jobs*", # the security configuration's
       ]
     }
   }

@@ -117,9 +117,10 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
-    # Glue names the groups of a job with a security configuration after the role
-    # (/aws-glue/jobs-<role>-<security configuration>/...); without a key it writes the shared
-    # /aws-glue/jobs/ groups (output, error, logs-v2).
+    # Glue names the groups of a job with an encrypting security configuration after the role and
+    # the configuration (/aws-glue/jobs-<role>-<security configuration>/..., and continuous logs
+    # under the configuration's name, which only this stack's jobs use); without a key it writes
+    # the shared /aws-glue/jobs/ groups (output, error, logs-v2).
     sid     = "JobLogs"
     actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
     resources = var.kms_key == null ? [
@@ -128,6 +129,8 @@ data "aws_iam_policy_document" "this" {
       ] : [
       "${local.logs_arn_prefix}:log-group:/aws-glue/jobs*${local.role_names[each.key]}*",
       "${local.logs_arn_prefix}:log-group:/aws-glue/jobs*${local.role_names[each.key]}*:log-stream:*",
+      "${local.logs_arn_prefix}:log-group:/aws-glue/jobs*${local.security_configuration_name}*",
+      "${local.logs_arn_prefix}:log-group:/aws-glue/jobs*${local.security_configuration_name}*:log-stream:*",
     ]
   }
 

@@ -24,7 +24,9 @@ locals {
   # Run reports: <report_uri>/<job>/<run id>.json. The analyzer function may read only these, and
   # each job's role may write only under its own <job>/ prefix (iam.tf).
   report_key_prefix = "reports"
-  report_uri        = "${local.data_uri}/${local.report_key_prefix}"
+  # Named here, not read from the resource: the roles' policies name it and stay known at plan.
+  security_configuration_name = "${var.name_prefix}-jobs"
+  report_uri                  = "${local.data_uri}/${local.report_key_prefix}"
 
   etl_package_key = "libs/glue_audit_etl.zip"
   mapping_files   = fileset(var.scripts_dir, "mappings/*.json")
@@ -259,7 +261,7 @@ resource "aws_s3_object" "etl_package" {
 resource "aws_glue_security_configuration" "this" {
   #checkov:skip=CKV_AWS_99:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
 
-  name = "${var.name_prefix}-jobs"
+  name = local.security_configuration_name
 
   encryption_configuration {
     s3_encryption {
