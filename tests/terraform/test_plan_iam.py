@@ -107,3 +107,47 @@ def test_every_role_name_carries_the_region(env: str) -> None:
     (region,) = {r["region"] for r in planned_resources(env, "aws_dynamodb_table").values()}
     names = [role["name"] for role in planned_resources(env, "aws_iam_role").values()]
     assert names and [name for name in names if not name.endswith(f"-{region}")] == []
+
+
+def _iam_match(pattern: str, arn: str) -> bool:
+    """IAM resource matching: * spans any characters, / included."""
+    import fnmatch
+
+    return fnmatch.fnmatchcase(arn, pattern.replace("[", "[[]"))
+
+
+def _allowed(statements: list[dict[str, Any]], action: str, arn: str) -> bool:
+    def matches(statement: dict[str, Any]) -> bool:
+        granted = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        return action in granted and any(_iam_match(r, arn) for r in resources)
+
+    if any(matches(s) for s in statements if s.get("Effect") == "Deny"):
+        return False
+    return any(matches(s) for s in statements if s.get("Effect", "Allow") == "Allow")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_analyzer_reads_a_report_only_directly_under_a_jobs_prefix(env: str) -> None:
+    """A run that sets --glue_audit_report_uri to another job's prefix (s3://data/reports/<A>) would
+    make the analyzer read reports/<A>/<B>/<run>.json, which job A's role can write."""
+    policy = planned_resources(env, "aws_iam_role_policy")[
+        'module.functions.aws_iam_role_policy.this["analyzer"]'
+    ]
+    statements = json.loads(policy["policy"])["Statement"]
+    (reports,) = [s for s in statements if s.get("Sid") == "RunReports"]
+    root = (
+        reports["Resource"] if isinstance(reports["Resource"], str) else reports["Resource"][0]
+    ).removesuffix("*")
+    assert _allowed(statements, "s3:GetObject", f"{root}glue-audit-output/jr_0123.json")
+    assert not _allowed(statements, "s3:GetObject", f"{root}glue-audit-input/glue-audit-output/jr_0123.json")
+    assert not _allowed(
+        statements, "s3:GetObject", f"{root}glue-audit-input/jr_x/glue-audit-output/jr_0123.json"
+    )
+    # And job input's role may write only under its own prefix.
+    if env == "aws":
+        job = _job_policy(env, "input")
+        assert _allowed(job, "s3:PutObject", f"{root}glue-audit-input/jr_0123.json")
+        assert not _allowed(job, "s3:PutObject", f"{root}glue-audit-output/jr_0123.json")

@@ -144,6 +144,21 @@ data "aws_iam_policy_document" "this" {
       }
     }
   }
+
+  # A report is <report uri>/<job>/<run id>.json, and each job's role writes only under its own
+  # <job>/. A run whose own --glue_audit_report_uri points inside another job's prefix would make
+  # the analyzer read <that prefix>/<job>/<run id>.json, which the other job could write: one level
+  # under the report uri is all the analyzer may read.
+  dynamic "statement" {
+    for_each = each.key == "analyzer" ? [local.run_report_object_arns] : []
+
+    content {
+      sid       = "OnlyReportsDirectlyUnderAJobsPrefix"
+      effect    = "Deny"
+      actions   = ["s3:GetObject"]
+      resources = [for arn in statement.value : "${trimsuffix(arn, "*")}*/*/*"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
