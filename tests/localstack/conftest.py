@@ -66,12 +66,12 @@ def terraform_event_pattern() -> dict[str, Any]:
 
 
 def terraform_max_receive_count() -> int:
-    """``max_receive_count`` the LocalStack environment gives the ingest module."""
+    """``ingest_max_receive_count`` the LocalStack environment gives the framework's module."""
     parsed = hcl2.load(LOCALSTACK_ENVIRONMENT.open())
     for block in _unquote(parsed.get("module", [])):
-        if "ingest" in block:
-            return int(block["ingest"]["max_receive_count"])
-    raise AssertionError(f"{LOCALSTACK_ENVIRONMENT.relative_to(ROOT)} has no module.ingest")
+        if "glue_audit" in block:
+            return int(block["glue_audit"]["ingest_max_receive_count"])
+    raise AssertionError(f"{LOCALSTACK_ENVIRONMENT.relative_to(ROOT)} has no module.glue_audit")
 
 
 @pytest.fixture(scope="session")
