@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import functions.ingest.handler as ingest_handler
+from glue_audit.cli.commands.common import Context
 from glue_audit.ledger import request_events
 from glue_audit.ledger.models import LedgerItem, RequestEventItem, RequestItem, RequestStatus, RunItem
 from glue_audit.ledger.writes import mark_request_from_run
@@ -215,3 +216,38 @@ def test_events_are_never_overwritten(stack: Stack) -> None:
         "arn:aws:iam::123456789012:role/a",
         {"reason": "first"},
     )
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_submit_wait_shows_progress_on_a_terminal_and_on_failure_the_run_error_and_log_link(
+    stack: Stack, estate: Estate, lambda_context: object
+) -> None:
+    world = World(stack, estate, lambda_context, end_state="FAILED")
+    screen = Terminal()
+    with world.driver:
+        assert cli("submit", "payments", "--wait", ctx=Context(sleep=world.step, out=screen)) == 4
+    text = screen.getvalue()
+    frames = [frame.strip() for frame in text.split("\r") if frame.strip()]
+    states = [frame.split()[1] for frame in frames if frame.startswith("req-")]
+    assert states[:3] == ["PENDING", "STARTING", "RUNNING"]  # state and elapsed, rewritten in place
+    (run,) = [i for i in LedgerItem.scan() if isinstance(i, RunItem)]  # test-side check only
+    assert f"run {run.run_id} ended FAILED: boom" in text
+    assert (
+        f"logs: https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#logsV2:log-groups"
+        in text
+    )
+    assert run.run_id in text.split("logs: ")[1]
+
+
+def test_submit_wait_prints_no_progress_when_not_on_a_terminal(
+    stack: Stack, estate: Estate, lambda_context: object
+) -> None:
+    world = World(stack, estate, lambda_context)
+    out = io.StringIO()
+    with world.driver:
+        assert cli("submit", "payments", "--wait", ctx=Context(sleep=world.step, out=out)) == 0
+    assert "\r" not in out.getvalue()
