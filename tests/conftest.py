@@ -23,7 +23,7 @@ from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatche
 from scripts.engine.function_url import LocalFunctionUrl
 from scripts.engine.simulation import reset_handlers
 from scripts.engine.stack import Stack, provision
-from tests.support.submit_api import TEST_TEAMS, test_identities
+from tests.support.submit_api import TEST_TEAMS, known_identities
 
 NAMES = ResourceNames("glue-audit-test")
 # The functions' environment, as Terraform sets it; handlers read it at their first call.
@@ -73,7 +73,7 @@ def dispatcher(emulator: Emulator, dispatcher_session: LambdaDispatcher) -> Lamb
 def function_url_session(dispatcher_session: LambdaDispatcher) -> Iterator[LocalFunctionUrl]:
     """The submit API's function URL (SigV4 verified) on 127.0.0.1; the CLI finds it in
     GLUE_AUDIT_API_URL."""
-    server = LocalFunctionUrl(list(test_identities().values()), NAMES)
+    server = LocalFunctionUrl(list(known_identities().values()), NAMES)
     saved = os.environ.get("GLUE_AUDIT_API_URL")
     with server.running():
         os.environ["GLUE_AUDIT_API_URL"] = server.url

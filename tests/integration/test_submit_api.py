@@ -29,7 +29,7 @@ from scripts.engine.scenario import Estate, build_estate
 from scripts.engine.stack import Stack, drain
 from tests.integration.test_cli_requests import JOBS, World
 from tests.support.cli import cli, one_line
-from tests.support.submit_api import signed_as, test_identities
+from tests.support.submit_api import known_identities, signed_as
 
 
 def ledger_items() -> list[LedgerItem]:
@@ -60,7 +60,7 @@ def test_unsigned_or_wrongly_signed_calls_are_refused_with_403_and_write_nothing
 ) -> None:
     url = f"{function_url_session.url}/requests"
     body = json.dumps({"job_name": "payments", "argument_sets": [{}]}).encode()
-    analytics = test_identities()["analytics"]
+    analytics = known_identities()["analytics"]
     before = function_url_session.invocations
 
     unsigned = http.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
@@ -202,7 +202,11 @@ def test_cancel_of_another_teams_request_is_refused_and_of_ones_own_run_stops_it
     assert {e["detail-type"] for e in mine} == {"Glue Audit Request State Change"}
     assert sorted(e["detail"]["kind"] for e in mine) == sorted(kind for kind, _ in kinds)
     finished = next(e["detail"] for e in mine if e["detail"]["kind"] == "finished")
-    assert finished["run_state"] == "STOPPED" and finished["team"] == "analytics"
+    assert (finished["run_state"], finished["team"], finished["submitted_by"]) == (
+        "STOPPED",
+        "analytics",
+        ana.arn,
+    )
 
 
 def test_events_are_never_overwritten(stack: Stack) -> None:

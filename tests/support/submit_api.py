@@ -15,7 +15,7 @@ PREFIX = "glue-audit-test"
 TESTER_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{PREFIX}-data-eng/tester"
 
 
-def test_identities() -> dict[str, Identity]:
+def known_identities() -> dict[str, Identity]:
     return {
         "data-eng": Identity("testing", "testing", TESTER_ARN, "AROATESTING:tester"),
         **sandbox_identities(PREFIX),
@@ -31,7 +31,7 @@ TEST_TEAMS: dict[str, Any] = {
 @contextmanager
 def signed_as(name: str) -> Iterator[Identity]:
     """The CLI's credentials are this identity's inside the block (its key signs the API calls)."""
-    identity = test_identities()[name]
+    identity = known_identities()[name]
     saved = {
         key: os.environ.get(key)
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")

@@ -273,10 +273,12 @@ def mark_request_from_run(run: RunItem) -> bool:
             return False
         raise
     # Keyed by the launch time, so every later state of an active run finds "launched" recorded.
+    # The update returned the whole request (ALL_NEW), so the events carry its team and submitter.
     request_events.record(
         run.request_id,
         "launched",
         run.launched_at or run.first_seen_at,
+        request=request,
         run_id=run.run_id,
         run_state=run.state,
         job_name=run.job_name,
@@ -287,6 +289,7 @@ def mark_request_from_run(run: RunItem) -> bool:
             run.request_id,
             "finished",
             run.state_at,
+            request=request,
             run_id=run.run_id,
             run_state=run.state,
             reason=run.error_message,
