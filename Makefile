@@ -8,7 +8,7 @@ LOCALSTACK_VENV := .venv-localstack
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
-.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build clean test-localstack tf-plan
+.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build clean test-localstack tf-plan chromium
 
 venv: $(VENV)/.installed
 
@@ -28,8 +28,14 @@ demo: venv
 sandbox: venv
 	$(PY) -m scripts.sandbox $(SANDBOX_ARGS)
 
+# Debian's Chromium for the console's browser tests (tests/browser, Playwright with
+# executable_path=/usr/bin/chromium; no browser download). Needs root; `make test` installs it
+# first (CI runs as root).
+chromium:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
-test: venv lint typecheck fmt-check tf-plan checkov
+test: venv chromium lint typecheck fmt-check tf-plan checkov
 	$(PY) -m pytest
 
 unit: venv

@@ -51,8 +51,8 @@ def test_pip_install_gives_a_working_cli(tmp_path: Path, emulator: Emulator, sta
     source.mkdir()
     shutil.copy(ROOT / "pyproject.toml", source)
     shutil.copytree(
-        ROOT / "layers" / "common" / "python",
-        source / "layers" / "common" / "python",
+        ROOT / "layers" / "common",
+        source / "layers" / "common",
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
     )
     venv = tmp_path / "venv"
