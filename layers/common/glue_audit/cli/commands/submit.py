@@ -354,10 +354,11 @@ def run_submit(args: argparse.Namespace, ctx: Context) -> int:
                 }
             )
         else:
+            # Two lines: a role session's ARN alone is up to ~90 columns (tables fit 120).
             ctx.print(
-                f"submitted {len(ids)} request(s) for {args.job} at priority {priority} "
-                f"(team {answer.get('team')}, as {answer.get('submitted_by')})"
+                f"submitted {len(ids)} request(s) for {args.job} at priority {priority}, team {answer.get('team')}"
             )
+            ctx.print(f"as {answer.get('submitted_by')}")
             for request_id in ids:
                 ctx.print(request_id)
         return 0
@@ -505,10 +506,8 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.print_json(answer)
     elif answer.get("action") == "stop-requested":
-        ctx.print(
-            f"stopping {answer['request_id']}: asked Glue to stop run {answer.get('run_id')} "
-            f"(recorded as {answer.get('stop_requested_by')}); it ends STOPPED"
-        )
+        ctx.print(f"stopping {answer['request_id']}: Glue was asked to stop run {answer.get('run_id')}")
+        ctx.print(f"asked by {answer.get('stop_requested_by')}; the run ends STOPPED")
     else:
         ctx.print(f"cancelled {answer['request_id']}")
     return 0
