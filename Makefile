@@ -90,3 +90,4 @@ bench: venv
 	$(PY) -m scripts.bench.ingest
 	$(PY) -m scripts.bench.simulate
 	$(PY) -m scripts.bench.chains
+	$(PY) -m scripts.bench.submit_api

@@ -173,6 +173,10 @@ def write_env(path: Path, lines: list[str]) -> None:
     partial.replace(path)
 
 
+def finance_env_file(env_file: Path) -> Path:
+    return env_file.with_name(env_file.name + ".finance")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)  # bad input is refused before the emulator's imports (seconds)
     if args.port and port_taken(args.port):
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"sandbox: embedded AWS emulator on {emulator.endpoint}, speed {args.speed:g}")
         box = sandbox.Sandbox(options, emulator, log=log)
         with box.running():
-            lines = sandbox.env_lines(emulator)
+            lines = sandbox.env_lines(emulator, box.api.url)
             if not args.no_console:
                 port = args.console_port or free_port()
                 exports = dict(
@@ -221,8 +225,14 @@ def main(argv: list[str] | None = None) -> int:
                 if console is not None:
                     lines.append(f"export GLUE_AUDIT_CONSOLE_URL=http://127.0.0.1:{port}/")
             write_env(args.env_file, lines)
+            # The other team's identity: `source build/sandbox/env.finance` after the env file.
+            finance = finance_env_file(args.env_file)
+            write_env(
+                finance, [f"export {k}={v}" for k, v in sandbox.IDENTITIES["finance"].export_lines().items()]
+            )
             for line in lines:
                 log(line)
+            log(f"submit API (function URL, SigV4) on {box.api.url}; signing as {sandbox.HELD_SUBMITTER.arn}")
             if console is not None:
                 log(f"console: http://127.0.0.1:{port}/ (glue-audit console, read-only)")
             log(
@@ -234,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_console(console)
         args.env_file.unlink(missing_ok=True)
+        finance_env_file(args.env_file).unlink(missing_ok=True)
         emulator.stop()
     log("sandbox: stopped")
     # Everything is stopped; what is left in memory goes with the process. Without this, the

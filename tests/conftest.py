@@ -6,6 +6,7 @@ before each test, so every test starts from an empty account.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -19,12 +20,16 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "glue-audit")
 
 from glue_audit.config.resources import ResourceNames
 from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher
+from scripts.engine.function_url import LocalFunctionUrl
 from scripts.engine.simulation import reset_handlers
 from scripts.engine.stack import Stack, provision
+from tests.support.submit_api import TEST_TEAMS, known_identities
 
 NAMES = ResourceNames("glue-audit-test")
 # The functions' environment, as Terraform sets it; handlers read it at their first call.
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
+# The submit API's teams (the Terraform variable teams); the emulator's "testing" key is in data-eng.
+os.environ.setdefault("TEAMS", json.dumps(TEST_TEAMS))
 
 
 @pytest.fixture(autouse=True)
@@ -64,8 +69,25 @@ def dispatcher(emulator: Emulator, dispatcher_session: LambdaDispatcher) -> Lamb
     return dispatcher_session
 
 
+@pytest.fixture(scope="session")
+def function_url_session(dispatcher_session: LambdaDispatcher) -> Iterator[LocalFunctionUrl]:
+    """The submit API's function URL (SigV4 verified) on 127.0.0.1; the CLI finds it in
+    GLUE_AUDIT_API_URL."""
+    server = LocalFunctionUrl(list(known_identities().values()), NAMES)
+    saved = os.environ.get("GLUE_AUDIT_API_URL")
+    with server.running():
+        os.environ["GLUE_AUDIT_API_URL"] = server.url
+        try:
+            yield server
+        finally:
+            if saved is None:
+                os.environ.pop("GLUE_AUDIT_API_URL", None)
+            else:
+                os.environ["GLUE_AUDIT_API_URL"] = saved
+
+
 @pytest.fixture
-def stack(emulator: Emulator) -> Stack:
+def stack(emulator: Emulator, function_url_session: LocalFunctionUrl) -> Stack:
     return provision(NAMES)
 
 

@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from moto.backends import get_backend
+from moto.core.responses import ActionResult
 from moto.glue.models import FakeJobRun
+from moto.glue.responses import GlueResponse
 from moto.moto_api import state_manager
 
 from glue_audit.domain.states import TERMINAL_STATES
@@ -37,6 +39,40 @@ def _as_dict_with_overrides(run: FakeJobRun) -> dict[str, Any]:
 
 _ORIGINAL_AS_DICT = FakeJobRun.as_dict
 FakeJobRun.as_dict = _as_dict_with_overrides  # type: ignore[method-assign,assignment]
+
+ACTIVE_STATES = ("STARTING", "RUNNING", "WAITING")
+
+
+def _batch_stop_job_run(self: GlueResponse) -> ActionResult:
+    """BatchStopJobRun, which moto lacks: an active run goes STOPPING (the driver ends it STOPPED
+    and publishes the event, as Glue does); any other run is an error entry, not a failure."""
+    name = self.parameters.get("JobName")
+    stopped, errors = [], []
+    for run_id in self.parameters.get("JobRunIds") or []:
+        runs = (
+            [r for r in self.glue_backend.jobs[name].job_runs if r.job_run_id == run_id]
+            if name in self.glue_backend.jobs
+            else []
+        )
+        if runs and runs[0].status in ACTIVE_STATES:
+            runs[0].status = "STOPPING"
+            stopped.append({"JobName": name, "JobRunId": run_id})
+        else:
+            state = runs[0].status if runs else "not found"
+            errors.append(
+                {
+                    "JobName": name,
+                    "JobRunId": run_id,
+                    "ErrorDetail": {
+                        "ErrorCode": "InvalidInputException",
+                        "ErrorMessage": f"Job run is {state}",
+                    },
+                }
+            )
+    return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
+
+
+GlueResponse.batch_stop_job_run = _batch_stop_job_run  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -117,6 +153,10 @@ class GlueDriver:
 
     def active(self) -> list[DrivenRun]:
         return [r for r in self.runs.values() if r.state not in TERMINAL_STATES]
+
+    def stopping(self) -> list[DrivenRun]:
+        """Active runs someone asked Glue to stop (BatchStopJobRun): they end STOPPED next."""
+        return [r for r in self.active() if self._moto_run(r.job_name, r.run_id).status == "STOPPING"]
 
     # ------------------------------------------------------------------ acting as Glue
 

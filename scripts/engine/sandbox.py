@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import random
 import shlex
 import threading
@@ -50,7 +51,9 @@ from glue_audit.aws.declarations import ON_SUCCESS_TAG
 from glue_audit.config.resources import ResourceNames
 from glue_audit.config.settings import Settings
 from glue_audit.flows import submission as requests
+from glue_audit.flows.teams import TEAMS_VARIABLE, Teams
 from glue_audit.insights import cloudwatch as cw
+from glue_audit.ledger import request_events
 from glue_audit.ledger.models import RequestItem
 from scripts.engine.api_calls import acting_as
 from scripts.engine.emulator import (
@@ -61,6 +64,7 @@ from scripts.engine.emulator import (
     LambdaDispatcher,
     load_handler,
 )
+from scripts.engine.function_url import Identity, LocalFunctionUrl, sandbox_identities, sandbox_teams
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate
 from scripts.engine.scheduler import Scheduler, provision_scheduler
@@ -92,6 +96,14 @@ def without_chains(job: JobSpec) -> JobSpec:
 
 HELD_REQUEST_ID = "req-20261122101500-3f2a9c0d1e2b"
 HELD_OWNER = "ana"
+# Two data-team roles in two teams, behind the submit API's function URL (SigV4 verified); the env
+# file signs as analytics (ana), env.finance as finance (fred). The held request is ana's.
+IDENTITIES = sandbox_identities(NAMES.prefix)
+TEAMS = sandbox_teams(NAMES.prefix)
+HELD_SUBMITTER = IDENTITIES["analytics"]
+# An EventBridge rule on the request state changes, into a queue the sandbox reads and logs.
+NOTIFICATIONS_RULE = f"{NAMES.prefix}-request-events"
+NOTIFICATIONS_QUEUE = f"{NAMES.prefix}-request-notifications"
 OUTCOME_ARGUMENT = "--sandbox_outcome"
 OUTCOMES = {
     "SUCCEEDED": None,
@@ -129,6 +141,7 @@ class SandboxOptions:
     run_minutes: tuple[int, int] = (3, 18)  # sandbox minutes a live run takes, drawn per run
     step_seconds: float = 0.25  # how often the loop looks at Glue and the queue (wall clock)
     history_hours: int = 4  # how far back the seed chain's history starts
+    api_port: int = 0  # the submit API's function URL on 127.0.0.1 (0: a free port)
 
     @property
     def tick_seconds(self) -> float:
@@ -173,6 +186,9 @@ class Sandbox:
     _next_tick: float = 0.0
     _next_analysis: float = 0.0
     _context: Any = None
+    api: LocalFunctionUrl = field(init=False)
+    notifications_url: str = field(init=False)
+    notified: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ start
 
@@ -190,8 +206,14 @@ class Sandbox:
                 scenario_settings(Options(), self.names, self.scheduler.state_machine_arn),
                 managed_jobs=frozenset(job.name for job in JOBS),
                 tick_dedup_seconds=max(1, int(SANDBOX_MINUTE / self.options.speed)),
+                team_dpu_budgets=Teams.from_json(json.dumps(TEAMS)).dpu_budgets(),
             )
             stack.enter_context(handlers_configured(self.settings))
+            os.environ[TEAMS_VARIABLE] = json.dumps(TEAMS)  # the submit API's (restored on exit)
+            self._subscribe_to_request_events()
+            self.api = stack.enter_context(
+                LocalFunctionUrl(list(IDENTITIES.values()), self.names, port=self.options.api_port).running()
+            )
             self.driver = stack.enter_context(GlueDriver(self.stack, self.estate.job_subnets))
             self._context = FakeLambdaContext(self.names.function("ingest"))
             self.backfill(datetime.now(UTC))
@@ -204,6 +226,38 @@ class Sandbox:
                 yield self
             finally:
                 wait_for_executions(self.scheduler, timeout=30.0)
+
+    def _subscribe_to_request_events(self) -> None:
+        """What a team does with the request state changes: an EventBridge rule on their source and
+        detail-type (glue_audit/facts/request_events.json), here into a queue the loop reads."""
+        sqs, events = self.stack.client("sqs"), self.stack.client("events")
+        self.notifications_url = sqs.create_queue(QueueName=NOTIFICATIONS_QUEUE)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.notifications_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        pattern = {"source": [request_events.SOURCE], "detail-type": [request_events.DETAIL_TYPE]}
+        events.put_rule(Name=NOTIFICATIONS_RULE, EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule=NOTIFICATIONS_RULE, Targets=[{"Id": "notifications", "Arn": arn}])
+
+    def _read_notifications(self) -> None:
+        sqs = self.stack.client("sqs")
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.notifications_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                detail = json.loads(message["Body"])["detail"]
+                self.notified.append(detail)
+                self.log(
+                    f"{datetime.now(UTC):%H:%M:%S} notified {detail['request_id']} {detail['kind']}"
+                    f"{' ' + detail['run_state'] if detail.get('run_state') else ''} by {detail['by']}"
+                )
+            sqs.delete_message_batch(
+                QueueUrl=self.notifications_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
 
     def _put_examples(self) -> None:
         """The repository's example argument files, also in S3 (``s3://glue-audit-sandbox-inputs/``),
@@ -337,12 +391,14 @@ class Sandbox:
             HELD_JOB.name,
             [{"--export_date": f"{now:%Y-%m-%d}"}],
             defaults=defaults,
+            team="analytics",
             owner=HELD_OWNER,
             now=now,
+            submitted_by=HELD_SUBMITTER.arn,
         )
         held = RequestItem(*RequestItem.key(HELD_REQUEST_ID), **_attributes(item, HELD_REQUEST_ID))
         held.set_status(str(item.status))
-        requests.write_requests([held])
+        requests.write_requests([held], by=HELD_SUBMITTER.arn)
 
     # ------------------------------------------------------------------ the loop
 
@@ -365,6 +421,10 @@ class Sandbox:
             self.log(
                 f"{now:%H:%M:%S} started  {driven.job_name} {driven.run_id[:11]} ({drawn.state} to come)"
             )
+        for driven in self.driver.stopping():
+            self.driver.finish(driven, "STOPPED", now)
+            self.counts.ended += 1
+            self.log(f"{now:%H:%M:%S} stopped  {driven.job_name} {driven.run_id[:11]} (BatchStopJobRun)")
         for driven in self.driver.active():
             fate = self._fates.get(driven.run_id)
             if fate is None or fate.seconds is None:
@@ -377,6 +437,7 @@ class Sandbox:
                 self.counts.ended += 1
                 self.log(f"{now:%H:%M:%S} ended    {driven.job_name} {driven.run_id[:11]} {fate.state}")
         self._drain()
+        self._read_notifications()
         clock = time.monotonic()
         if clock >= self._next_tick:
             self._next_tick = clock + self.options.tick_seconds
@@ -443,6 +504,7 @@ def _attributes(item: RequestItem, request_id: str) -> dict[str, Any]:
         "arguments": item.arguments,
         "team": item.team,
         "owner": item.owner,
+        "submitted_by": item.submitted_by,
         "submitted_at": item.submitted_at,
         "updated_at": item.updated_at,
     }
@@ -459,16 +521,17 @@ class SandboxEmulator(Emulator):
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
 
-def env_lines(emulator: Emulator) -> list[str]:
-    """The shell ``export`` lines the CLI needs to talk to this sandbox."""
+def env_lines(emulator: Emulator, api_url: str, identity: Identity = HELD_SUBMITTER) -> list[str]:
+    """The shell ``export`` lines the CLI needs to talk to this sandbox, signing as ``identity``
+    (the sandbox's emulator takes any key; its submit API knows the two identities' keys)."""
     env = emulator.environment()
     values = {
         "AWS_ENDPOINT_URL": env["AWS_ENDPOINT_URL"],
         "AWS_DEFAULT_REGION": env["AWS_DEFAULT_REGION"],
-        "AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"],
-        "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"],
-        "AWS_SESSION_TOKEN": env["AWS_SESSION_TOKEN"],
+        **identity.export_lines(),
         "LEDGER_TABLE": NAMES.ledger_table,
         "MANAGED_JOBS": json.dumps(sorted(job.name for job in JOBS)),
+        "GLUE_AUDIT_API_URL": api_url,
     }
-    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    return [*lines, "unset AWS_SESSION_TOKEN AWS_PROFILE"]

@@ -155,7 +155,7 @@ class SimClock:
         return self.now
 
 
-HANDLER_MODULES = ("capacity", "launcher", "ingest", "analyzer")
+HANDLER_MODULES = ("capacity", "launcher", "ingest", "analyzer", "submit_api")
 
 
 def reset_handlers() -> None:

@@ -25,6 +25,8 @@ locals {
     environment        = jsondecode(file("${local.facts_dir}/environment.json"))
     function_actions   = jsondecode(file("${local.facts_dir}/function_actions.json"))
     submitter_actions  = jsondecode(file("${local.facts_dir}/submitter_actions.json"))
+    operator_actions   = jsondecode(file("${local.facts_dir}/operator_actions.json"))
+    request_events     = jsondecode(file("${local.facts_dir}/request_events.json"))
     metrics            = jsondecode(file("${local.facts_dir}/metrics.json"))
     deferral_reasons   = jsondecode(file("${local.facts_dir}/deferral_reasons.json"))
     glue_event_pattern = jsondecode(file("${local.facts_dir}/glue_event_pattern.json"))
@@ -110,9 +112,11 @@ module "functions" {
   metrics_namespace    = local.metrics_namespace
   kms_key              = local.kms_key
 
-  environment_facts = local.facts.environment
-  function_actions  = local.facts.function_actions
-  submitter_actions = local.facts.submitter_actions
+  environment_facts   = local.facts.environment
+  function_actions    = local.facts.function_actions
+  submitter_actions   = local.facts.submitter_actions
+  operator_actions    = local.facts.operator_actions
+  request_event_facts = local.facts.request_events
 
   ledger_table_name           = module.ledger.table_name
   ledger_table_arn            = module.ledger.table_arn
@@ -122,7 +126,9 @@ module "functions" {
   run_report_s3_uris          = [module.glue_jobs.report_uri]
   argument_file_s3_uris       = var.argument_file_s3_uris
 
-  settings = var.settings
+  settings               = var.settings
+  teams                  = var.teams
+  request_event_bus_name = var.request_event_bus_name
 
   tags = var.tags
 }

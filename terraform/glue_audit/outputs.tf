@@ -59,6 +59,16 @@ output "alarm_topic_arn" {
 }
 
 output "submitter_policy_json" {
-  description = "Least-privilege IAM policy (JSON) for the data teams' glue-audit submit, cancel, status and history: the ledger and its indexes, the jobs they may request. Attach it to their roles."
+  description = "Least-privilege IAM policy (JSON) for the data teams' glue-audit submit, cancel, status and history: the submit API's function URL, read-only ledger access, the jobs they may request. Attach it to their roles."
   value       = module.functions.submitter_policy_json
+}
+
+output "operator_policy_json" {
+  description = "Read-only IAM policy (JSON) for operators' glue-audit status, history, flow, stragglers and report. Attach it to their roles."
+  value       = module.functions.operator_policy_json
+}
+
+output "submit_api_url" {
+  description = "The submit API's function URL (AuthType AWS_IAM): GLUE_AUDIT_API_URL for the glue-audit CLI."
+  value       = module.functions.submit_api_url
 }

@@ -473,3 +473,19 @@ variable "alarm_topic_kms_key_arn" {
     error_message = "alarm_topic_kms_key_arn must be a KMS key ARN or null."
   }
 }
+
+# --- The submit API -------------------------------------------------------------------------------
+
+variable "teams" {
+  type        = any
+  description = "The data teams of the submit API, by name: { NAME = { principals = [ARN patterns], max_priority = 0-100 [50], dpu_budget = DPUs or null, cancellers = [ARN patterns] } }. Types and validations: modules/functions variable teams. A principal in no team is refused."
+  default     = {}
+  nullable    = false
+}
+
+variable "request_event_bus_name" {
+  type        = string
+  description = "EventBridge bus the submit API and the functions publish request state changes to (source glue-audit, detail-type Glue Audit Request State Change)."
+  default     = "default"
+  nullable    = false
+}

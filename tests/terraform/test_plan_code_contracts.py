@@ -21,8 +21,10 @@ from glue_audit.config.permissions import FUNCTION_ACTIONS
 from glue_audit.config.resources import FUNCTIONS
 from glue_audit.config.settings import ENVIRONMENT_VARIABLES, POWERTOOLS_VARIABLES, Settings
 from glue_audit.domain.policy import DIMENSIONS
+from glue_audit.flows.teams import TEAMS_VARIABLE, Teams
 from glue_audit.insights import flow
 from glue_audit.insights.collect import UPSTREAM_TAG, JobInfo
+from glue_audit.ledger.request_events import BUS_VARIABLE
 from tests.terraform.plan import ENVIRONMENTS, actions, planned_resources, policy_documents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,7 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "ec2:DescribeSubnets",
         "ec2:DescribeVpcEndpoints",
         "ec2:DescribeVpcs",
+        "glue:ListJobs",
         "logs:CreateLogDelivery",
         "logs:DeleteLogDelivery",
         "logs:DescribeLogGroups",
@@ -182,7 +185,11 @@ def _region(env: str) -> str:
 def test_function_environment_is_what_settings_reads_and_parses(env: str, function: str) -> None:
     planned = _one(env, "aws_lambda_function", f'module.functions.aws_lambda_function.this["{function}"]')
     variables = planned["environment"][0]["variables"]
-    assert set(variables) == set(ENVIRONMENT_VARIABLES) | set(POWERTOOLS_VARIABLES)
+    # Read outside Settings: the request events' bus (every function) and the submit API's teams.
+    extra = {BUS_VARIABLE} | ({TEAMS_VARIABLE} if function == "submit_api" else set())
+    assert set(variables) == set(ENVIRONMENT_VARIABLES) | set(POWERTOOLS_VARIABLES) | extra
+    if function == "submit_api":
+        Teams.from_json(variables[TEAMS_VARIABLE])  # parses, whatever teams the tfvars declare
     read: set[str] = set()
 
     class Recorder(dict[str, str]):

@@ -189,7 +189,9 @@ def test_submitter_policy_output_grants_the_cli_actions_on_the_ledger_the_jobs_a
 
     output = plan(env)["planned_values"]["outputs"]["submitter_policy_json"]["value"]
     statements = {s["Sid"]: s for s in json.loads(output)["Statement"]}
-    granted = {sid: sorted(actions) for sid, actions in SUBMITTER_GRANTS.items()}
+    granted = {sid: sorted(actions) for sid, actions in SUBMITTER_GRANTS.items() if sid != "SubmitApi"}
+    # The function URL's two actions, one statement each, each held to the URL by its condition.
+    granted |= {f"SubmitApi{action.split(':')[1]}": [action] for action in SUBMITTER_GRANTS["SubmitApi"]}
     if not argument_files:
         del granted["ArgumentFiles"]
     assert {sid: sorted(_strings(s["Action"])) for sid, s in statements.items()} == granted
@@ -198,6 +200,15 @@ def test_submitter_policy_output_grants_the_cli_actions_on_the_ledger_the_jobs_a
         f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/glue-audit-ledger",
         f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/glue-audit-ledger/index/*",
     ]
+    api = f"arn:aws:lambda:{region}:{ACCOUNT}:function:glue-audit-submit_api"
+    assert statements["SubmitApiInvokeFunctionUrl"]["Resource"] == api
+    assert _conditions(statements["SubmitApiInvokeFunctionUrl"]) == {
+        "StringEquals": {"lambda:FunctionUrlAuthType": ["AWS_IAM"]}
+    }
+    assert statements["SubmitApiInvokeFunction"]["Resource"] == api
+    assert _conditions(statements["SubmitApiInvokeFunction"]) == {
+        "Bool": {"lambda:InvokedViaFunctionUrl": ["true"]}
+    }
     jobs = sorted(
         f"arn:aws:glue:{region}:{ACCOUNT}:job/{job['name']}"
         for job in planned_resources(env, "aws_glue_job").values()

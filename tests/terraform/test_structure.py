@@ -43,6 +43,7 @@ UNTAGGABLE = {
     "aws_glue_security_configuration",
     "aws_iam_role_policy",
     "aws_lambda_function_event_invoke_config",
+    "aws_lambda_function_url",
     "aws_lambda_layer_version",
     "aws_lambda_permission",
     "aws_route_table_association",

@@ -57,4 +57,6 @@ module "glue_audit" {
   create_alarm_topic               = var.create_alarm_topic
   alarm_topic_arn                  = var.alarm_topic_arn
   alarm_topic_kms_key_arn          = var.alarm_topic_kms_key_arn
+  teams                            = var.teams
+  request_event_bus_name           = var.request_event_bus_name
 }

@@ -317,3 +317,15 @@ variable "alarm_topic_kms_key_arn" {
   description = "Customer managed KMS key of the alarm topic. Its key policy must let cloudwatch.amazonaws.com use it (the AWS managed aws/sns key cannot, so alarms could not publish). Null: the stack's key (kms_key_arn or the created one); the topic is unencrypted only with customer_managed_key = false."
   default     = null
 }
+
+variable "teams" {
+  type        = any
+  description = "The data teams of the submit API, by name: { NAME = { principals = [ARN patterns], max_priority = 0-100 [50], dpu_budget = DPUs or null, cancellers = [ARN patterns] } }. Types and validations: modules/functions variable teams. A principal in no team is refused."
+  default     = null
+}
+
+variable "request_event_bus_name" {
+  type        = any
+  description = "EventBridge bus the submit API and the functions publish request state changes to (source glue-audit, detail-type Glue Audit Request State Change)."
+  default     = null
+}

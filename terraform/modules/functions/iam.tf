@@ -20,9 +20,33 @@ locals {
   # The resources of each group of submitter_actions.json; a group with none (ArgumentFiles when
   # argument_file_s3_uris is empty) is left out of the policy.
   submitter_resources = {
+    SubmitApi     = [local.submit_api_arn]
     Ledger        = local.group_resources.Ledger
     GlueJobsRead  = var.launchable_job_arns
     ArgumentFiles = local.argument_file_object_arns
+  }
+  # Built from the name, as AWS builds it, so the policies are in the plan.
+  submit_api_arn = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${var.name_prefix}-submit_api"
+  # A call of the function URL is authorized against both actions; each is held to the URL: an
+  # InvokeFunctionUrl only of an AWS_IAM URL, an InvokeFunction only through a function URL (a
+  # direct Invoke could hand the function a forged requestContext.authorizer.iam).
+  submit_api_conditions = {
+    "lambda:InvokeFunctionUrl" = { test = "StringEquals", variable = "lambda:FunctionUrlAuthType", values = ["AWS_IAM"] }
+    "lambda:InvokeFunction"    = { test = "Bool", variable = "lambda:InvokedViaFunctionUrl", values = ["true"] }
+  }
+  submitter_statements = flatten([
+    for sid, actions in var.submitter_actions : sid == "SubmitApi" ? [
+      for action in actions : { sid = "${sid}${split(":", action)[1]}", actions = [action], resources = local.submitter_resources[sid], condition = local.submit_api_conditions[action] }
+    ] : length(local.submitter_resources[sid]) == 0 ? [] : [{ sid = sid, actions = actions, resources = local.submitter_resources[sid], condition = null }]
+  ])
+
+  # What an operator's glue-audit status, history, flow, stragglers and report call: reads only
+  # (glue_audit/facts/operator_actions.json, held to the commands' calls by an integration test).
+  operator_resources = {
+    Ledger                     = local.group_resources.Ledger
+    GlueJobsRead               = local.group_resources.GlueJobsRead
+    GlueConnectionsRead        = local.group_resources.GlueConnectionsRead
+    NoResourceLevelPermissions = ["*"]
   }
 
   # {function: {group: [action, ...]}}: the statement sid is the group.
@@ -37,6 +61,10 @@ locals {
     GlueConnectionsRead = ["${local.glue_arn_prefix}:catalog", "${local.glue_arn_prefix}:connection/*"]
     # Only the launcher starts runs, and only of launchable_job_arns.
     GlueLaunch = var.launchable_job_arns
+    # Only the submit API stops runs, and only of launchable jobs.
+    GlueStop = var.launchable_job_arns
+    # The request state changes (glue_audit.ledger.request_events) go to one bus.
+    RequestEvents = ["arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:event-bus/${var.request_event_bus_name}"]
     # The event-driven tick: one execution per TICK_DEDUP_SECONDS window (the execution name).
     SchedulerTick = [var.scheduler_state_machine_arn]
     # Only the run reports the jobs write (the glue_jobs module's report prefix), nothing else of
@@ -171,16 +199,41 @@ resource "aws_iam_role_policy" "this" {
 
 # What a data team's principal needs for `glue-audit submit`, `cancel`, `status` and `history`
 # (glue_audit/facts/submitter_actions.json, held to the commands' calls by an integration test):
-# the ledger and its indexes, the jobs it may request, and the argument files under
-# argument_file_s3_uris (when any). Attach it to the team's role yourself.
+# calling the submit API's function URL, reading (never writing) the ledger and its indexes, the
+# jobs it may request, and the argument files under argument_file_s3_uris (when any). Attach it to
+# the team's role yourself; which team the role is in is the teams variable's business.
 data "aws_iam_policy_document" "submitter" {
   dynamic "statement" {
-    for_each = { for sid, actions in var.submitter_actions : sid => actions if length(local.submitter_resources[sid]) > 0 }
+    for_each = local.submitter_statements
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.condition == null ? [] : [statement.value.condition]
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+}
+
+# What an operator (read-only) needs for `glue-audit status`, `history`, `flow`, `stragglers` and
+# `report`: no write of anything (glue_audit/facts/operator_actions.json). Attach it yourself.
+data "aws_iam_policy_document" "operator" {
+  dynamic "statement" {
+    for_each = var.operator_actions
 
     content {
       sid       = statement.key
       actions   = statement.value
-      resources = local.submitter_resources[statement.key]
+      resources = local.operator_resources[statement.key]
     }
   }
 }

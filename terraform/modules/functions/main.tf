@@ -24,6 +24,26 @@ locals {
       memory_size = var.memory_size["analyzer"]
       timeout     = var.timeout_seconds["analyzer"]
     }
+    # Behind a function URL with AuthType AWS_IAM (below): the only writer of submissions.
+    submit_api = {
+      description = "Submit API: submissions, cancellations and stops of run requests, for the signed caller's team"
+      memory_size = lookup(var.memory_size, "submit_api", 256)
+      timeout     = lookup(var.timeout_seconds, "submit_api", 30)
+    }
+  }
+
+  # The teams' DPU budgets join the scheduler's (TEAM_DPU_BUDGETS); a budget in settings wins.
+  team_budgets  = merge({ for name, team in var.teams : name => team.dpu_budget if team.dpu_budget != null }, var.settings.team_dpu_budgets)
+  settings_used = merge(var.settings, { team_dpu_budgets = local.team_budgets })
+
+  request_event_facts = var.request_event_facts
+  # On top of environment.json's variables: where every function publishes request state changes,
+  # and the submit API's teams (glue_audit.flows.teams reads TEAMS).
+  extra_environment = {
+    for name in keys(local.functions) : name => merge(
+      { (local.request_event_facts.bus_environment_variable) = var.request_event_bus_name },
+      name == "submit_api" ? { TEAMS = jsonencode({ for team_name, team in var.teams : team_name => { for key, value in team : key => value if value != null } }) } : {},
+    )
   }
 
   # The facts the Python code reads too (glue_audit/facts, shipped in the layer), given as inputs.
@@ -31,7 +51,7 @@ locals {
 
   # The environment: environment.json's variables, each from the value it names. Settings are
   # numbers (tostring) or, for team_dpu_budgets, a JSON object.
-  settings_values = { for key, value in var.settings : key => can(tostring(value)) ? tostring(value) : jsonencode(value) }
+  settings_values = { for key, value in local.settings_used : key => can(tostring(value)) ? tostring(value) : jsonencode(value) }
   wired_values = {
     ledger_table_name = var.ledger_table_name
     # The ingest function starts an event-driven tick when a run ends (only it may: see iam.tf).
@@ -107,7 +127,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, null) # null: unreserved
 
   environment {
-    variables = local.environment
+    variables = merge(local.environment, local.extra_environment[each.key])
   }
 
   tracing_config {
@@ -125,4 +145,12 @@ resource "aws_lambda_function" "this" {
 
   # The role's policy and the log group exist before the first invocation.
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+# The submit API's endpoint: IAM authenticates every call (SigV4), and the function reads the signed
+# caller from requestContext.authorizer.iam. Same-account principals need lambda:InvokeFunctionUrl
+# and lambda:InvokeFunction in their own policy (submitter_policy_json); no resource policy opens it.
+resource "aws_lambda_function_url" "submit_api" {
+  function_name      = aws_lambda_function.this["submit_api"].function_name
+  authorization_type = "AWS_IAM"
 }

@@ -1,5 +1,5 @@
 output "function_arns" {
-  description = "Function ARNs by name (capacity, launcher, ingest, analyzer). Available once each role's policy is attached."
+  description = "Function ARNs by name (capacity, launcher, ingest, analyzer, submit_api). Available once each role's policy is attached."
   # Built from the names, as AWS builds them, so they are known at plan time (the state machine's
   # policy and the schedules that name them can be read in the plan).
   value      = { for name, function in aws_lambda_function.this : name => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${function.function_name}" }
@@ -32,6 +32,21 @@ output "settings_values" {
 }
 
 output "submitter_policy_json" {
-  description = "IAM policy (JSON) with the least privilege for glue-audit submit, cancel, status and history: attach it to the data teams' roles."
+  description = "IAM policy (JSON) with the least privilege for glue-audit submit, cancel, status and history: the submit API's function URL and read-only ledger access (no DynamoDB write). Attach it to the data teams' roles."
   value       = data.aws_iam_policy_document.submitter.json
+}
+
+output "operator_policy_json" {
+  description = "Read-only IAM policy (JSON) for glue-audit status, history, flow, stragglers and report: attach it to the operators' roles."
+  value       = data.aws_iam_policy_document.operator.json
+}
+
+output "submit_api_url" {
+  description = "The submit API's function URL (AuthType AWS_IAM): set GLUE_AUDIT_API_URL to it for glue-audit submit and cancel."
+  value       = aws_lambda_function_url.submit_api.function_url
+}
+
+output "submit_api_function_arn" {
+  description = "ARN of the submit API function (the resource of submitter_policy_json's SubmitApi statements)."
+  value       = local.submit_api_arn
 }

@@ -137,6 +137,21 @@ variable "submitter_actions" {
   description = "glue_audit/facts/submitter_actions.json: {statement group: [action, ...]}, what glue-audit submit, cancel, status and history call."
 }
 
+variable "operator_actions" {
+  type        = map(list(string))
+  description = "glue_audit/facts/operator_actions.json: {statement group: [action, ...]}, what glue-audit status, history, flow, stragglers and report call (reads only)."
+}
+
+variable "request_event_facts" {
+  type = object({
+    source                   = string
+    detail-type              = string
+    kinds                    = list(string)
+    bus_environment_variable = string
+  })
+  description = "glue_audit/facts/request_events.json: the source and detail-type of the request state-change events and the variable naming their bus."
+}
+
 variable "ledger_table_name" {
   type        = string
   description = "Name of the ledger table (LEDGER_TABLE)."
@@ -296,4 +311,58 @@ variable "tags" {
   type        = map(string)
   description = "Tags for every resource (on top of the provider's default_tags)."
   default     = {}
+}
+
+# The submit API (functions/submit_api behind a function URL with AuthType AWS_IAM): who may submit,
+# in which team, with what cap and budget (glue_audit.flows.teams; the function's TEAMS).
+
+variable "teams" {
+  type = map(object({
+    principals   = list(string)
+    max_priority = optional(number, 50)
+    dpu_budget   = optional(number)
+    cancellers   = optional(list(string))
+  }))
+  description = <<-EOT
+    The data teams, by name. principals: ARN patterns of the roles (or users) in the team, * matching
+    any run of characters, matched against the signed caller's ARN and, for a role session, its role's
+    ARN without the path (arn:aws:iam::ACCOUNT:role/NAME; write SSO roles as ...:role/AWSReservedSSO_Analytics_*);
+    max_priority: the highest priority the team may ask for, 0-100 [50]; dpu_budget: DPUs the team's runs may
+    hold at once (joins settings.team_dpu_budgets; null: the account's budget only) [null]; cancellers: patterns
+    of principals who may cancel or stop the team's requests besides their submitter [the team's principals].
+    A principal in no team is refused by the submit API (add a catch-all team with principals = ["*"] to allow everyone).
+  EOT
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in keys(var.teams) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", name))])
+    error_message = "teams: each team name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+  }
+
+  validation {
+    condition     = alltrue([for team in values(var.teams) : length(team.principals) > 0 && alltrue([for p in concat(team.principals, coalesce(team.cancellers, [])) : p == "*" || can(regex("^arn:aws[a-z-]*:(iam|sts)::", p))])])
+    error_message = "teams: principals (and cancellers) must be non-empty lists of IAM/STS ARN patterns (arn:aws:iam::ACCOUNT:role/NAME, wildcards allowed) or \"*\"."
+  }
+
+  validation {
+    condition     = alltrue([for team in values(var.teams) : team.max_priority >= 0 && team.max_priority <= 100 && floor(team.max_priority) == team.max_priority])
+    error_message = "teams: max_priority is a whole number from 0 to 100."
+  }
+
+  validation {
+    condition     = alltrue([for team in values(var.teams) : team.dpu_budget == null || try(team.dpu_budget >= 0, false)])
+    error_message = "teams: dpu_budget is a number of DPUs >= 0, or null for the account's budget only."
+  }
+}
+
+variable "request_event_bus_name" {
+  type        = string
+  description = "EventBridge bus the request state changes are published to (source and detail-type in glue_audit/facts/request_events.json); \"default\" is the account's default bus."
+  default     = "default"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,256}$", var.request_event_bus_name))
+    error_message = "request_event_bus_name is an EventBridge bus name (letters, digits, '.', '_', '-', '/')."
+  }
 }

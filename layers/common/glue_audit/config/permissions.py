@@ -17,7 +17,12 @@ FUNCTION_ACTIONS: dict[str, frozenset[str]] = {
     function: facts.actions_by_scope(grants) for function, grants in FUNCTION_GRANTS.items()
 }
 
-# What a data team's principal needs for glue-audit submit, cancel, status and history
-# (the environments' submitter_policy_json output).
+# What a data team's principal needs for glue-audit submit, cancel, status and history: the submit
+# API's function URL and reads; no ledger write (the environments' submitter_policy_json output).
 SUBMITTER_GRANTS: dict[str, list[str]] = facts.load("submitter_actions.json")
 SUBMITTER_ACTIONS: frozenset[str] = facts.actions_by_scope(SUBMITTER_GRANTS)
+
+# What an operator's glue-audit status, history, flow, stragglers and report call: reads only
+# (the functions module's operator_policy_json output).
+OPERATOR_GRANTS: dict[str, list[str]] = facts.load("operator_actions.json")
+OPERATOR_ACTIONS: frozenset[str] = facts.actions_by_scope(OPERATOR_GRANTS)

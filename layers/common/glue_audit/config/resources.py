@@ -21,7 +21,7 @@ GLUE_EVENT_PATTERN: dict[str, list[str]] = facts.load("glue_event_pattern.json")
 # Terminal state changes (SUCCEEDED, FAILED, TIMEOUT, STOPPED), and "run exceeded NotifyDelayAfter".
 STATE_CHANGE, RUN_STATUS = GLUE_EVENT_PATTERN["detail-type"]
 
-FUNCTIONS = ("capacity", "launcher", "ingest", "analyzer")
+FUNCTIONS = ("capacity", "launcher", "ingest", "analyzer", "submit_api")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,11 @@ them too); Terraform reads the same files with ``jsondecode(file(...))``. Nothin
   ``glue_audit.config.permissions``).
 * ``submitter_actions.json``: what a data team needs for ``glue-audit submit``, ``cancel``,
   ``status`` and ``history`` (the environments' ``submitter_policy_json`` output).
+* ``operator_actions.json``: what an operator's ``status``, ``history``, ``flow``, ``stragglers`` and
+  ``report`` call, all reads (the functions module's ``operator_policy_json`` output).
+* ``request_events.json``: the EventBridge ``source`` and ``detail-type`` of the request state
+  changes the framework publishes, their kinds, and the variable naming the bus
+  (``glue_audit.ledger.request_events``; the functions module's ``REQUEST_EVENT_BUS``).
 * ``job_tags.json``: the job tag keys the framework reads (priority, team, data-flow upstream,
   schedule, on-success-of; ``glue_audit.aws.declarations``; the glue_jobs module writes them).
 """
@@ -37,6 +42,8 @@ FILES = (
     "function_actions.json",
     "submitter_actions.json",
     "job_tags.json",
+    "request_events.json",
+    "operator_actions.json",
 )
 
 

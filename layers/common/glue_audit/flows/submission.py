@@ -20,6 +20,8 @@ from pynamodb.expressions.condition import Condition
 from glue_audit.aws.clients import error_code
 from glue_audit.aws.declarations import DEFAULT_PRIORITY, PRIORITY_TAG, TEAM_TAG
 from glue_audit.config.resources import REQUEST_ID_ARGUMENT
+from glue_audit.domain.states import is_active
+from glue_audit.ledger import request_events
 from glue_audit.ledger.models import MAX_PRIORITY, LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
 from glue_audit.ledger.writes import is_condition_failure
 
@@ -122,6 +124,7 @@ def build_requests(
     team: str | None = None,
     owner: str | None = None,
     now: datetime | None = None,
+    submitted_by: str | None = None,
 ) -> list[RequestItem]:
     """Validate every argument set, then build the items (nothing is written here)."""
     now = now or utcnow()
@@ -138,6 +141,7 @@ def build_requests(
             arguments=clean,
             team=team or defaults.team,
             owner=owner,
+            submitted_by=submitted_by,
             submitted_at=now,
             updated_at=now,
         )
@@ -157,13 +161,19 @@ def write_request_once(item: RequestItem) -> bool:
         if is_condition_failure(exc):
             return False
         raise
+    request_events.record(
+        item.request_id, "submitted", item.submitted_at, request=item, reason=item.started_by
+    )
     return True
 
 
-def write_requests(items: list[RequestItem]) -> None:
+def write_requests(items: list[RequestItem], by: str = request_events.FRAMEWORK) -> None:
+    """Write new requests and their "submitted" events (``by``: the principal that asked)."""
     with RequestItem.batch_write() as batch:
         for item in items:
             batch.save(item)
+    if items:
+        request_events.record_submitted(items, by, items[0].submitted_at)
 
 
 def get_request(request_id: str) -> RequestItem:
@@ -173,9 +183,16 @@ def get_request(request_id: str) -> RequestItem:
         raise RequestError(f"request {request_id!r} does not exist") from None
 
 
-def cancel(request_id: str, reason: str = "cancelled by an operator") -> RequestItem:
+def cancel(
+    request_id: str,
+    reason: str = "cancelled by an operator",
+    by: str = request_events.FRAMEWORK,
+    request: RequestItem | None = None,
+    now: datetime | None = None,
+) -> RequestItem:
     """PENDING -> CANCELLED, conditionally: a request already claimed or launched is not touched."""
-    request = get_request(request_id)
+    now = now or utcnow()
+    request = request or get_request(request_id)
     if request.status != RequestStatus.PENDING:
         raise RequestNotCancellable(
             f"request {request_id} is {request.status}; only PENDING requests can be cancelled"
@@ -185,7 +202,7 @@ def cancel(request_id: str, reason: str = "cancelled by an operator") -> Request
             actions=[
                 RequestItem.status.set(RequestStatus.CANCELLED),
                 RequestItem.last_reason.set(reason),
-                RequestItem.updated_at.set(utcnow()),
+                RequestItem.updated_at.set(now),
                 RequestItem.pending_pk.remove(),
                 RequestItem.pending_sk.remove(),
             ],
@@ -197,6 +214,54 @@ def cancel(request_id: str, reason: str = "cancelled by an operator") -> Request
                 f"request {request_id} was claimed while cancelling; not cancelled"
             ) from None
         raise
+    request_events.record(request_id, "cancelled", now, by, request=request, reason=reason)
+    return request
+
+
+class StopRefused(RequestError):
+    """Glue would not stop the run (it ended meanwhile, or the call was refused); the message says why."""
+
+
+def stop(request: RequestItem, glue: Any, by: str, reason: str, now: datetime | None = None) -> RequestItem:
+    """Stop the Glue run of a LAUNCHED request (BatchStopJobRun), then record who asked and when.
+
+    The run ends STOPPED through Glue's own event, which ingest records as the request's
+    "finished" event. Asking twice is harmless: Glue answers the second time that the run is
+    stopping, and the stop is recorded once (the first asker and time are kept)."""
+    now = now or utcnow()
+    if request.status != RequestStatus.LAUNCHED or not request.run_id:
+        raise RequestNotCancellable(
+            f"request {request.request_id} is {request.status}; it has no run to stop"
+        )
+    if request.run_state and not is_active(request.run_state):
+        raise RequestNotCancellable(
+            f"request {request.request_id}: its run {request.run_id} already ended {request.run_state}"
+        )
+    response = glue.batch_stop_job_run(JobName=request.job_name, JobRunIds=[request.run_id])
+    for error in response.get("Errors", []):
+        detail = error.get("ErrorDetail", {})
+        raise StopRefused(
+            f"Glue did not stop run {request.run_id} of {request.job_name}: "
+            f"{detail.get('ErrorCode', 'error')} ({detail.get('ErrorMessage', '')})"
+        )
+    try:
+        request.update(
+            actions=[
+                RequestItem.stop_requested_by.set(by),
+                RequestItem.stop_requested_at.set(now),
+                RequestItem.last_reason.set(reason),
+                RequestItem.updated_at.set(now),
+            ],
+            condition=RequestItem.stop_requested_at.does_not_exist(),
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return get_request(request.request_id)  # asked before: the first stop stands
+    request_events.record(
+        request.request_id, "stop-requested", now, by, request=request, run_id=request.run_id, reason=reason
+    )
     return request
 
 

@@ -252,6 +252,11 @@ class RequestItem(LedgerItem, discriminator="request"):
     scheduled_for = UTCDateTimeAttribute(null=True)
     upstream_job = UnicodeAttribute(null=True)
     upstream_run_id = UnicodeAttribute(null=True)
+    # Who asked, from the signed call to the submit API (the principal ARN; never the caller's word),
+    # and who asked to stop its run, when (glue_audit.flows.api).
+    submitted_by = UnicodeAttribute(null=True)
+    stop_requested_by = UnicodeAttribute(null=True)
+    stop_requested_at = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def key(request_id: str) -> tuple[str, str]:
@@ -300,6 +305,27 @@ class RequestItem(LedgerItem, discriminator="request"):
             self.active_pk, self.active_sk = ACTIVE, f"CLAIM#{self.request_id}"
         else:
             self.active_pk = self.active_sk = None
+
+
+EVENT_PREFIX = "EVENT#"
+
+
+class RequestEventItem(LedgerItem, discriminator="request_event"):
+    """One change of a request's state, kept for good: written once with a conditional put (the
+    version condition of a new item: ``attribute_not_exists``), never updated or deleted. Stored
+    under the request's partition, so its events are one Query (``pk=REQ#<id>``, ``sk`` begins
+    with ``EVENT#``), in time order. It carries neither ``status`` nor ``request_id``, so it stays
+    out of the ``by_status`` and ``by_request`` indexes."""
+
+    kind = UnicodeAttribute()  # glue_audit/facts/request_events.json "kinds"
+    at = UTCDateTimeAttribute()
+    by = UnicodeAttribute()  # a principal ARN, or "glue-audit" for the framework's own steps
+    event_request_id = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+
+    @staticmethod
+    def key(request_id: str, at: datetime, kind: str) -> tuple[str, str]:
+        return f"REQ#{request_id}", f"{EVENT_PREFIX}{iso(at)}#{kind}"
 
 
 class SnapshotItem(LedgerItem, discriminator="snapshot"):

@@ -17,6 +17,7 @@ from pynamodb.expressions.condition import Condition
 
 from glue_audit.aws.glue import RunDetails
 from glue_audit.domain.states import RunState, is_active, is_terminal, rank, supersedes
+from glue_audit.ledger import request_events
 from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
 
 WRITE_ATTEMPTS = 5
@@ -271,6 +272,30 @@ def mark_request_from_run(run: RunItem) -> bool:
         if is_condition_failure(exc):
             return False
         raise
+    # Keyed by the launch time, so every later state of an active run finds "launched" recorded.
+    # The update returned the whole request (ALL_NEW), so the events carry its team and submitter.
+    request_events.record(
+        run.request_id,
+        "launched",
+        run.launched_at or run.first_seen_at,
+        request=request,
+        run_id=run.run_id,
+        run_state=run.state,
+        job_name=run.job_name,
+        team=run.team,
+    )
+    if is_terminal(run.state):
+        request_events.record(
+            run.request_id,
+            "finished",
+            run.state_at,
+            request=request,
+            run_id=run.run_id,
+            run_state=run.state,
+            reason=run.error_message,
+            job_name=run.job_name,
+            team=run.team,
+        )
     return True
 
 
@@ -297,7 +322,9 @@ def claim_request(
         current.to_claimed(tick_id, dpus, ips, subnet_id, now)
         return current
 
-    _, written = save_with_retry(request, lambda: read_request(request.request_id), change, "claim")
+    saved, written = save_with_retry(request, lambda: read_request(request.request_id), change, "claim")
+    if written and saved is not None:
+        request_events.record(saved.request_id, "claimed", now, request=saved, reason=f"tick {tick_id}")
     return written
 
 
@@ -321,6 +348,9 @@ def return_request(
     saved, written = save_with_retry(
         request, lambda: read_request(request.request_id), change, f"request {request.request_id}"
     )
+    if written and saved is not None:
+        kind = "failed" if saved.status == RequestStatus.FAILED else "returned"
+        request_events.record(saved.request_id, kind, now, request=saved, reason=reason)
     return saved if written else None
 
 
@@ -333,9 +363,11 @@ def fail_request(request: RequestItem, reason: str, now: datetime) -> bool:
         current.to_failed(reason, now)
         return current
 
-    _, written = save_with_retry(
+    saved, written = save_with_retry(
         request, lambda: read_request(request.request_id), change, f"request {request.request_id}"
     )
+    if written and saved is not None:
+        request_events.record(saved.request_id, "failed", now, request=saved, reason=reason)
     return written
 
 

@@ -59,6 +59,12 @@ class Context:
     def client(self, service: str) -> Any:
         return aws.client(service)
 
+    def submit_api(self) -> Any:
+        """The signed client of the submit API (``submit`` and ``cancel`` write only through it)."""
+        from glue_audit.cli.submit_api import SubmitApi  # imports this module's errors
+
+        return SubmitApi.from_env()
+
     @property
     def catalog(self) -> JobCatalog:
         if self._catalog is None:

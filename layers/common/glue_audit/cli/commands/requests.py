@@ -5,7 +5,8 @@ owner, when it was submitted and how long it waited, the run it became and that 
 
 Which ledger query serves what (never a Scan):
 
-* ``request ID``: one Query of the ``by_request`` index (the request and its runs);
+* ``request ID``: one Query of the ``by_request`` index (the request and its runs); with
+  ``--events``, one more Query of the request's partition (its append-only events, oldest first);
 * ``requests --status S``: one Query of the ``by_status`` index (status, then submission time),
   newest first; without ``--status``, one such Query per request status, merged;
 * ``--since``: the key condition of those Queries (``submitted_at >= since``);
@@ -32,7 +33,8 @@ from glue_audit.cli.commands.common import (
     truncate,
 )
 from glue_audit.flows import submission as requests
-from glue_audit.ledger.models import RequestItem, RequestStatus
+from glue_audit.ledger import request_events
+from glue_audit.ledger.models import RequestEventItem, RequestItem, RequestStatus
 
 DEFAULT_SINCE = "7d"
 DEFAULT_LIMIT = 50
@@ -74,6 +76,11 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     one.add_argument("request_id", metavar="REQUEST_ID")
+    one.add_argument(
+        "--events",
+        action="store_true",
+        help="also its events: each state change with who and when (one Query of its partition)",
+    )
     add_json_flag(one)
     one.set_defaults(handler=run_one)
 
@@ -101,6 +108,7 @@ def _as_json(
         "attempts": int(request.attempts or 0),
         "priority": int(request.priority),
         "owner": request.owner,
+        "submitted_by": request.submitted_by,
         "team": request.team,
         "submitted_at": request.submitted_at.isoformat(),
         "waited_seconds": round(waited_seconds(request, now), 1),
@@ -112,7 +120,26 @@ def _as_json(
         "scheduled_for": request.scheduled_for.isoformat() if request.scheduled_for else None,
         "upstream_job": request.upstream_job,
         "upstream_run_id": request.upstream_run_id,
+        "stop_requested_by": request.stop_requested_by,
+        "stop_requested_at": request.stop_requested_at.isoformat() if request.stop_requested_at else None,
     }
+
+
+def _event_json(event: RequestEventItem) -> dict[str, Any]:
+    return {"at": event.at.isoformat(), "kind": event.kind, "by": event.by, **(event.detail or {})}
+
+
+def events_table(events: list[RequestEventItem]) -> str:
+    rows = [
+        [
+            fmt_time(e.at),
+            e.kind,
+            e.by,
+            " ".join(f"{k}={v}" for k, v in (e.detail or {}).items() if k not in ("job_name", "team")) or "-",
+        ]
+        for e in events
+    ]
+    return table(["AT", "EVENT", "BY", "DETAIL"], rows)
 
 
 def _short(run_id: str | None, wide: bool) -> str:
@@ -227,12 +254,15 @@ def run_one(args: argparse.Namespace, ctx: Context) -> int:
     except requests.UnknownRequest as exc:
         raise NotFound(str(exc)) from None
     request = view.request
+    events = list(request_events.events_of(request.request_id)) if args.events else []
     if args.json:
         data = _as_json(request, view.run_id, view.run_state, ctx.now)
         data["runs"] = [
             {"run_id": run.run_id, "state": run.state, "error_message": run.error_message}
             for run in view.runs
         ]
+        if args.events:
+            data["events"] = [_event_json(e) for e in events]
         ctx.print_json(data)
         return 0
     run = view.run
@@ -244,6 +274,7 @@ def run_one(args: argparse.Namespace, ctx: Context) -> int:
         ("attempts", str(int(request.attempts or 0))),
         ("priority", str(int(request.priority))),
         ("owner", request.owner or "-"),
+        ("submitted by", request.submitted_by or "-"),
         ("started by", request.started_by or "-"),
         ("team", request.team or "-"),
         ("submitted", fmt_time(request.submitted_at)),
@@ -251,8 +282,13 @@ def run_one(args: argparse.Namespace, ctx: Context) -> int:
         ("run", view.run_id or "-"),
         ("run state", view.run_state or "-"),
     ]
+    if request.stop_requested_at is not None:
+        lines.append(("stop asked", f"{fmt_time(request.stop_requested_at)} by {request.stop_requested_by}"))
     if run is not None and run.error_message:
         lines.append(("run error", truncate(run.error_message, 100)))
     for label, value in lines:
         ctx.print(f"{label + ':':<11} {value}")
+    if args.events:
+        ctx.print()
+        ctx.print(events_table(events))
     return 0

@@ -1,5 +1,13 @@
 """``glue-audit submit JOB`` and ``glue-audit cancel REQUEST_ID``: data teams' run requests.
 
+Both go through the submit API (``GLUE_AUDIT_API_URL``, the Terraform output ``submit_api_url``),
+signed with SigV4 with the caller's own credentials: the API records the signed principal as the
+request's ``submitted_by`` and its team (from the Terraform variable ``teams``), enforces the
+team's priority cap (a higher ``--priority`` exits 2 naming the cap) and writes the ledger with its
+own role; data teams hold no ledger write. ``--team`` picks one of the caller's teams (needed only
+for a caller in several); ``--owner`` is a free-text note. ``cancel`` of a LAUNCHED request stops
+its Glue run (BatchStopJobRun) if the caller submitted it or is one of its team's cancellers.
+
 ``submit`` queues one request, or one per argument set read from a file (the original sample
 started one instance of a job per payer id read from a file):
 
@@ -47,18 +55,20 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import clients as aws
+from glue_audit.aws import console_links
 from glue_audit.cli.commands.common import (
     EXIT_AWS,
     CommandError,
     Context,
-    NotFound,
     UsageError,
     add_json_flag,
+    fmt_duration,
     positive_int,
 )
 from glue_audit.config.settings import SettingsError, managed_jobs_from_env
 from glue_audit.domain.states import TERMINAL_STATES
 from glue_audit.flows import submission as requests
+from glue_audit.flows.api import MAX_SETS_PER_CALL
 from glue_audit.ledger.models import RequestItem, RequestStatus
 
 MAX_BATCH = 10_000
@@ -109,9 +119,12 @@ def register(subparsers: Any) -> None:
     add_json_flag(submit)
     submit.set_defaults(handler=run_submit)
 
-    cancel = subparsers.add_parser("cancel", help="cancel a pending request")
+    cancel = subparsers.add_parser(
+        "cancel",
+        help="cancel a pending request, or stop the run of a launched one",
+    )
     cancel.add_argument("request_id", metavar="REQUEST_ID")
-    cancel.add_argument("--reason", default="cancelled by an operator")
+    cancel.add_argument("--reason", help="why, for the request's events (default: cancelled by <you>)")
     add_json_flag(cancel)
     cancel.set_defaults(handler=run_cancel)
 
@@ -272,16 +285,6 @@ def _csv_rows(path: str, text: str) -> list[dict[str, str]]:
     return rows
 
 
-def job_arn(ctx: Context, job_name: str) -> str | None:
-    """The job's ARN, for its tags; None when the caller's account cannot be found."""
-    try:
-        account = ctx.client("sts").get_caller_identity()["Account"]
-    except (ClientError, BotoCoreError):  # tags are a convenience: without them the defaults apply
-        return None
-    glue = ctx.client("glue")
-    return f"arn:aws:glue:{glue.meta.region_name}:{account}:job/{job_name}"
-
-
 def check_launchable(ctx: Context, job_name: str) -> None:
     """Refuse a job the scheduler would never launch (UsageError: one line, nothing written)."""
     try:
@@ -294,6 +297,20 @@ def check_launchable(ctx: Context, job_name: str) -> None:
             f"job {job_name!r} is not launchable: MANAGED_JOBS does not list it (launchable: {listed}); "
             "nothing was submitted"
         )
+
+
+def validate_locally(sets: list[Any], priority: str | None) -> None:
+    """Every set and the priority, before the first call: a batch sent in several calls is written
+    whole or not at all (the API validates each call again, with the job and the caller's team)."""
+    try:
+        if priority is not None:
+            requests.validate_priority(priority)
+        for index, arguments in enumerate(sets):
+            requests.validate_arguments(arguments, where=f"argument set {index + 1}")
+    except requests.RequestError as exc:
+        raise UsageError(f"{exc}; nothing was submitted") from None
+    if not sets:
+        raise UsageError("no argument sets to submit; nothing was submitted")
 
 
 def run_submit(args: argparse.Namespace, ctx: Context) -> int:
@@ -310,35 +327,50 @@ def run_submit(args: argparse.Namespace, ctx: Context) -> int:
         sets = [inline]
     if len(sets) > MAX_BATCH:
         raise UsageError(f"{len(sets)} argument sets; at most {MAX_BATCH} per submit")
-    glue = ctx.client("glue")
-    try:
-        defaults = requests.job_defaults(glue, args.job, job_arn(ctx, args.job))
-        items = requests.build_requests(
-            args.job,
-            sets,
-            defaults=defaults,
-            priority=args.priority,
-            team=args.team,
-            owner=args.owner,
-            now=ctx.now,
-        )
-    except requests.UnknownJob as exc:
-        raise UsageError(f"job {args.job!r} is not launchable: {exc}; nothing was submitted") from None
-    except requests.RequestError as exc:
-        raise UsageError(f"{exc}; nothing was submitted") from None
-    requests.write_requests(items)
-    ids = [item.request_id for item in items]
+    validate_locally(sets, args.priority)
+    client = ctx.submit_api()
+    ids: list[str] = []
+    answer: dict[str, Any] = {}
+    for start in range(0, len(sets), MAX_SETS_PER_CALL):
+        body: dict[str, Any] = {
+            "job_name": args.job,
+            "argument_sets": sets[start : start + MAX_SETS_PER_CALL],
+        }
+        for name in ("priority", "team", "owner"):
+            if getattr(args, name) is not None:
+                body[name] = getattr(args, name)
+        answer = client.submit(body)
+        ids.extend(answer["request_ids"])
+    priority = int(answer["priority"])
     if not args.wait:
         if args.json:
-            ctx.print_json({"job_name": args.job, "priority": int(items[0].priority), "request_ids": ids})
+            ctx.print_json(
+                {
+                    "job_name": args.job,
+                    "priority": priority,
+                    "team": answer.get("team"),
+                    "submitted_by": answer.get("submitted_by"),
+                    "request_ids": ids,
+                }
+            )
         else:
-            ctx.print(f"submitted {len(ids)} request(s) for {args.job} at priority {int(items[0].priority)}")
+            # Two lines: a role session's ARN alone is up to ~90 columns (tables fit 120).
+            ctx.print(
+                f"submitted {len(ids)} request(s) for {args.job} at priority {priority}, team {answer.get('team')}"
+            )
+            ctx.print(f"as {answer.get('submitted_by')}")
             for request_id in ids:
                 ctx.print(request_id)
         return 0
     if not args.json:
         ctx.print(f"submitted {len(ids)} request(s) for {args.job}; waiting for the runs to end")
-    outcome = wait_for(ids, timeout=float(args.timeout or DEFAULT_WAIT_TIMEOUT), sleep=ctx.sleep)
+    progress = Progress(ctx.stdout) if not args.json and ctx.stdout.isatty() else None
+    outcome = wait_for(
+        ids, timeout=float(args.timeout or DEFAULT_WAIT_TIMEOUT), sleep=ctx.sleep, progress=progress
+    )
+    failures = [
+        failure_details(rid, ctx) for rid, end in outcome.ends.items() if end not in (None, "SUCCEEDED")
+    ]
     if args.json:
         ctx.print_json(
             {
@@ -347,13 +379,63 @@ def run_submit(args: argparse.Namespace, ctx: Context) -> int:
                 "outcome": outcome.verdict,
                 "requests": {rid: end for rid, end in outcome.ends.items()},
                 "waited_seconds": round(outcome.waited, 1),
+                "failures": failures,
             }
         )
     else:
         for request_id in ids:
             ctx.print(f"{request_id}  {outcome.ends.get(request_id) or 'still waiting'}")
+        for failure in failures:
+            ctx.print(
+                f"{failure['request_id']}: run {failure['run_id'] or '-'} ended {failure['end']}: "
+                f"{failure['error'] or 'no error message'}"
+            )
+            if failure["log_url"]:
+                ctx.print(f"  logs: {failure['log_url']}")
         ctx.print(f"{outcome.verdict} after {outcome.waited:.0f}s")
     return outcome.exit_code
+
+
+def failure_details(request_id: str, ctx: Context) -> dict[str, Any]:
+    """What a failed request's submitter needs: the run id, Glue's error message and the log link."""
+    view = requests.request_view(request_id)
+    run = view.run
+    region = ctx.client("glue").meta.region_name
+    log_url = (
+        console_links.run_log_links(region, run.run_id, run.log_group_name)["error_log_url"] if run else None
+    )
+    return {
+        "request_id": request_id,
+        "end": request_end(view.request),
+        "run_id": view.run_id,
+        "error": (run.error_message if run is not None else None) or view.request.last_reason,
+        "log_url": log_url,
+    }
+
+
+class Progress:
+    """One line per request on a terminal, rewritten in place: state, why it waits, elapsed."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._width = 0
+
+    def __call__(self, request: RequestItem, elapsed: float) -> None:
+        state = str(request.run_state or request.status)
+        why = (
+            " ".join((request.last_reason or "").split())[:60]
+            if request.status == RequestStatus.PENDING
+            else ""
+        )
+        line = f"{request.request_id}  {state:<9} {fmt_duration(elapsed):>7}  {why}".rstrip()
+        self.stream.write("\r" + line.ljust(self._width))
+        self._width = len(line)
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self._width:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +472,7 @@ def wait_for(
     timeout: float,
     sleep: Callable[[float], None],
     monotonic: Callable[[], float] = time.monotonic,
+    progress: Progress | None = None,
 ) -> WaitOutcome:
     """Poll the requests (consistent reads) until each has ended or ``timeout`` passes.
 
@@ -400,25 +483,31 @@ def wait_for(
     interval = FIRST_POLL_SECONDS
     while True:
         for request_id in [rid for rid, end in ends.items() if end is None]:
-            ends[request_id] = request_end(requests.get_request(request_id))
+            request = requests.get_request(request_id)
+            ends[request_id] = request_end(request)
+            if progress is not None:
+                progress(request, monotonic() - started)
         waited = monotonic() - started
         if all(end is not None for end in ends.values()):
+            if progress is not None:
+                progress.done()
             return WaitOutcome(ends, waited, timed_out=False)
         if waited >= timeout:
+            if progress is not None:
+                progress.done()
             return WaitOutcome(ends, waited, timed_out=True)
         sleep(min(interval, max(0.0, timeout - waited)))
         interval = min(interval * 2, MAX_POLL_SECONDS)
 
 
 def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
-    try:
-        request = requests.cancel(args.request_id, args.reason)
-    except requests.RequestNotCancellable as exc:
-        raise UsageError(str(exc)) from None
-    except requests.RequestError as exc:
-        raise NotFound(str(exc)) from None
+    """Through the submit API: a PENDING request is cancelled, a LAUNCHED one's run is stopped."""
+    answer = ctx.submit_api().cancel(args.request_id, args.reason)
     if args.json:
-        ctx.print_json({"request_id": request.request_id, "status": request.status})
+        ctx.print_json(answer)
+    elif answer.get("action") == "stop-requested":
+        ctx.print(f"stopping {answer['request_id']}: Glue was asked to stop run {answer.get('run_id')}")
+        ctx.print(f"asked by {answer.get('stop_requested_by')}; the run ends STOPPED")
     else:
-        ctx.print(f"cancelled {request.request_id}")
+        ctx.print(f"cancelled {answer['request_id']}")
     return 0

@@ -1,0 +1,78 @@
+"""Submit API Lambda (function URL, AuthType AWS_IAM): submissions, cancellations and stops on
+behalf of the signed caller, written to the ledger with this function's role (glue_audit.flows.api)."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from glue_audit.aws.clients import client
+from glue_audit.aws.observability import logger, tracer
+from glue_audit.config.settings import get_settings, managed_jobs_from_env
+from glue_audit.flows import api
+from glue_audit.flows.teams import TEAMS_VARIABLE, Teams
+from glue_audit.ledger import models
+from glue_audit.ledger.models import utcnow
+
+app = LambdaFunctionUrlResolver()
+
+
+@cache
+def service() -> api.Service:
+    """Read from the environment at the first call (a cold start), never at import; cached."""
+    settings = get_settings()
+    models.configure(settings.ledger_table)
+    glue = client("glue")
+    return api.Service(
+        teams=Teams.from_json(os.environ.get(TEAMS_VARIABLE)),
+        managed_jobs=managed_jobs_from_env(),  # unset: every job (as the CLI reads it)
+        glue=glue,
+        region=glue.meta.region_name,
+    )
+
+
+settings = service  # the name the emulator's reset_handlers clears
+
+
+def _request() -> tuple[api.Caller, dict[str, Any]]:
+    event = app.current_event
+    caller = api.caller_from_event(event.raw_event)
+    logger.append_keys(caller=caller.arn)
+    return caller, api.json_body(event.body, event.is_base64_encoded)
+
+
+@app.post("/requests")
+def submit() -> Response[str]:
+    caller, body = _request()
+    result = service().submit(caller, body, utcnow())
+    logger.info("submitted", extra={"request_ids": result["request_ids"], "team": result["team"]})
+    return _json(201, result)
+
+
+@app.post("/requests/<request_id>/cancel")
+def cancel(request_id: str) -> Response[str]:
+    caller, body = _request()
+    result = service().cancel(caller, request_id, body, utcnow())
+    logger.info(result["action"], extra=result)
+    return _json(200, result)
+
+
+@app.exception_handler(api.ApiError)
+def refused(exc: api.ApiError) -> Response[str]:
+    logger.info("refused", extra={"status": exc.status, "refusal": str(exc)})
+    return _json(exc.status, {"message": str(exc)})
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
