@@ -122,6 +122,8 @@ class ProjectStrategy(_Base):
         self.requests: dict[str, SimRequest] = {}
         self.claims: dict[str, Holding] = {}
         self._windows: set[int] = set()
+        self._unchecked: list[str] = []
+        """Pending requests not yet checked for ``never_fits`` (the limits do not change here)."""
 
     def attach(self, sim: Simulator) -> None:
         super().attach(sim)
@@ -155,6 +157,7 @@ class ProjectStrategy(_Base):
             subnet_id=job.subnet,
             team=request.team or job.team,
         )
+        self._unchecked.append(request.request_id)
         if self.tick_on_submit and not self.requeueing:
             self._event_tick()
 
@@ -188,12 +191,17 @@ class ProjectStrategy(_Base):
             for name, spec in sim.estate.subnets.items()
         }
         limits, usage, _ = measure(self.settings, self.quotas, self.jobs, holdings, subnets, now)
+        # A request that would wait forever: report it, stop planning it. The plan would defer it as
+        # never_fits; checking each request once here spares reading every tick's deferrals.
+        for request_id in self._unchecked:
+            pending = self.pending.get(request_id)
+            reason = None if pending is None else policy.never_fits_reason(limits, pending)
+            if reason is not None:
+                del self.pending[request_id]
+                sim.m.refused[f"never fits ({reason})"] += 1
+                sim.give_up(self.requests[request_id])
+        self._unchecked.clear()
         decided = policy.plan(limits, usage, list(self.pending.values()), now, self.config)
-        for deferral in decided.deferrals:
-            if deferral.dimension == "never_fits":  # it would wait forever: report it, stop planning it
-                del self.pending[deferral.request_id]
-                sim.m.refused[f"never fits ({deferral.reason})"] += 1
-                sim.give_up(self.requests[deferral.request_id])
         latency = sim.estate.timing.launch_latency
         for launch in decided.launches[: self.settings.max_launches_per_tick]:
             pending = self.pending.pop(launch.request_id)
