@@ -26,6 +26,7 @@ from glue_audit.simulate.model import (
     SimulationInputError,
     Workload,
     load_workload,
+    settings_default,
     with_overrides,
 )
 from glue_audit.simulate.presets import START, burst, estate, standard
@@ -423,3 +424,19 @@ def test_the_text_says_where_this_project_loses() -> None:
     (median,) = [line for line in verdict(summaries) if line.strip().startswith("median wait:")]
     assert "LOSES" not in median.split(";")[0] or "polling" not in median.split(";")[0]
     assert "who wins" in table(summaries)
+
+
+def test_urgent_work_first_on_the_standard_day_without_starving_the_nightly_batch() -> None:
+    """Aging 0.2 points a minute (Settings): the 01:00 nightly batch (priority 40) no longer outranks
+    the 04:30 urgent batch (priority 90) until it has waited 250 minutes, and every request is
+    overtaken only by requests submitted within (100 - priority) / 0.2 minutes after it."""
+    est = estate()
+    (outcome,) = compare(est, standard(1), 1, ("event-driven",))
+    s = outcome.summary
+    assert s["wait"]["p90"]["p50_s"] <= 40 * 60
+    # The lowest class: its overtaking window, then at most the longest run ahead of it to drain
+    # (it holds the reservation by then).
+    window = (100 - 40) / settings_default("aging_per_minute")
+    longest_run = max(job.duration.max_minutes for job in est.jobs.values())
+    assert s["lowest_class"] == "p40"
+    assert s["starvation_max_wait_s"] <= (window + longest_run) * 60

@@ -1,12 +1,12 @@
 """Launch strategies, each modelled as documented, run against the same simulated Glue.
 
-* ``event-driven``: this project. Ticks on the schedule and on every run end (Glue's terminal
-  event -> ingest -> a tick deduplicated per ``tick_dedup_seconds`` window), each tick the real
-  ``usage.measure`` (IP accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
+* ``event-driven``: this project. Ticks on the schedule, on every run end (Glue's terminal
+  event -> ingest -> a tick) and on every submission (``glue-audit submit`` starts one), each
+  deduplicated per ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP
+  accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
 * ``polling``: this project with the schedule only.
-* ``event+submit`` (a what-if, not in ``--compare``): as ``event-driven``, and a submission starts
-  a tick too (the real ``glue-audit submit`` does not; a request submitted to an idle system
-  waits for the next scheduled tick).
+* ``event-no-submit`` (a what-if, not in ``--compare``): as ``event-driven`` before submissions
+  started a tick (a request submitted to an idle system waited for the next scheduled tick).
 * ``aws-sample``: aws-samples/aws-glue-quota-audit-framework as its README describes it: a Step
   Functions run every 5 minutes, static limits from environment variables (the account quotas),
   one worker count for every job (G.1X sizing), free IPs computed from its own runs only (other
@@ -141,7 +141,7 @@ class ProjectStrategy(_Base):
         super().__init__()
         self.event_driven = event_driven
         self.tick_on_submit = tick_on_submit
-        self.name = ("event+submit" if tick_on_submit else "event-driven") if event_driven else "polling"
+        self.name = ("event-driven" if tick_on_submit else "event-no-submit") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
         self.claims: dict[str, Holding] = {}
@@ -549,15 +549,15 @@ STRATEGIES = (
     "oracle",
 )
 #: What-ifs of this project's design, run on request (``--strategy``) and by the benchmark.
-WHAT_IFS = ("event+submit",)
+WHAT_IFS = ("event-no-submit",)
 
 
 def make(name: str) -> _Base:
     if name == "event-driven":
-        return ProjectStrategy(event_driven=True)
-    if name == "event+submit":
-        # What if `glue-audit submit` also started a (deduplicated) tick, as ingest does on run ends?
         return ProjectStrategy(event_driven=True, tick_on_submit=True)
+    if name == "event-no-submit":
+        # What if `glue-audit submit` did not start a tick (as before issue 23)?
+        return ProjectStrategy(event_driven=True)
     if name == "polling":
         return ProjectStrategy(event_driven=False)
     if name == "aws-sample":

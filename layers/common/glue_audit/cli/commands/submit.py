@@ -47,6 +47,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import clients as aws
+from glue_audit.aws import ticks
+from glue_audit.aws.clients import error_code
 from glue_audit.cli.commands.common import (
     EXIT_AWS,
     CommandError,
@@ -56,7 +58,7 @@ from glue_audit.cli.commands.common import (
     add_json_flag,
     positive_int,
 )
-from glue_audit.config.settings import SettingsError, managed_jobs_from_env
+from glue_audit.config.settings import SettingsError, managed_jobs_from_env, tick_trigger_from_env
 from glue_audit.domain.states import TERMINAL_STATES
 from glue_audit.flows import submission as requests
 from glue_audit.ledger.models import RequestItem, RequestStatus
@@ -282,6 +284,25 @@ def job_arn(ctx: Context, job_name: str) -> str | None:
     return f"arn:aws:glue:{glue.meta.region_name}:{account}:job/{job_name}"
 
 
+def start_tick_on_submit(ctx: Context) -> str | None:
+    """Start a scheduler tick now, deduplicated per window like ingest's (the execution name is the
+    window), so that a request submitted to an idle system does not wait for the next scheduled
+    tick. A note when it could not (the request is stored; the scheduled tick plans it)."""
+    try:
+        trigger = tick_trigger_from_env()
+    except SettingsError as exc:
+        return f"no tick started ({exc}); the next scheduled tick plans the request"
+    if trigger is None:
+        return None
+    arn, window = trigger
+    try:
+        ticks.start_tick(ctx.client("stepfunctions"), arn, "submitted", ctx.now, window)
+    except (ClientError, BotoCoreError) as exc:
+        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        return f"no tick started ({code}); the next scheduled tick plans the request"
+    return None
+
+
 def check_launchable(ctx: Context, job_name: str) -> None:
     """Refuse a job the scheduler would never launch (UsageError: one line, nothing written)."""
     try:
@@ -328,6 +349,9 @@ def run_submit(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError(f"{exc}; nothing was submitted") from None
     requests.write_requests(items)
     ids = [item.request_id for item in items]
+    tick_note = start_tick_on_submit(ctx)
+    if tick_note and not args.json:
+        ctx.print(tick_note)
     if not args.wait:
         if args.json:
             ctx.print_json({"job_name": args.job, "priority": int(items[0].priority), "request_ids": ids})
