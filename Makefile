@@ -83,3 +83,5 @@ bench: venv
 	$(PY) -m scripts.bench.ingest
 	$(PY) -m scripts.bench.simulate
 	$(PY) -m scripts.bench.chains
+	$(PY) -m scripts.bench.tick
+	$(PY) -m scripts.bench.results

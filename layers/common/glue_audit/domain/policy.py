@@ -408,6 +408,7 @@ class _Ranking:
         self.batch: list[_Ranked] = []
         self.position = 0
         """How many of ``batch`` the pass took."""
+        self.started = False
 
     def _batch(self, keep: Callable[[float], bool]) -> list[_Ranked]:
         pending = self.pending
@@ -420,6 +421,7 @@ class _Ranking:
         return batch
 
     def __iter__(self) -> Iterator[_Ranked]:
+        self.started = True
         negative = self.negative
         if len(negative) > 2 * self.HEAD:
             threshold = heapq.nsmallest(self.HEAD, negative)[-1]
@@ -441,6 +443,8 @@ class _Ranking:
 
     def rest(self) -> list[_Ranked]:
         """What the pass has not taken, in rank order."""
+        if not self.started:
+            return self._batch(lambda key: True)
         rest = self.batch[self.position :]
         if self.threshold is not None:
             threshold = self.threshold
@@ -473,11 +477,22 @@ class _Pass:
         self.reserved: _Reservation | None = None
         self.account_full_text = ""
 
+    def saturated(self) -> bool:
+        """No pending request fits any more: no run slot, or fewer DPUs free than the smallest needs."""
+        return (
+            self.runs >= self.limits.max_concurrent_runs
+            or self.dpus + self.min_need > self.limits.max_dpus + _EPS
+        )
+
     def frozen(self) -> bool:
-        """True once nothing ranked lower can launch and the reservation is taken: from then on
-        every request's deferral depends on the request alone."""
+        """True once nothing ranked lower can launch: the account is saturated, or the reservation
+        is taken and what is left below it cannot fit the smallest request. From then on every
+        request's deferral depends on the request alone, and the only decision left (with no
+        reservation yet) is which request takes it: see :func:`_first_to_reserve`."""
         reserved = self.reserved
-        return reserved is not None and (
+        if reserved is None:
+            return self.saturated()
+        return (
             self.runs + 2 > self.limits.max_concurrent_runs
             or self.dpus + reserved.dpus + self.min_need > self.limits.max_dpus + _EPS
         )
@@ -510,6 +525,8 @@ class _Pass:
         reserved = self.reserved
         account_full_text = self.account_full_text
         defer = deferrals.append
+        if stop_when_frozen and self.frozen():
+            return
         for neg_effective, submitted_us, request_id, req in ranked:
             job = req.job_name
             need = req.dpus
@@ -590,8 +607,8 @@ class _Pass:
                 if subnet is not None:
                     room[subnet] -= ips
                 launches.append(Launch(request_id, job, need, ips, subnet, -neg_effective))
-                if stop_when_frozen and reserved is not None:
-                    self.runs, self.dpus = runs, dpus
+                if stop_when_frozen:
+                    self.runs, self.dpus, self.reserved = runs, dpus, reserved
                     if self.frozen():
                         break
                 continue
@@ -617,6 +634,30 @@ class _Pass:
         self.dpus = dpus
         self.reserved = reserved
         self.account_full_text = account_full_text
+
+
+def _first_to_reserve(state: _Pass, ranking: _Ranking, decided: set[str]) -> str | None:
+    """With the plan frozen and no reservation yet: the best-ranked undecided request that the pass
+    would let hold it (waited ``reserve_after``, can ever fit, a free slot of its own job, a subnet
+    with a known free count). Nothing fits any more, so that is the pass's own rule."""
+    limits = state.limits
+    job_limit_of = limits.job_max_concurrent_runs.get
+    job_used_of = state.job_runs.get
+    room = state.room
+    cutoff = state.reserve_cutoff
+    best: tuple[float, int, str] | None = None
+    for key, req in zip(ranking.negative, ranking.pending, strict=True):
+        if req._submitted_us > cutoff or req.request_id in decided:
+            continue
+        candidate = (key, req._submitted_us, req.request_id)
+        if best is not None and candidate >= best:
+            continue
+        if job_used_of(req.job_name, 0) >= job_limit_of(req.job_name, DEFAULT_JOB_MAX_CONCURRENT_RUNS):
+            continue
+        if (req.subnet_id is not None and req.subnet_id not in room) or never_fits_reason(limits, req):
+            continue
+        best = candidate
+    return None if best is None else best[2]
 
 
 def plan(
@@ -658,12 +699,17 @@ def plan(
     reservation = None if state.reserved is None else state.reserved.request.request_id
     tail = None
     if len(launches) + len(deferrals) < len(pending):  # the plan froze before the pass got there
+        if reservation is None:
+            decided = {launch.request_id for launch in launches} | {d.request_id for d in deferrals}
+            reservation = _first_to_reserve(state, ranking, decided)
 
         def tail() -> list[Deferral]:
             rest: list[Deferral] = []
             more: list[Launch] = []
             state.run(ranking.rest(), more, rest, stop_when_frozen=False)
             assert not more, "a frozen plan launched"  # frozen(): nothing below can fit
+            taken = None if state.reserved is None else state.reserved.request.request_id
+            assert taken == reservation, "the reservation moved"
             return rest
 
     return Plan(tuple(launches), tuple(deferrals), reservation, tail=tail)
