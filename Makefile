@@ -91,3 +91,5 @@ bench: venv
 	$(PY) -m scripts.bench.simulate
 	$(PY) -m scripts.bench.chains
 	$(PY) -m scripts.bench.submit_api
+	$(PY) -m scripts.bench.tick
+	$(PY) -m scripts.bench.results

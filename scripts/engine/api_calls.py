@@ -4,7 +4,7 @@ dispatcher sets it; ``tests.support.api_calls`` records the IAM actions of each 
 
 from __future__ import annotations
 
-import threading
+import contextvars
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,21 +39,21 @@ def recording_api_calls() -> Iterator[Counter[str]]:
         BaseClient._make_api_call = original
 
 
-_acting = threading.local()
+# A context variable, not a thread-local: a function's parallel reads (aws.estate runs them in
+# copies of the caller's context) are that function's calls too.
+_acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting_as", default=None)
 
 
 @contextmanager
 def acting_as(function: str) -> Iterator[None]:
-    """Attribute the AWS calls this thread makes inside the block to ``function``."""
-    previous = getattr(_acting, "function", None)
-    _acting.function = function
+    """Attribute the AWS calls made inside the block (and in contexts copied from it) to ``function``."""
+    token = _acting.set(function)
     try:
         yield
     finally:
-        _acting.function = previous
+        _acting.reset(token)
 
 
 def current_function() -> str | None:
-    """The function named by the innermost ``acting_as`` block of this thread, if any."""
-    function: str | None = getattr(_acting, "function", None)
-    return function
+    """The function named by the innermost ``acting_as`` block of this context, if any."""
+    return _acting.get()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import importlib
+import json
 import os
 import random
 import tempfile
@@ -24,14 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from glue_audit.cli import app as cli
+from glue_audit.cli.submit_api import API_URL_VARIABLE
 from glue_audit.config.resources import ResourceNames
 from glue_audit.config.settings import Settings, get_settings
 from glue_audit.domain import clock
 from glue_audit.flows import submission as requests
+from glue_audit.flows.teams import TEAMS_VARIABLE
 from glue_audit.insights import operator_report as reporting
 from glue_audit.ledger.models import PENDING, LedgerItem, RequestItem, SnapshotItem
 from scripts.engine.api_calls import acting_as
-from scripts.engine.emulator import FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.emulator import ACCOUNT_ID, FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.function_url import Identity, LocalFunctionUrl
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate, seed_chain
 from scripts.engine.scheduler import Scheduler, provision_scheduler
@@ -219,7 +223,7 @@ def submit_batch(
             ]
         )
     if code != 0:
-        raise RuntimeError(f"glue-audit submit {job} failed with exit code {code}")
+        raise RuntimeError(f"glue-audit submit {job} failed with exit code {code}: {out.read_text()[-500:]}")
     return [line for line in out.read_text().splitlines() if line.startswith("req-")]
 
 
@@ -235,7 +239,6 @@ def scenario_settings(options: Options, names: ResourceNames, state_machine_arn:
         stale_claim_seconds=600,
         ip_lag_seconds=60,
         max_launches_per_tick=25,
-        aging_per_minute=1.0,
         reserve_after_seconds=1800,
         scheduler_state_machine_arn=state_machine_arn,
         tick_dedup_seconds=60,
@@ -258,6 +261,40 @@ def wait_for_executions(scheduler: Scheduler, timeout: float = 120.0) -> int:
     )
 
 
+@contextmanager
+def submit_api(names: ResourceNames) -> Iterator[None]:
+    """The submit API on 127.0.0.1 (SigV4 verified, as the sandbox serves it) for the scenario's
+    ``glue-audit submit``: the emulator's key is a data-eng role session, in a team whose cap is 100.
+    A caller that already serves one (GLUE_AUDIT_API_URL set) keeps its own."""
+    if os.environ.get(API_URL_VARIABLE):
+        yield
+        return
+    identity = Identity(
+        "testing",
+        "testing",
+        f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{names.prefix}-data-eng/demo",
+        "AROATESTING:demo",
+    )
+    teams = {
+        "data-eng": {
+            "principals": [f"arn:aws:iam::{ACCOUNT_ID}:role/{names.prefix}-data-eng"],
+            "max_priority": 100,
+        }
+    }
+    saved = {name: os.environ.get(name) for name in (API_URL_VARIABLE, TEAMS_VARIABLE)}
+    with LocalFunctionUrl([identity], names).running() as server:
+        os.environ[API_URL_VARIABLE] = server.url
+        os.environ.setdefault(TEAMS_VARIABLE, json.dumps(teams))
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 def run(
     options: Options,
     names: ResourceNames,
@@ -265,6 +302,16 @@ def run(
     on_tick: Callable[[TickSample], None] | None = None,
 ) -> Result:
     """Run the scenario against an emulator that is already up (the caller owns it)."""
+    with submit_api(names):
+        return _run(options, names, dispatcher, on_tick)
+
+
+def _run(
+    options: Options,
+    names: ResourceNames,
+    dispatcher: LambdaDispatcher,
+    on_tick: Callable[[TickSample], None] | None,
+) -> Result:
     wall_start = time.perf_counter()
     rng = random.Random(options.seed)
     stack = provision(names)

@@ -237,7 +237,7 @@ variable "settings" {
     fallback_max_dpus                = optional(number, 1000)
     stale_run_seconds                = optional(number, 120)
     stale_claim_seconds              = optional(number, 600)
-    ip_lag_seconds                   = optional(number, 300)
+    ip_lag_seconds                   = optional(number, 120)
     lease_seconds                    = optional(number, 120)
     max_launch_attempts              = optional(number, 5)
     max_launches_per_tick            = optional(number, 100)
@@ -256,7 +256,7 @@ variable "settings" {
     fallback_max_concurrent_runs, fallback_max_job_concurrent_runs, fallback_max_dpus: quotas assumed when Service Quotas does not answer [50, 50, 1000];
     stale_run_seconds: how long after Glue reports a run finished a tick waits for its terminal event before writing the end itself, 1 to 3600 (the run stops counting as used at once) [120];
     stale_claim_seconds: a claim not launched for this long is released (its tick died) [600];
-    ip_lag_seconds: runs launched this recently count against subnet IPs before DescribeSubnets shows their ENIs [300];
+    ip_lag_seconds: runs launched this recently count against subnet IPs before DescribeSubnets shows their ENIs [120];
     lease_seconds: lease of the planning lock, one tick plans at a time [120];
     max_launch_attempts: a request that failed to launch this many times is FAILED [5];
     max_launches_per_tick: most launches one tick plans [100];

@@ -13,9 +13,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-# Standard retry mode backs off on throttling; a call that still fails surfaces to the caller,
-# which turns it into a retry by SQS or by Step Functions instead of burning Lambda time.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+# Adaptive retry mode: standard's backoff on throttling, plus a client-side rate that slows down
+# after a throttle (the tick's parallel Glue reads share one client). A call that still fails
+# surfaces to the caller, which turns it into a retry by SQS or by Step Functions instead of
+# burning Lambda time.
+_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
 # For calls that must reach AWS at most once (StartJobRun takes no idempotency token): botocore
 # resends on read timeouts, 5xx and connection errors, and a resent StartJobRun starts a second
 # run. One attempt; the caller settles an ambiguous outcome by reading, never by resending.

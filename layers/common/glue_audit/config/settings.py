@@ -128,11 +128,23 @@ class Settings:
     # Reconciliation and safety windows.
     stale_run_seconds: int = STALE_RUN_DEFAULT
     stale_claim_seconds: int = 600
-    ip_lag_seconds: int = 300
+    # How long after StartJobRun a run's ENIs may still be missing from DescribeSubnets' free count
+    # (the tick counts the run's IPs on top meanwhile). Glue creates them while the run starts;
+    # Glue 2.0+ starts runs "10x faster" than 1.0's minutes, in about a minute
+    # (https://aws.amazon.com/blogs/aws/aws-glue-version-2-0-featuring-10x-faster-job-start-times-and-1-minute-minimum-billing-duration/,
+    # https://docs.aws.amazon.com/glue/latest/dg/reduced-start-times-spark-etl-jobs.html): twice that.
+    # Too long only double-counts IPs (idle capacity); too short, the IP reserve absorbs the rest.
+    ip_lag_seconds: int = 120
     lease_seconds: int = 120
     max_launch_attempts: int = 5
     max_launches_per_tick: int = 100
     # Policy.
+    # One priority point per minute of waiting: a request is overtaken only by requests submitted
+    # less than (100 - its priority) minutes after it (starvation bound). 0.2 (a point per 5 minutes)
+    # gets the urgent class of `simulate --preset standard` a 35-minute median instead of 109, but the
+    # emulator's real tick and the simulator then disagree (tests/integration/test_simulate_vs_emulator:
+    # longest wait 720 s apart, subnet peak 1 IP apart), so it is not the default until that is
+    # understood. AGING_PER_MINUTE sets it.
     aging_per_minute: float = 1.0
     reserve_after_seconds: int = 1800
     snapshot_ttl_days: int = 30
@@ -224,6 +236,25 @@ def managed_jobs_from_env(env: Mapping[str, str] | None = None) -> frozenset[str
     if raw is None or raw.strip() == "":
         return None
     return _read(env, "MANAGED_JOBS", _job_names)
+
+
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
+
+
+def tick_trigger_from_env(env: Mapping[str, str] | None = None) -> tuple[str, int] | None:
+    """``SCHEDULER_STATE_MACHINE_ARN`` and ``TICK_DEDUP_SECONDS`` alone, for the submit API's tick on
+    submit: None when the ARN is not set; malformed raises SettingsError naming the variable."""
+    env = os.environ if env is None else env
+    arn = (env.get("SCHEDULER_STATE_MACHINE_ARN") or "").strip()
+    if not arn:
+        return None
+    raw = env.get("TICK_DEDUP_SECONDS")
+    window = (
+        _DEFAULTS["tick_dedup_seconds"]
+        if raw is None or raw.strip() == ""
+        else _read(env, "TICK_DEDUP_SECONDS", _positive_int)
+    )
+    return arn, int(window)
 
 
 # Every variable Settings.from_env reads (glue_audit/facts/environment.json: "wired" ones the

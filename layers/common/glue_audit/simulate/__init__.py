@@ -33,14 +33,16 @@ def simulate(
     *,
     record_series: bool = False,
     durations: dict[str, float] | None = None,
+    horizon: float | None = None,
 ) -> Outcome:
-    """Run ``workload`` on ``estate`` under one strategy. Same inputs and seed, same outcome."""
+    """Run ``workload`` on ``estate`` under one strategy. Same inputs and seed, same outcome.
+    ``horizon``: see :func:`glue_audit.simulate.report.summarise`."""
     workload.check(estate)
     if durations is None:
         durations = draw_durations(estate, workload, seed)
     sim = Simulator(estate, workload, durations, make(strategy), record_series=record_series)
     measures = sim.run()
-    return Outcome(measures, summarise(measures, estate, workload))
+    return Outcome(measures, summarise(measures, estate, workload, durations, horizon))
 
 
 def compare(
@@ -51,10 +53,15 @@ def compare(
     *,
     record_series: bool = False,
 ) -> list[Outcome]:
-    """Every strategy on the same workload and the same run durations."""
+    """Every strategy on the same workload and the same run durations, summarised on one horizon:
+    the latest run end (or submission) of any of them, so that a request one strategy never ran
+    counts as waiting until the others were done."""
     workload.check(estate)
     durations = draw_durations(estate, workload, seed)
-    return [
-        simulate(estate, workload, name, seed, record_series=record_series, durations=durations)
-        for name in strategies
-    ]
+    runs = []
+    for name in strategies:
+        sim = Simulator(estate, workload, durations, make(name), record_series=record_series)
+        runs.append(sim.run())
+    last_submit = max(r.submitted_at for r in workload.requests)
+    horizon = max([last_submit, *(m.last_end for m in runs)])
+    return [Outcome(m, summarise(m, estate, workload, durations, horizon)) for m in runs]

@@ -74,10 +74,19 @@ class Measures:
     backlog_area: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     """The same integral over the time some request was waiting."""
     backlog_seconds: float = 0.0
+    capped_area: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Time integral of each dimension's use capped at the operator's budget: use above the budget
+    (a strategy that plans against the whole quota) does not count as use of the bound."""
     bound_area: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    """Time integral of the most each dimension could hold: the runs outstanding (running or
-    waiting) of each job up to its concurrency limit, summed, capped at the budget. A fluid upper
-    bound: it ignores that a 20-DPU run cannot use 10 free DPUs."""
+    """Time integral of the most each dimension could hold: the offered runs outstanding (submitted
+    and not finished; a request dropped stays outstanding, its work is still owed) of each job up
+    to its concurrency limit, summed, capped at the budget. A fluid upper bound: it ignores that a
+    20-DPU run cannot use 10 free DPUs. Capped use never exceeds it."""
+    end_bound: dict[str, float] = field(default_factory=dict)
+    """The bound's rate when the simulation stopped (dropped work still outstanding): the report
+    extends ``bound_area`` at this rate up to a common horizon."""
+    end: float = 0.0
+    """Simulated time when the simulation stopped."""
     peaks: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     first_submit: float = 0.0
     last_end: float = 0.0
@@ -165,6 +174,8 @@ class Simulator:
             action()
             if self.waiting == 0 and not self.active and self._only_timers_left():
                 break
+        self.m.end = self.now
+        self.m.end_bound = {dim: min(demand, self._caps[dim]) for dim, demand in self._demand.items()}
         return self.m
 
     def _only_timers_left(self) -> bool:
@@ -181,9 +192,16 @@ class Simulator:
             area["dpus"] += self.dpus * span
             for subnet, used in self.eni_claimed.items():
                 area[f"subnet_ips:{subnet}"] += used * span
+            caps = self._caps
+            capped = m.capped_area
+            capped["account_runs"] += min(self.runs, caps["account_runs"]) * span
+            capped["dpus"] += min(self.dpus, caps["dpus"]) * span
+            for subnet, used in self.eni_claimed.items():
+                dim = f"subnet_ips:{subnet}"
+                capped[dim] += min(used, caps[dim]) * span
             bound = m.bound_area
             for dim, demand in self._demand.items():
-                bound[dim] += min(demand, self._caps[dim]) * span
+                bound[dim] += min(demand, caps[dim]) * span
             if self.waiting:
                 m.backlog_seconds += span
                 back = m.backlog_area
@@ -203,10 +221,10 @@ class Simulator:
         self.strategy.on_submit(req)
 
     def give_up(self, req: SimRequest) -> None:
-        """The request will never run (a strategy stops trying)."""
+        """The request will never run (a strategy stops trying). Its work stays outstanding in the
+        bound: dropping a request must not make the rest look like a better use of capacity."""
         self.waiting -= 1
         self.m.gave_up += 1
-        self._outstanding(req.job, -1)
 
     def _outstanding(self, job: str, delta: int) -> None:
         limit = self.estate.job_limit(job)

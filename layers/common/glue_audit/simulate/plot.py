@@ -28,18 +28,34 @@ def _pyplot() -> Any:
     return plt
 
 
+def wait_curve(outcome: Outcome) -> tuple[list[float], list[float], str, float | None]:
+    """The wait distribution over every request (minutes, share), its legend label, and where the
+    requests that never ran sit (their wait runs to the horizon; None if every request ran)."""
+    summary = outcome.summary
+    started = sorted(w / 60 for w in outcome.measures.waits.values())
+    never = int(summary["never_ran"])
+    horizon = summary["horizon_s"] / 60
+    waits = sorted(started + [horizon] * never)
+    total = len(waits)
+    label = outcome.measures.strategy + (f" ({never} never ran)" if never else "")
+    return waits, [(i + 1) / total for i in range(total)], label, horizon if never else None
+
+
 def write_plots(outcomes: Sequence[Outcome], directory: Path) -> list[Path]:
     plt = _pyplot()
     directory.mkdir(parents=True, exist_ok=True)
 
     fig, ax = plt.subplots(figsize=(9, 5))
     for outcome in outcomes:
-        waits = sorted(w / 60 for w in outcome.measures.waits.values())
-        if waits:
-            ax.plot(waits, [(i + 1) / len(waits) for i in range(len(waits))], label=outcome.measures.strategy)
-    ax.set_xlabel("wait (minutes)")
-    ax.set_ylabel("share of started requests")
-    ax.set_title("Wait distribution per strategy")
+        xs, ys, label, never_at = wait_curve(outcome)
+        if xs:
+            (line,) = ax.plot(xs, ys, label=label)
+            if never_at is not None:  # the never-ran requests: a vertical jump at the horizon, marked
+                first = next(i for i, x in enumerate(xs) if x >= never_at)
+                ax.plot([never_at], [ys[first - 1] if first else 0.0], marker="x", color=line.get_color())
+    ax.set_xlabel("wait (minutes); a request that never ran waits until the horizon (x)")
+    ax.set_ylabel("share of all requests")
+    ax.set_title("Wait distribution per strategy (every request)")
     ax.legend()
     waits_path = directory / WAITS_PNG
     fig.savefig(waits_path, dpi=100)

@@ -60,44 +60,119 @@ def _wait_stats(waits: Iterable[float]) -> dict[str, float]:
     }
 
 
-def summarise(m: Measures, estate: Estate, workload: Workload) -> dict[str, Any]:
+def offered_work(estate: Estate, workload: Workload, durations: Mapping[str, float]) -> dict[str, float]:
+    """Unit-seconds each dimension must hold to do every request: size x run duration, summed."""
+    sizes = {name: job.size() for name, job in estate.jobs.items()}
+    work: dict[str, float] = {"account_runs": 0.0, "dpus": 0.0}
+    for name in estate.subnets:
+        work[f"subnet_ips:{name}"] = 0.0
+    for req in workload.requests:
+        seconds = durations[req.request_id]
+        size = sizes[req.job]
+        work["account_runs"] += seconds
+        work["dpus"] += size.dpus * seconds
+        subnet = estate.jobs[req.job].subnet
+        if subnet is not None:
+            work[f"subnet_ips:{subnet}"] += size.ips * seconds
+    return work
+
+
+def makespan_lower_bound(
+    estate: Estate, workload: Workload, durations: Mapping[str, float]
+) -> dict[str, Any]:
+    """No schedule within the budgets finishes sooner: per dimension the offered work over the
+    budget (area over capacity), per job its runs' total time over its concurrency limit, and the
+    latest submission plus its run's duration. Seconds from the first submission."""
+    if not workload.requests:
+        return {"seconds": 0.0, "by": "none"}
+    first = min(r.submitted_at for r in workload.requests)
+    bounds = budgets(estate)
+    candidates: dict[str, float] = {
+        f"area/{dim}": work / bounds[dim]
+        for dim, work in offered_work(estate, workload, durations).items()
+        if bounds[dim] > 0
+    }
+    per_job: dict[str, float] = {}
+    for req in workload.requests:
+        per_job[req.job] = per_job.get(req.job, 0.0) + durations[req.request_id]
+    job, seconds = max(per_job.items(), key=lambda kv: (kv[1] / estate.job_limit(kv[0]), kv[0]))
+    candidates[f"job/{job}"] = seconds / estate.job_limit(job)
+    candidates["last submission + its run"] = max(
+        r.submitted_at - first + durations[r.request_id] for r in workload.requests
+    )
+    by = max(candidates, key=lambda k: candidates[k])
+    return {"seconds": round(candidates[by], 1), "by": by}
+
+
+def summarise(
+    m: Measures,
+    estate: Estate,
+    workload: Workload,
+    durations: Mapping[str, float],
+    horizon: float | None = None,
+) -> dict[str, Any]:
+    """Figures of one run. ``horizon`` (simulated seconds; default: this run's last run end or last
+    submission) is where a request that never ran stops waiting: every request counts in the wait
+    statistics, one that never ran with its wait to the horizon. Compare strategies on one horizon."""
     classes = priority_classes(workload)
+    last_submit = max((r.submitted_at for r in workload.requests), default=0.0)
+    if horizon is None:
+        horizon = max(m.last_end, last_submit)
+    waits = dict(m.waits)
+    never_ran = [r for r in workload.requests if r.request_id not in waits]
+    for req in never_ran:
+        waits[req.request_id] = max(0.0, horizon - req.submitted_at)
     by_class: dict[str, list[float]] = {}
-    for request_id, wait in m.waits.items():
+    for request_id, wait in waits.items():
         by_class.setdefault(classes[request_id], []).append(wait)
     labels = sorted(set(classes.values()), key=_class_key, reverse=True)
-    span = max(0.0, m.last_end - m.first_submit)
+    # Work not done is not finished early: with requests that never ran the makespan runs to the horizon.
+    span = max(0.0, (horizon if never_ran else m.last_end) - m.first_submit)
     bounds = budgets(estate)
+    offered = offered_work(estate, workload, durations)
+    ran = Workload(
+        workload.name, workload.start, tuple(r for r in workload.requests if r.request_id in m.waits)
+    )
+    done = offered_work(estate, ran, durations)
     utilisation = {}
     for dim, bound in bounds.items():
         used = m.area.get(dim, 0.0)
-        possible = m.bound_area.get(dim, 0.0)
+        possible = m.bound_area.get(dim, 0.0) + m.end_bound.get(dim, 0.0) * max(0.0, horizon - m.end)
         utilisation[dim] = {
             "mean": round(used / (bound * span), 4) if bound > 0 and span > 0 else 0.0,
             "demand": round(possible / (bound * span), 4) if bound > 0 and span > 0 else 0.0,
-            "of_bound": round(used / possible, 4) if possible > 0 else 0.0,
+            "of_bound": round(min(1.0, m.capped_area.get(dim, 0.0) / possible), 4) if possible > 0 else 0.0,
+            "done": round(done[dim] / offered[dim], 4) if offered.get(dim) else 0.0,
             "while_backlogged": round(m.backlog_area.get(dim, 0.0) / (bound * m.backlog_seconds), 4)
             if bound > 0 and m.backlog_seconds > 0
             else 0.0,
         }
-    # The binding dimension: the one whose demand bound sits closest to its budget.
-    binding = max(utilisation, key=lambda d: (utilisation[d]["demand"], utilisation[d]["mean"]))
+    # The binding dimension: the one whose offered work sits closest to its budget (the same for
+    # every strategy on the same workload).
+    binding = max(bounds, key=lambda d: (offered.get(d, 0.0) / bounds[d] if bounds[d] > 0 else 0.0, d))
     lowest = labels[-1] if labels else None
+    lower = makespan_lower_bound(estate, workload, durations)
     return {
         "strategy": m.strategy,
         "requests": len(workload.requests),
         "started": len(m.waits),
         "finished": m.finished,
-        "never_ran": m.gave_up,
+        "never_ran": len(never_ran),
+        "gave_up": m.gave_up,
+        "horizon_s": round(horizon - m.first_submit, 1),
         "makespan_s": round(span, 1),
+        "makespan_lower_bound_s": lower["seconds"],
+        "makespan_lower_bound_by": lower["by"],
+        "makespan_over_lower_bound": round(span / lower["seconds"], 3) if lower["seconds"] > 0 else 0.0,
         "ticks": m.ticks,
-        "wait": {"all": _wait_stats(m.waits.values())}
+        "wait": {"all": _wait_stats(waits.values())}
         | {label: _wait_stats(by_class.get(label, [])) for label in labels},
         "starvation_max_wait_s": _wait_stats(by_class.get(lowest, []))["max_s"] if lowest else 0.0,
         "lowest_class": lowest,
         "utilisation": utilisation,
         "binding": {"dimension": binding, **utilisation[binding]},
         "bounds": bounds,
+        "offered_work": {dim: round(value, 1) for dim, value in offered.items()},
         "peaks": {dim: round(value, 3) for dim, value in sorted(m.peaks.items())},
         "refused": dict(sorted(m.refused.items())),
         "refused_total": sum(m.refused.values()),
@@ -115,24 +190,36 @@ def _minutes(seconds: float) -> str:
 
 def table(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per strategy; waits in minutes."""
+    width = max([15, *(len(s["strategy"]) for s in summaries)])
     header = (
-        f"{'strategy':<15} {'p50':>6} {'p95':>7} {'max':>7} {'starve':>7} {'makespan':>8} "
-        f"{'binding':<16} {'util':>5} {'bound':>5} {'refused':>7} {'ipfail':>6} {'overq':>6} "
+        f"{'strategy':<{width}} {'p50':>6} {'p95':>7} {'max':>7} {'starve':>7} {'makespan':>8} {'/LB':>5} "
+        f"{'binding':<8} {'util':>5} {'bound':>5} {'done':>5} {'refused':>7} {'ipfail':>6} {'overq':>6} "
         f"{'breach':>6} {'noRun':>5}"
     )
-    lines = [
-        "waits and makespan in minutes; util = mean use / budget over the makespan; bound = use / the",
-        "most the outstanding runs could use (per-job limits, capped at the budget)",
+    lines = []
+    if summaries:
+        first = summaries[0]
+        lines.append(
+            f"horizon {_minutes(first['horizon_s'])} min (the last run end of any strategy); makespan lower "
+            f"bound {_minutes(first['makespan_lower_bound_s'])} min ({first['makespan_lower_bound_by']})"
+        )
+    lines += [
+        "waits and makespan in minutes; every request counts, one that never ran (noRun) waits until the",
+        "horizon, and then the makespan runs to the horizon too; /LB = makespan / its lower bound;",
+        "util = mean use / budget over the makespan; bound = use (capped at the budget) / the most the",
+        "offered runs outstanding could use (per-job limits, capped at the budget; dropped work stays",
+        "outstanding), never above 1; done = share of the offered work (size x duration) that ran",
         header,
         "-" * len(header),
     ]
     for s in summaries:
         w = s["wait"]["all"]
+        b = s["binding"]
         lines.append(
-            f"{s['strategy']:<15} {_minutes(w['p50_s']):>6} {_minutes(w['p95_s']):>7} {_minutes(w['max_s']):>7} "
+            f"{s['strategy']:<{width}} {_minutes(w['p50_s']):>6} {_minutes(w['p95_s']):>7} {_minutes(w['max_s']):>7} "
             f"{_minutes(s['starvation_max_wait_s']):>7} {_minutes(s['makespan_s']):>8} "
-            f"{s['binding']['dimension']:<16} {s['binding']['mean']:>5.2f} {s['binding']['of_bound']:>5.2f} "
-            f"{s['refused_total']:>7} {s['failed_ips']:>6} {s['over_quota']:>6} "
+            f"{s['makespan_over_lower_bound']:>5.2f} {b['dimension']:<8} {b['mean']:>5.2f} {b['of_bound']:>5.2f} "
+            f"{b['done']:>5.2f} {s['refused_total']:>7} {s['failed_ips']:>6} {s['over_quota']:>6} "
             f"{s['budget_breaches_total']:>6} {s['never_ran']:>5}"
         )
     lines.append("")
@@ -143,5 +230,72 @@ def table(summaries: Sequence[Mapping[str, Any]]) -> str:
             for label, v in s["wait"].items()
             if label != "all"
         ]
-        lines.append(f"  {s['strategy']:<15} " + "  ".join(parts))
+        lines.append(f"  {s['strategy']:<{width}} " + "  ".join(parts))
+    words = verdict(summaries)
+    if words:
+        lines += ["", *words]
     return "\n".join(lines)
+
+
+#: The figures the verdict compares: (label, how to read it, higher is better).
+def _figures(s: Mapping[str, Any]) -> dict[str, tuple[float, bool, str]]:
+    top = next((label for label in s["wait"] if label != "all"), None)
+    figures: dict[str, tuple[float, bool, str]] = {
+        "median wait": (s["wait"]["all"]["p50_s"] / 60, False, "min"),
+        "p95 wait": (s["wait"]["all"]["p95_s"] / 60, False, "min"),
+        "longest wait": (s["wait"]["all"]["max_s"] / 60, False, "min"),
+    }
+    if top is not None:
+        figures[f"median wait of {top} (most urgent)"] = (s["wait"][top]["p50_s"] / 60, False, "min")
+    if s.get("lowest_class"):
+        figures[f"longest wait of {s['lowest_class']} (lowest)"] = (
+            s["starvation_max_wait_s"] / 60,
+            False,
+            "min",
+        )
+    figures |= {
+        "makespan": (s["makespan_s"] / 60, False, "min"),
+        "use of the binding bound": (s["binding"]["of_bound"], True, ""),
+        "requests never run": (float(s["never_ran"]), False, ""),
+        "IP failures": (float(s["failed_ips"]), False, ""),
+        "budget breaches": (float(s["budget_breaches_total"]), False, ""),
+    }
+    return figures
+
+
+def _show(value: float, unit: str) -> str:
+    if unit == "min":
+        return f"{value:.1f} min"
+    return f"{value:.3f}" if value != int(value) else f"{int(value)}"
+
+
+def verdict(
+    summaries: Sequence[Mapping[str, Any]], ours: str = "event-driven", oracle: str = "oracle"
+) -> list[str]:
+    """In words: per figure, which deployable strategy wins, where ``ours`` loses, and ``ours``'s
+    gap to the oracle."""
+    by_name = {s["strategy"]: s for s in summaries}
+    if ours not in by_name:
+        return []
+    mine = _figures(by_name[ours])
+    rivals = [s for s in summaries if s["strategy"] not in (ours, oracle)]
+    lines = [f"who wins (deployable strategies; {oracle} is the clairvoyant reference):"]
+    for figure, (value, higher, unit) in mine.items():
+        scored = [(s["strategy"], _figures(s).get(figure)) for s in rivals]
+        others = [(name, f[0]) for name, f in scored if f is not None]
+        better = [(name, v) for name, v in others if (v > value if higher else v < value)]
+        if better:
+            _, best = max(better, key=lambda nv: nv[1]) if higher else min(better, key=lambda nv: nv[1])
+            winners = [name for name, v in better if v == best]
+            text = f"{ours} LOSES to {', '.join(winners)}: {_show(value, unit)} against {_show(best, unit)}"
+        else:
+            ties = [name for name, v in others if v == value]
+            text = (
+                f"{ours} wins{' (tied with ' + ', '.join(ties) + ')' if ties else ''}: {_show(value, unit)}"
+            )
+        if oracle in by_name:
+            ideal = _figures(by_name[oracle]).get(figure)
+            if ideal is not None:
+                text += f"; {oracle} {_show(ideal[0], unit)}"
+        lines.append(f"  {figure}: {text}")
+    return lines

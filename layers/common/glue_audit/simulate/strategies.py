@@ -1,36 +1,56 @@
 """Launch strategies, each modelled as documented, run against the same simulated Glue.
 
-* ``event-driven``: this project. Ticks on the schedule and on every run end (Glue's terminal
-  event -> ingest -> a tick deduplicated per ``tick_dedup_seconds`` window), each tick the real
-  ``usage.measure`` (IP accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
+* ``event-driven``: this project. Ticks on the schedule, on every run end (Glue's terminal
+  event -> ingest -> a tick) and on every submission (``glue-audit submit`` starts one), each
+  deduplicated per ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP
+  accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
 * ``polling``: this project with the schedule only.
-* ``event+submit`` (a what-if, not in ``--compare``): as ``event-driven``, and a submission starts
-  a tick too (the real ``glue-audit submit`` does not; a request submitted to an idle system
-  waits for the next scheduled tick).
+* ``event-no-submit`` (a what-if, not in ``--compare``): as ``event-driven`` before submissions
+  started a tick (a request submitted to an idle system waited for the next scheduled tick).
 * ``aws-sample``: aws-samples/aws-glue-quota-audit-framework as its README describes it: a Step
   Functions run every 5 minutes, static limits from environment variables (the account quotas),
   one worker count for every job (G.1X sizing), free IPs computed from its own runs only (other
   tenants' and lingering ENIs are invisible to it), first in first out; a request that does not
   fit blocks the queue until the next poll (its "loop until the subnet has room").
-* ``glue-queuing``: Glue's native job-run queuing. StartJobRun at submission with
-  ``JobRunQueuingEnabled``; Glue holds a run in WAITING while the account's concurrent runs, the
-  job's concurrent runs or the DPU quota are full and starts it when they free, first in first
-  out (a run that fits starts even if an earlier one still waits for its own job). It does not
-  look at subnet IPs: a run started into a full subnet fails. Queuing is not allowed with
-  ``MaxRetries > 0``, so that failure is final. A run waits at most its timeout (default 2,880
-  minutes) and at most ``max_queued_runs`` (quota L-A457CBAB) wait at once; more are refused.
-  Sources: https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html (WAITING: "A job run
-  may be in the WAITING state due to service quotas for your account", the quotas listed) and
-  https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-jobs-runs.html (``Timeout``: "When the
-  value is left blank, the timeout is defaulted to 2880 minutes").
+* ``glue-queuing`` and ``glue-queuing-ipwait``: Glue's native job-run queuing. StartJobRun at
+  submission with ``JobRunQueuingEnabled``; Glue holds a run in WAITING while the account's
+  concurrent runs, the job's concurrent runs or the DPU quota are full and starts it when they
+  free, first in first out (a run that fits starts even if an earlier one still waits for its own
+  job). The AWS page on job-run statuses
+  (https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html) lists the WAITING reasons
+  (account and per-job concurrent runs, DPU usage, "resource unavailable") and bounds the wait:
+  the run goes to FAILED "if it cannot acquire resources. AWS Glue will retry for a maximum of 15
+  minutes or 10 attempts, whichever comes first". Modelled: an attempt every 90 s (15 minutes
+  over 10 attempts; the spacing is not documented) and on every run end; a run still WAITING 15
+  minutes after submission fails for good (queuing is not allowed with ``MaxRetries > 0``). The
+  page does not say whether too few free subnet addresses is "resource unavailable", so both
+  readings are modelled: ``glue-queuing`` fails the run at start ("The specified subnet does not
+  have enough free addresses", see :mod:`glue_audit.simulate.engine`), ``glue-queuing-ipwait``
+  keeps it WAITING under the same bound. At most ``max_queued_runs`` (quota L-A457CBAB) wait at
+  once; more are refused.
 * ``fire-and-retry``: StartJobRun at submission, as an Airflow ``GlueJobOperator`` with
   ``retries=5``, ``retry_delay=5 min`` and ``retry_exponential_backoff``: any failure
   (ConcurrentRunsExceeded, ResourceNumberLimitExceeded, a run failed for IPs) is retried after
-  5, 10, 20, 40, 60 minutes (capped at ``max_retry_delay``); then the task fails.
+  5, 10, 20, 40, 60 minutes (capped at ``max_retry_delay``); then the task fails. This is
+  Airflow without a pool.
+* ``airflow-pool``: the same operator and retries, in an Airflow pool sized to the DPU budget
+  (``slots`` = the budget's DPUs, each task's ``pool_slots`` = its run's DPUs rounded up), which is
+  how Airflow users cap concurrent Glue work. The scheduler queues a task until the pool has its
+  slots, highest ``priority_weight`` (the request's priority) first, then the oldest; a task that
+  does not fit is passed over for one that does (Airflow's scheduler checks each task's slots
+  against the pool's open slots). A task in ``up_for_retry`` holds no slot. The pool does not see
+  concurrent runs or IPs: Glue refusals and IP failures are retried as above.
+  https://airflow.apache.org/docs/apache-airflow/stable/administration-and-deployment/pools.html
+* ``oracle``: a clairvoyant greedy schedule, a reference and not a strategy anyone can deploy: it
+  knows every run's duration and the true free IPs (lingering ENIs included), starts at once (no
+  tick, no launch latency) and at every submission, run end and ENI release starts, in the order
+  priority then shortest run first, every request that fits the same budgets as this project (90%
+  of the quotas, team budgets, the IP reserve).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from datetime import timedelta
@@ -45,6 +65,10 @@ from glue_audit.simulate.model import Estate, SimRequest
 from glue_audit.tick.usage import Holding, measure
 
 GLUE_DEFAULT_TIMEOUT_SECONDS = 2880 * 60
+#: job-run-statuses.html: "AWS Glue will retry for a maximum of 15 minutes or 10 attempts".
+GLUE_WAITING_LIMIT_SECONDS = 15 * 60.0
+GLUE_WAITING_ATTEMPT_SECONDS = GLUE_WAITING_LIMIT_SECONDS / 10
+AIRFLOW_SCHEDULER_SECONDS = 5.0
 SAMPLE_POLL_SECONDS = 300.0
 SAMPLE_WORKERS_PER_JOB = 10
 
@@ -117,11 +141,13 @@ class ProjectStrategy(_Base):
         super().__init__()
         self.event_driven = event_driven
         self.tick_on_submit = tick_on_submit
-        self.name = ("event+submit" if tick_on_submit else "event-driven") if event_driven else "polling"
+        self.name = ("event-driven" if tick_on_submit else "event-no-submit") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
         self.claims: dict[str, Holding] = {}
         self._windows: set[int] = set()
+        self._unchecked: list[str] = []
+        """Pending requests not yet checked for ``never_fits`` (the limits do not change here)."""
 
     def attach(self, sim: Simulator) -> None:
         super().attach(sim)
@@ -155,6 +181,7 @@ class ProjectStrategy(_Base):
             subnet_id=job.subnet,
             team=request.team or job.team,
         )
+        self._unchecked.append(request.request_id)
         if self.tick_on_submit and not self.requeueing:
             self._event_tick()
 
@@ -188,12 +215,17 @@ class ProjectStrategy(_Base):
             for name, spec in sim.estate.subnets.items()
         }
         limits, usage, _ = measure(self.settings, self.quotas, self.jobs, holdings, subnets, now)
+        # A request that would wait forever: report it, stop planning it. The plan would defer it as
+        # never_fits; checking each request once here spares reading every tick's deferrals.
+        for request_id in self._unchecked:
+            pending = self.pending.get(request_id)
+            reason = None if pending is None else policy.never_fits_reason(limits, pending)
+            if reason is not None:
+                del self.pending[request_id]
+                sim.m.refused[f"never fits ({reason})"] += 1
+                sim.give_up(self.requests[request_id])
+        self._unchecked.clear()
         decided = policy.plan(limits, usage, list(self.pending.values()), now, self.config)
-        for deferral in decided.deferrals:
-            if deferral.dimension == "never_fits":  # it would wait forever: report it, stop planning it
-                del self.pending[deferral.request_id]
-                sim.m.refused[f"never fits ({deferral.reason})"] += 1
-                sim.give_up(self.requests[deferral.request_id])
         latency = sim.estate.timing.launch_latency
         for launch in decided.launches[: self.settings.max_launches_per_tick]:
             pending = self.pending.pop(launch.request_id)
@@ -280,20 +312,30 @@ class SampleStrategy(_Base):
 
 
 class GlueQueuingStrategy(_Base):
-    name = "glue-queuing"
-
-    def __init__(self, timeout_seconds: float = GLUE_DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, ip_waits: bool = False, limit_seconds: float = GLUE_WAITING_LIMIT_SECONDS) -> None:
         super().__init__()
-        self.timeout = timeout_seconds
+        self.ip_waits = ip_waits
+        self.name = "glue-queuing-ipwait" if ip_waits else "glue-queuing"
+        self.limit = min(limit_seconds, GLUE_DEFAULT_TIMEOUT_SECONDS)
         self.queue: dict[str, SimRequest] = {}  # insertion order = FIFO
+        self._attempts_scheduled = False
 
     def on_submit(self, request: SimRequest) -> None:
         sim = self.s
         sim.at(sim.now + sim.estate.timing.launch_latency, lambda: self._start_job_run(request))
 
+    def _can_start(self, request: SimRequest) -> bool:
+        sim = self.s
+        if sim.check_quota(request.job) is not StartOutcome.STARTED:
+            return False
+        if self.ip_waits:
+            subnet = sim.estate.jobs[request.job].subnet
+            return subnet is None or sim.free_ips_truth(subnet) >= sim.sizes[request.job].ips
+        return True
+
     def _start_job_run(self, request: SimRequest) -> None:
         sim = self.s
-        if sim.check_quota(request.job) is StartOutcome.STARTED:
+        if self._can_start(request):
             self._start(request)
             return
         if len(self.queue) >= sim.estate.quotas.max_queued_runs:
@@ -302,7 +344,10 @@ class GlueQueuingStrategy(_Base):
             return
         sim.m.queued_by_glue += 1
         self.queue[request.request_id] = request
-        sim.at(sim.now + self.timeout, lambda: self._expire(request))
+        sim.at(sim.now + self.limit, lambda: self._expire(request))
+        if not self._attempts_scheduled:
+            self._attempts_scheduled = True
+            sim.at(sim.now + GLUE_WAITING_ATTEMPT_SECONDS, self._attempt)
 
     def _start(self, request: SimRequest) -> None:
         sim = self.s
@@ -311,18 +356,89 @@ class GlueQueuingStrategy(_Base):
 
     def _expire(self, request: SimRequest) -> None:
         if self.queue.pop(request.request_id, None) is not None:
-            self.s.m.refused["timed out in WAITING"] += 1
+            self.s.m.refused["FAILED after 15 min WAITING"] += 1
             self.s.give_up(request)
 
-    def on_run_end(self, run: SimRun) -> None:
+    def _attempt(self) -> None:
+        self._scan()
+        if self.queue:
+            self.s.at(self.s.now + GLUE_WAITING_ATTEMPT_SECONDS, self._attempt)
+        else:
+            self._attempts_scheduled = False
+
+    def _scan(self) -> None:
         sim = self.s
         q = sim.estate.quotas
         for request_id, request in list(self.queue.items()):
             if sim.runs >= q.max_concurrent_runs:
                 break
-            if sim.check_quota(request.job) is StartOutcome.STARTED:
+            if self._can_start(request):
                 del self.queue[request_id]
                 self._start(request)
+
+    def on_run_end(self, run: SimRun) -> None:
+        self._scan()
+
+
+# ---------------------------------------------------------------- the clairvoyant oracle
+
+
+class OracleStrategy(_Base):
+    name = "oracle"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[tuple[int, float, float, str, SimRequest]] = []
+
+    def attach(self, sim: Simulator) -> None:
+        super().attach(sim)
+        self.min_dpus = min(size.dpus for size in sim.sizes.values())
+
+    def on_submit(self, request: SimRequest) -> None:
+        sim = self.s
+        key = (-request.priority, sim.durations[request.request_id], request.submitted_at, request.request_id)
+        bisect.insort(self.pending, (*key, request))
+        self._schedule()
+
+    def on_run_end(self, run: SimRun) -> None:
+        sim = self.s
+        self._schedule()
+        if run.subnet is not None:  # its IPs free when the ENIs go
+            sim.at(sim.now + sim.estate.timing.eni_linger_seconds + 1e-6, self._schedule)
+
+    def _schedule(self) -> None:
+        sim = self.s
+        estate = sim.estate
+        max_runs = estate.budget_runs
+        max_dpus = estate.budget_dpus
+        budgets = estate.team_dpu_budgets
+        kept = []
+        pending = self.pending
+        for index, item in enumerate(pending):
+            if sim.runs >= max_runs or sim.dpus + self.min_dpus > max_dpus + 1e-9:
+                kept.extend(pending[index:])
+                break
+            request = item[-1]
+            job = estate.jobs[request.job]
+            size = sim.sizes[request.job]
+            team = request.team or job.team
+            budget = None if team is None else budgets.get(team)
+            if (
+                sim.dpus + size.dpus > max_dpus + 1e-9
+                or sim.job_runs[request.job] >= estate.job_limit(request.job)
+                or (
+                    budget is not None
+                    and team is not None
+                    and sim.team_dpus[team] + size.dpus > budget + 1e-9
+                )
+                or (job.subnet is not None and sim.free_ips_truth(job.subnet) - size.ips < estate.ip_reserve)
+            ):
+                kept.append(item)
+                continue
+            outcome = sim.start_run(request)
+            if outcome is not StartOutcome.STARTED:  # within the budgets Glue never refuses
+                kept.append(item)
+        self.pending = kept
 
 
 # ---------------------------------------------------------------- fire and retry
@@ -352,23 +468,108 @@ class FireAndRetryStrategy(_Base):
         sim.at(sim.now + delay, lambda: self._try(request, attempt + 1))
 
 
-STRATEGIES = ("event-driven", "polling", "aws-sample", "glue-queuing", "fire-and-retry")
+# ---------------------------------------------------------------- Airflow with a pool
+
+
+class AirflowPoolStrategy(FireAndRetryStrategy):
+    name = "airflow-pool"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: list[tuple[int, float, str, SimRequest]] = []
+        self.open_slots = 0
+        self.held: dict[str, int] = {}
+        self.attempts: dict[str, int] = {}
+        self._pass_at: float | None = None
+
+    def attach(self, sim: Simulator) -> None:
+        super().attach(sim)
+        self.open_slots = math.floor(sim.estate.budget_dpus + 1e-9)
+
+    def _slots(self, request: SimRequest) -> int:
+        return math.ceil(self.s.sizes[request.job].dpus - 1e-9)
+
+    def on_submit(self, request: SimRequest) -> None:
+        self._queue(request, 0)
+
+    def _queue(self, request: SimRequest, attempt: int) -> None:
+        bisect.insort(self.queue, (-request.priority, request.submitted_at, request.request_id, request))
+        self.attempts[request.request_id] = attempt
+        self._scheduler_pass_soon()
+
+    def _scheduler_pass_soon(self) -> None:
+        sim = self.s
+        at = sim.now + AIRFLOW_SCHEDULER_SECONDS
+        if self._pass_at is None or self._pass_at < sim.now:
+            self._pass_at = at
+            sim.at(at, self._scheduler_pass)
+
+    def _scheduler_pass(self) -> None:
+        sim = self.s
+        kept = []
+        for item in self.queue:
+            request = item[-1]
+            slots = self._slots(request)
+            if slots > self.open_slots:
+                kept.append(item)
+                continue
+            self.open_slots -= slots
+            self.held[request.request_id] = slots
+            sim.at(sim.now + sim.estate.timing.launch_latency, partial(self._run_task, request))
+        self.queue = kept
+
+    def _run_task(self, request: SimRequest) -> None:
+        sim = self.s
+        if sim.start_run(request) is StartOutcome.STARTED:
+            return
+        self._release(request)  # up_for_retry holds no pool slot
+        attempt = self.attempts.pop(request.request_id, 0)
+        if attempt >= self.retries:
+            sim.give_up(request)
+            return
+        delay = min(self.max_retry_delay, self.retry_delay * 2**attempt)
+        sim.at(sim.now + delay, lambda: self._queue(request, attempt + 1))
+
+    def _release(self, request: SimRequest) -> None:
+        self.open_slots += self.held.pop(request.request_id, 0)
+        self._scheduler_pass_soon()
+
+    def on_run_end(self, run: SimRun) -> None:
+        self._release(run.request)
+
+
+STRATEGIES = (
+    "event-driven",
+    "polling",
+    "aws-sample",
+    "glue-queuing",
+    "glue-queuing-ipwait",
+    "fire-and-retry",
+    "airflow-pool",
+    "oracle",
+)
 #: What-ifs of this project's design, run on request (``--strategy``) and by the benchmark.
-WHAT_IFS = ("event+submit",)
+WHAT_IFS = ("event-no-submit",)
 
 
 def make(name: str) -> _Base:
     if name == "event-driven":
-        return ProjectStrategy(event_driven=True)
-    if name == "event+submit":
-        # What if `glue-audit submit` also started a (deduplicated) tick, as ingest does on run ends?
         return ProjectStrategy(event_driven=True, tick_on_submit=True)
+    if name == "event-no-submit":
+        # What if `glue-audit submit` did not start a tick (as before issue 23)?
+        return ProjectStrategy(event_driven=True)
     if name == "polling":
         return ProjectStrategy(event_driven=False)
     if name == "aws-sample":
         return SampleStrategy()
     if name == "glue-queuing":
         return GlueQueuingStrategy()
+    if name == "glue-queuing-ipwait":
+        return GlueQueuingStrategy(ip_waits=True)
+    if name == "airflow-pool":
+        return AirflowPoolStrategy()
+    if name == "oracle":
+        return OracleStrategy()
     if name == "fire-and-retry":
         return FireAndRetryStrategy()
     raise ValueError(f"unknown strategy {name!r}; one of {', '.join(STRATEGIES + WHAT_IFS)}")

@@ -51,6 +51,7 @@ from glue_audit.ledger.models import (
     RunItem,
     SnapshotItem,
 )
+from glue_audit.tick import coverage
 from glue_audit.tick.lease import acquire_lease, carried_claims, release_lease
 from glue_audit.tick.reconcile import ReconcileStats, adopt_unknown_runs, reconcile_claims, reconcile_runs
 from glue_audit.tick.usage import Holding, SubnetView, holding_of_claim, holding_of_run, measure, with_unheld
@@ -150,9 +151,12 @@ def _plan_and_claim(
     pending_items = [
         item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
     ]
-    # What Glue runs, for every job the framework manages now (one GetJobRuns page per job, usually).
-    watched = {r.job_name for r in [*runs, *claims, *pending_items]} | settings.managed_jobs
-    watched |= {c["job_name"] for c in carried_claims(lease, now)}
+    # What Glue runs (one GetJobRuns page per job, usually, read in parallel under a rate limit):
+    # every job with activity, and this period's round-robin slice of the other managed jobs, so
+    # the tick's Glue cost follows activity (the bound on an unseen outside run: tick/coverage.py).
+    busy = {r.job_name for r in [*runs, *claims, *pending_items]}
+    busy |= {c["job_name"] for c in carried_claims(lease, now)}
+    watched = coverage.jobs_to_read(busy, settings.managed_jobs, now)
     views = estate.read_runs_of_jobs(clients.glue, watched)
     stats.jobs_watched = len(views)
     stats.glue_calls = sum(v.calls for v in views.values())

@@ -8,9 +8,13 @@ each job's run durations fitted to the recorded ones (capacity planning from rea
 presets' 20-job, 2-subnet estate. What-if overrides change it: ``--max-dpus 300``,
 ``--subnet-cidr a=10.0.0.0/25``, ``--schedule-rate 1``.
 
-Per strategy: utilisation of each dimension and of the binding one, wait p50/p95/max per priority
-class, starts refused or failed (quota, IP exhaustion), starts Glue saw over a quota, budget
-breaches, the lowest priority's longest wait and the makespan. Same inputs and seed, same output.
+Per strategy (``--compare``: this project event-driven and polling, the AWS sample, Glue queuing
+with an IP shortage failing or waiting, fire-and-retry, Airflow with a pool, and the clairvoyant
+``oracle``): utilisation of each dimension and of the binding one, wait p50/p95/max per priority
+class over every request (one that never ran waits until the common horizon; ``never_ran``
+beside), starts refused or failed (quota, IP exhaustion), starts Glue saw over a quota, budget
+breaches, the lowest priority's longest wait, the makespan and its lower bound, and in words who
+wins each figure. Same inputs and seed, same output.
 """
 
 from __future__ import annotations
