@@ -33,6 +33,7 @@ import importlib
 import json
 import random
 import shlex
+import sysconfig
 import threading
 import time
 import traceback
@@ -468,4 +469,7 @@ def env_lines(emulator: Emulator) -> list[str]:
         "LEDGER_TABLE": NAMES.ledger_table,
         "MANAGED_JOBS": json.dumps(sorted(job.name for job in JOBS)),
     }
-    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    # A new shell has no virtualenv active: put the one running the sandbox (where `glue-audit` is
+    # installed) first on PATH, so the CLI tour works as written after `source`.
+    return [*lines, f'export PATH={shlex.quote(sysconfig.get_path("scripts"))}:"$PATH"']
