@@ -189,7 +189,14 @@ def workload(options: Options) -> list[tuple[str, int, int, int]]:
     shares = WORKLOAD if options.chain else PLAIN_WORKLOAD
     counts = [max(1, round(options.requests * share)) for *_, share in shares]
     counts[0] += options.requests - sum(counts)
-    return [(job, prio, minute, count) for (job, prio, minute, _), count in zip(shares, counts, strict=True)]
+    if counts[0] < 1:  # fewer requests than batches: one each for the largest shares, none for the rest
+        largest = sorted(range(len(shares)), key=lambda i: -shares[i][-1])[: options.requests]
+        counts = [1 if i in largest else 0 for i in range(len(shares))]
+    return [
+        (job, prio, minute, count)
+        for (job, prio, minute, _), count in zip(shares, counts, strict=True)
+        if count > 0
+    ]
 
 
 def submit_batch(
