@@ -27,6 +27,7 @@ from glue_audit.cli import app as cli
 from glue_audit.config.resources import ResourceNames
 from glue_audit.config.settings import Settings, get_settings
 from glue_audit.domain import clock
+from glue_audit.domain.budget import amount_budget, count_budget
 from glue_audit.flows import submission as requests
 from glue_audit.insights import operator_report as reporting
 from glue_audit.ledger.models import PENDING, LedgerItem, RequestItem, SnapshotItem
@@ -282,8 +283,8 @@ def run(
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     sim = SimClock(now.replace(minute=now.minute - now.minute % 30))
     started_at = sim.now
-    budget_runs = int(options.max_concurrent_runs * options.quota_fraction + 1e-9)
-    budget_dpus = options.max_dpus * options.quota_fraction
+    budget_runs = count_budget(options.max_concurrent_runs, options.quota_fraction)
+    budget_dpus = amount_budget(options.max_dpus, options.quota_fraction)
     plan = workload(options)
     request_ids: list[str] = []
     durations: dict[str, tuple[int, str]] = {}

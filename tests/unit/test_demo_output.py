@@ -94,6 +94,9 @@ def test_the_summary_is_text_not_python_dicts(capsys: pytest.CaptureFixture[str]
         (["--max-runs", "0"], ["--max-runs", "0"]),
         (["--max-runs", "1", "--fraction", "0.5"], ["budget of 0"]),
         (["--max-dpus", "1"], ["smallest job"]),
+        (["--max-dpus", "nan"], ["--max-dpus", "finite", "nan"]),
+        (["--max-dpus", "inf"], ["--max-dpus", "finite", "inf"]),
+        (["--fraction", "nan"], ["--fraction", "(0, 1]", "nan"]),
         (["--max-runs", "many"], ["--max-runs", "many"]),
     ],
 )

@@ -20,7 +20,9 @@ from pynamodb.expressions.condition import Condition
 from glue_audit.aws.clients import error_code
 from glue_audit.aws.declarations import DEFAULT_PRIORITY, PRIORITY_TAG, TEAM_TAG
 from glue_audit.config.resources import REQUEST_ID_ARGUMENT
-from glue_audit.ledger.models import MAX_PRIORITY, LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
+from glue_audit.domain.clock import now as utcnow
+from glue_audit.domain.policy import MAX_PRIORITY
+from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem
 from glue_audit.ledger.writes import is_condition_failure
 
 # Glue job arguments are "--name" keys with string values.
