@@ -11,6 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
+# Powertools reads these when its Logger/Metrics/Tracer are built (at import of the observability
+# module), as in Lambda where the environment exists before the code loads.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GlueAudit")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "glue-audit")
+
 from glue_audit.config.resources import ResourceNames
 from scripts.engine.emulator import Emulator, FakeLambdaContext, LambdaDispatcher
 from scripts.engine.simulation import reset_handlers
@@ -19,9 +25,6 @@ from scripts.engine.stack import Stack, provision
 NAMES = ResourceNames("glue-audit-test")
 # The functions' environment, as Terraform sets it; handlers read it at their first call.
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GlueAudit")
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "glue-audit")
 
 
 @pytest.fixture(autouse=True)

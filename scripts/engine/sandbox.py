@@ -15,10 +15,11 @@ simulated files:
 
 * the seed's reprocessing chain ``input_job`` -> ``output_job`` without bookmarks
   (``scripts.engine.seed_pipeline``), so ``glue-audit flow input_job output_job`` has a verdict;
-* ``billing_agg`` runs with ``coalesce(1)`` before the write, then with the fix (grouped reads),
+* ``billing_agg`` runs that funnel the output through one task, then with the fix (grouped reads),
   played by ``scripts.engine.spark_run``: ``glue-audit stragglers billing_agg <run>`` flags the
-  coalesce(1) run and shows its shuffle over two stages (``STRAGGLER_RUN_ID``), and confirms
-  "no shuffle, single stage" for the fixed run (``FIXED_RUN_ID``).
+  funnelled run (``STRAGGLER_RUN_ID``: ``repartition(1)``, the seed's graphs: reads by every
+  executor, a shuffle, a second stage of one task) and confirms the fixed run (``FIXED_RUN_ID``)
+  by the balance of its executors.
 
 It also keeps ``nightly_export`` (MaxConcurrentRuns 1) busy with a run that lasts until the sandbox
 stops, and queues ``HELD_REQUEST_ID`` behind it: a request that stays PENDING with its reason,
@@ -74,7 +75,7 @@ from scripts.engine.simulation import (
     wait_for_executions,
 )
 from scripts.engine.simulation import JOBS as DEMO_JOBS
-from scripts.engine.spark_run import Job, Plan, SimulatedRun
+from scripts.engine.spark_run import GROUPED, REPARTITION_ONE, Job, SimulatedRun
 from scripts.engine.spark_run import simulate as simulate_spark
 from scripts.engine.stack import Stack, drain, provision
 
@@ -110,9 +111,11 @@ def sandbox_run_id(job: str, label: str) -> str:
     return "jr_" + hashlib.sha256(f"{NAMES.prefix}/{job}/{label}".encode()).hexdigest()
 
 
-# The billing_agg history: (hours before now, the plan of the job's code): two runs with
-# coalesce(1), then the fix. The second run is the straggler the README's tour looks at.
-STRAGGLER_HISTORY = ((5.0, Plan.FUNNEL), (3.0, Plan.FUNNEL), (1.5, Plan.GROUPED))
+# The billing_agg history: (hours before now, the plan of the job's code): two runs funnelled
+# through one task, then the fix. The second run is the straggler the README's tour looks at. The
+# funnel is repartition(1): its shuffle and two stages are what the seed's graphs show (a narrow
+# coalesce(1) reads and writes in one task, about 5 hours for this input; too long for the history).
+STRAGGLER_HISTORY = ((5.0, REPARTITION_ONE), (3.0, REPARTITION_ONE), (1.5, GROUPED))
 STRAGGLER_RUN_ID = sandbox_run_id(STRAGGLER_JOB, "run-2")
 FIXED_RUN_ID = sandbox_run_id(STRAGGLER_JOB, "run-3")
 # The seed's job (1,280 gzip JSON files, 32 GB in, 189 GB out) on billing_agg's workers: 10 G.2X,

@@ -28,7 +28,7 @@ _SOURCES = (
     ROOT / "terraform",
     ROOT / "glue_jobs",
     ROOT / "scripts" / "terraform_offline",
-    ROOT / "layers" / "common" / "python" / "glue_audit" / "facts",
+    ROOT / "layers" / "common" / "glue_audit" / "facts",
 )
 
 

@@ -14,7 +14,7 @@ LocalStack or the embedded emulator.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,23 @@ SHUFFLE_BYTES_WRITTEN = "glue.driver.aggregate.shuffleBytesWritten"
 SHUFFLE_LOCAL_BYTES_READ = "glue.driver.aggregate.shuffleLocalBytesRead"
 COMPLETED_STAGES = "glue.driver.aggregate.numCompletedStages"
 ALL_RUNS = "ALL"  # the JobRunId Glue uses for the job's aggregate over its runs
+
+# Glue's observability metrics (Glue 4.0+, job argument ``--enable-observability-metrics true``;
+# https://docs.aws.amazon.com/glue/latest/dg/monitor-observability.html). They carry one more
+# dimension, ``ObservabilityGroup``. Skewness: the ratio of the longest to the median task duration
+# in a stage, normalised by the skewness factor (5 by default), 0 while the ratio is within the
+# factor; the job's value is the maximum of the stages' skewness weighted by their duration.
+OBSERVABILITY_ARGUMENT = "--enable-observability-metrics"
+SKEWNESS_STAGE = "glue.driver.skewness.stage"
+SKEWNESS_JOB = "glue.driver.skewness.job"
+WORKER_UTILIZATION = "glue.driver.workerUtilization"
+JOB_PERFORMANCE = "job_performance"
+RESOURCE_UTILIZATION = "resource_utilization"
+OBSERVABILITY_GROUPS = {
+    SKEWNESS_STAGE: JOB_PERFORMANCE,
+    SKEWNESS_JOB: JOB_PERFORMANCE,
+    WORKER_UTILIZATION: RESOURCE_UTILIZATION,
+}
 
 COUNT = "count"
 GAUGE = "gauge"
@@ -62,11 +79,21 @@ class MetricQuery:
     type: str = COUNT
 
     def dimensions(self) -> list[dict[str, str]]:
-        return [
-            {"Name": "JobName", "Value": self.job_name},
-            {"Name": "JobRunId", "Value": self.run_id},
-            {"Name": "Type", "Value": self.type},
-        ]
+        return glue_dimensions(self.job_name, self.run_id, self.metric, self.type)
+
+
+def glue_dimensions(job_name: str, run_id: str, metric: str, kind: str) -> list[dict[str, str]]:
+    """The dimensions Glue publishes ``metric`` with: JobName, JobRunId, Type, and for an
+    observability metric its ObservabilityGroup (a query must name them all to match)."""
+    dimensions = [
+        {"Name": "JobName", "Value": job_name},
+        {"Name": "JobRunId", "Value": run_id},
+        {"Name": "Type", "Value": kind},
+    ]
+    group = OBSERVABILITY_GROUPS.get(metric)
+    if group is not None:
+        dimensions.append({"Name": "ObservabilityGroup", "Value": group})
+    return dimensions
 
 
 def metric_period(start: datetime, now: datetime) -> int:
@@ -161,16 +188,26 @@ def read_run_series(
     return read_series(cloudwatch, queries, start, end, metric_period(start, now))
 
 
-def executor_ids(cloudwatch: Any, job_name: str, run_id: str) -> list[str]:
-    """The executors that reported heap usage in the run (from ListMetrics), numerically sorted."""
-    found: set[str] = set()
+def run_metric_names(cloudwatch: Any, job_name: str, run_id: str) -> dict[str, str]:
+    """The metrics CloudWatch has for the run (from ListMetrics): name -> its ``Type`` dimension."""
+    found: dict[str, str] = {}
     paginator = cloudwatch.get_paginator("list_metrics")
     for page in paginator.paginate(
         Namespace=GLUE_NAMESPACE,
         Dimensions=[{"Name": "JobName", "Value": job_name}, {"Name": "JobRunId", "Value": run_id}],
     ):
         for metric in page.get("Metrics", []):
-            match = _HEAP.match(metric.get("MetricName", ""))
-            if match:
-                found.add(match.group("executor"))
+            dims = {d.get("Name"): d.get("Value") for d in metric.get("Dimensions", [])}
+            found[metric.get("MetricName", "")] = str(dims.get("Type") or GAUGE)
+    return found
+
+
+def heap_executors(names: Iterable[str]) -> list[str]:
+    """The executors among the metric names that reported heap usage, numerically sorted."""
+    found = {match.group("executor") for name in names if (match := _HEAP.match(name))}
     return sorted(found, key=int)
+
+
+def executor_ids(cloudwatch: Any, job_name: str, run_id: str) -> list[str]:
+    """The executors that reported heap usage in the run (from ListMetrics), numerically sorted."""
+    return heap_executors(run_metric_names(cloudwatch, job_name, run_id))

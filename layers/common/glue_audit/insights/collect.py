@@ -122,12 +122,23 @@ class JobCatalog:
     def run_metrics_enabled(self, job_name: str, run_id: str) -> bool | None:
         """Whether the run had ``--enable-metrics``: its own argument, else the job's default
         argument (None: Glue knows neither the run nor the job)."""
+        return self.run_flag(job_name, run_id, METRICS_ARGUMENT)
+
+    def run_observability_enabled(self, job_name: str, run_id: str) -> bool | None:
+        """Whether the run had ``--enable-observability-metrics`` (None: not known)."""
+        return self.run_flag(job_name, run_id, cw.OBSERVABILITY_ARGUMENT)
+
+    def run_flag(self, job_name: str, run_id: str, argument: str) -> bool | None:
+        """A true/false job argument of the run: its own, else the job's default (None: Glue
+        knows neither the run nor the job)."""
         run = self.job_run(job_name, run_id) or {}
-        value = (run.get("Arguments") or {}).get(METRICS_ARGUMENT)
-        if value is not None:
-            return str(value).strip().lower() != "false"
-        job = self.job(job_name)
-        return job.metrics_enabled if job is not None else None
+        value = (run.get("Arguments") or {}).get(argument)
+        if value is None:
+            job = self.job(job_name)
+            if job is None:
+                return None
+            value = job.default_arguments.get(argument)
+        return value is not None and str(value).strip().lower() != "false"
 
     def report_prefix(self, job_name: str, run_id: str) -> str | None:
         run = self.job_run(job_name, run_id)
@@ -397,6 +408,7 @@ class ExecutorSeries:
     completed_stages: Series = field(default_factory=Series)
     shuffle_written: Series = field(default_factory=Series)
     shuffle_read: Series = field(default_factory=Series)
+    observability: stragglers.Observability = field(default_factory=stragglers.Observability)
 
 
 def read_executor_series(
@@ -407,29 +419,41 @@ def read_executor_series(
     completed_on: datetime | None,
     now: datetime,
 ) -> ExecutorSeries:
-    executors = cw.executor_ids(cloudwatch, job_name, run_id)
+    names = cw.run_metric_names(cloudwatch, job_name, run_id)
+    executors = cw.heap_executors(names)
+    # Observability metrics are queried with the Type CloudWatch lists for them (gauge if unlisted).
+    observed = [cw.SKEWNESS_STAGE, cw.SKEWNESS_JOB, cw.WORKER_UTILIZATION]
     queries = [
         cw.MetricQuery(cw.NEEDED_EXECUTORS, job_name, run_id, "Maximum", cw.GAUGE),
         cw.MetricQuery(cw.ALL_EXECUTORS, job_name, run_id, "Average", cw.GAUGE),
         cw.MetricQuery(cw.COMPLETED_STAGES, job_name, run_id, "Sum", cw.COUNT),
         cw.MetricQuery(cw.SHUFFLE_BYTES_WRITTEN, job_name, run_id, "Sum", cw.COUNT),
         cw.MetricQuery(cw.SHUFFLE_LOCAL_BYTES_READ, job_name, run_id, "Sum", cw.COUNT),
+        cw.MetricQuery(
+            cw.SKEWNESS_STAGE, job_name, run_id, "Maximum", names.get(cw.SKEWNESS_STAGE, cw.GAUGE)
+        ),
+        cw.MetricQuery(cw.SKEWNESS_JOB, job_name, run_id, "Maximum", names.get(cw.SKEWNESS_JOB, cw.GAUGE)),
+        cw.MetricQuery(
+            cw.WORKER_UTILIZATION, job_name, run_id, "Average", names.get(cw.WORKER_UTILIZATION, cw.GAUGE)
+        ),
         *(
             cw.MetricQuery(cw.executor_heap_metric(e), job_name, run_id, "Average", cw.GAUGE)
             for e in executors
         ),
     ]
+    skip = 5 + len(observed)
     start, end = cw.run_window(started_on, completed_on, now)
     period = cw.metric_period(start, now)
     series = cw.read_series(cloudwatch, queries, start, end, period)
     return ExecutorSeries(
         series[0],
         series[1],
-        dict(zip(executors, series[5:], strict=True)),
+        dict(zip(executors, series[skip:], strict=True)),
         period,
         completed_stages=series[2],
         shuffle_written=series[3],
         shuffle_read=series[4],
+        observability=stragglers.Observability(series[5], series[6], series[7]),
     )
 
 
@@ -442,12 +466,22 @@ def detect_run_straggler(
     now: datetime,
     *,
     metrics_enabled: bool | None = None,
+    observability_enabled: bool | None = None,
 ) -> tuple[stragglers.StragglerResult, ExecutorSeries]:
-    """The straggler verdict of one run, with its shape (stages and shuffle: does it confirm the
-    grouping fix?). ``metrics_enabled``: whether the run had --enable-metrics (None: not known)."""
+    """The straggler verdict of one run: from the executors' balance (and skewness when the run
+    has observability metrics), with its shape (stages and shuffle) beside it.
+    ``metrics_enabled`` / ``observability_enabled``: whether the run had --enable-metrics /
+    --enable-observability-metrics (None: not known)."""
     series = read_executor_series(cloudwatch, job_name, run_id, started_on, completed_on, now)
     result = stragglers.detect_straggler(
-        series.needed, series.allocated, series.heap, started_on, completed_on, series.period
+        series.needed,
+        series.allocated,
+        series.heap,
+        started_on,
+        completed_on,
+        series.period,
+        observability=series.observability,
+        observability_enabled=observability_enabled,
     )
     shape = stragglers.run_shape(
         series.completed_stages, series.shuffle_written, series.shuffle_read, metrics_enabled=metrics_enabled

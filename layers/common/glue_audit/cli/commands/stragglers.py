@@ -1,15 +1,19 @@
 """``glue-audit stragglers JOB RUN``: did one executor do most of the run alone?
 
 Reads the run's executor metrics (numberMaxNeededExecutors, Maximum per minute; numberAllExecutors,
-Average) and each executor's heap usage (glue.<executorId>.jvm.heap.usage). The run is flagged
-when, after it needed 2 or more executors, the needed executors stay at about one (<= 1.5) for at
-least 40% of the run and 5 minutes or more: the coalesce(1) story of the seed. The fix: read with
-grouping ('groupFiles': 'inPartition') instead of coalesce(1) / repartition(1).
+Average), each executor's heap usage (glue.<executorId>.jvm.heap.usage) and, when the job runs with
+--enable-observability-metrics (Glue 4.0+), glue.driver.skewness.stage / .job and
+glue.driver.workerUtilization. The run is flagged when it had 2 or more executors and the needed
+executors stay at about one (<= 1.5) for at least 40% of the run and 5 minutes or more (the seed's
+story: coalesce(1) narrows the stage to one task, repartition(1) shuffles to one), or when its
+job skewness rises above 0. The fix: read with grouping ('groupFiles': 'inPartition') instead of
+coalesce(1) / repartition(1).
 
-The run's shape confirms the fix as the seed does: "no shuffle, single stage" when Glue's driver
-aggregates (numCompletedStages, shuffleBytesWritten, shuffleLocalBytesRead) show one completed
-stage and no shuffle bytes. Without them it says that it cannot confirm, and why (for example the
-job runs without --enable-metrics).
+The fix is confirmed only by balance: the run is not flagged, its tasks needed 60%+ of its
+executors on average and none idled (and glue.driver.skewness.job stayed at 0 when the run has
+Glue's observability metrics, --enable-observability-metrics). The run's shape from Glue's driver
+aggregates (numCompletedStages, shuffleBytesWritten, shuffleLocalBytesRead) is shown beside it,
+never as proof: a narrow coalesce(1) run also has no shuffle and a single stage.
 """
 
 from __future__ import annotations
@@ -70,11 +74,9 @@ def _points(series: Series) -> list[list[Any]]:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     started, completed = run_times(ctx, args.job, args.run_id)
-    metrics_enabled = (
-        ctx.catalog.run_metrics_enabled(args.job, args.run_id)
-        if ctx.catalog.job(args.job) is not None
-        else None
-    )
+    known = ctx.catalog.job(args.job) is not None
+    metrics_enabled = ctx.catalog.run_metrics_enabled(args.job, args.run_id) if known else None
+    observability_enabled = ctx.catalog.run_observability_enabled(args.job, args.run_id) if known else None
     result, series = detect_run_straggler(
         ctx.client("cloudwatch"),
         args.job,
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         completed,
         ctx.now,
         metrics_enabled=metrics_enabled,
+        observability_enabled=observability_enabled,
     )
     if args.json:
         ctx.print_json(
@@ -101,6 +104,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     "completed_stages": _points(series.completed_stages),
                     "shuffle_bytes_written": _points(series.shuffle_written),
                     "shuffle_local_bytes_read": _points(series.shuffle_read),
+                    "skewness_stage": _points(series.observability.skewness_stage),
+                    "skewness_job": _points(series.observability.skewness_job),
+                    "worker_utilization": _points(series.observability.worker_utilization),
                 },
             }
         )
@@ -140,11 +146,10 @@ def render(
         ctx.print(f"Allocated executors (value x {unit} periods): {_timeline(series.allocated)}")
         if series.heap:
             ctx.print(f"Executors with heap metrics: {', '.join(series.heap)}")
+    if result.observability is not None:
+        ctx.print(f"Observability metrics: {result.observability.reason}")
     if result.shape is not None:
         ctx.print(f"Stages and shuffle: {result.shape.reason}")
-        if result.shape.confirmed and not result.flagged:
-            ctx.print(
-                "The run has the shape of the grouping fix: it read and wrote in one stage, without shuffle"
-            )
+    ctx.print(f"Fix confirmation: {result.confirmation}")
     if result.fix:
         ctx.print(f"Fix: {result.fix}")
