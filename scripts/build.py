@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -205,7 +206,10 @@ def build_layer(out: Path, requirements: Path, architecture: str, cache_dir: Pat
     if any(name.startswith("python/glue_audit/") for name, _ in entries):
         raise BuildError("a requirement installs a glue_audit package; it would shadow the shared one")
     entries.extend((f"python/glue_audit/{name}", path) for name, path in handler_modules())
-    return write_zip(out / "layer.zip", entries)
+    artifact = write_zip(out / "layer.zip", entries)
+    # What the layer's binary wheels are for: Terraform checks it against lambda_architecture.
+    (out / "layer.json").write_text(json.dumps({"architecture": architecture}) + "\n")
+    return artifact
 
 
 def _imported_modules(source: Path) -> set[str]:

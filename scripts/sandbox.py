@@ -10,6 +10,10 @@ SIGINT or SIGTERM stop it: the loop ends, the server stops, the env file is remo
 code is 0.
 
     .venv/bin/python -m scripts.sandbox [--speed 1] [--port 4599] [--env-file build/sandbox/env]
+        [--console-port 8765 | --no-console]
+
+It also starts ``glue-audit console`` against the sandbox (a child process with the env file's
+environment) and prints its URL; ``GLUE_AUDIT_CONSOLE_URL`` in the env file says it too.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shlex
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -37,6 +43,9 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 DEFAULT_PORT = 4599
 DEFAULT_ENV_FILE = Path("build/sandbox/env")
+DEFAULT_CONSOLE_PORT = 8765
+CONSOLE_MAIN = "import sys; from glue_audit.cli import main; sys.exit(main(sys.argv[1:]))"
+CONSOLE_READY_WITHIN = 60.0  # seconds: its imports on a busy machine
 
 
 class SandboxArgumentParser(argparse.ArgumentParser):
@@ -82,7 +91,63 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--env-file", type=Path, default=DEFAULT_ENV_FILE, help=f"where to write (default {DEFAULT_ENV_FILE})"
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the live runs' durations")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--console-port",
+        type=_port,
+        help=f"port of the console (default {DEFAULT_CONSOLE_PORT}, or any free one with --port 0)",
+    )
+    parser.add_argument("--no-console", action="store_true", help="do not start glue-audit console")
+    args = parser.parse_args(argv)
+    if args.console_port is None:
+        args.console_port = DEFAULT_CONSOLE_PORT if args.port else 0
+    return args
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_console(port: int, exports: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """``glue-audit console`` on ``port`` with the sandbox's AWS environment, once it listens;
+    None (and a line saying why) when it cannot start."""
+    try:
+        import flask  # noqa: F401  # the console extra
+    except ImportError:
+        print("sandbox: no console: Flask is not installed (pip install '.[console]')", flush=True)
+        return None
+    env = {**os.environ, **exports}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CONSOLE_MAIN, "console", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + CONSOLE_READY_WITHIN
+    while not listening(port):
+        if child.poll() is not None or time.monotonic() > deadline:
+            stop_console(child)
+            print(f"sandbox: the console did not start on port {port}", flush=True)
+            return None
+        time.sleep(0.2)
+    return child
+
+
+def stop_console(child: subprocess.Popen[bytes] | None) -> None:
+    if child is None or child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def port_taken(port: int) -> bool:
@@ -117,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.no_console and args.console_port and port_taken(args.console_port):
+        print(
+            f"sandbox: error: port {args.console_port} on 127.0.0.1 is in use; choose --console-port "
+            "(0: any free) or --no-console",
+            file=sys.stderr,
+        )
+        return 2
     started = time.monotonic()
     stop = threading.Event()
 
@@ -134,14 +206,26 @@ def main(argv: list[str] | None = None) -> int:
     options = sandbox.SandboxOptions(speed=args.speed, seed=args.seed)
     emulator = sandbox.SandboxEmulator(args.port)
     emulator.start()
+    console: subprocess.Popen[bytes] | None = None
     try:
         log(f"sandbox: embedded AWS emulator on {emulator.endpoint}, speed {args.speed:g}")
         box = sandbox.Sandbox(options, emulator, log=log)
         with box.running():
             lines = sandbox.env_lines(emulator)
+            if not args.no_console:
+                port = args.console_port or free_port()
+                exports = dict(
+                    line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export ")
+                )
+                exports = {name: shlex.split(value)[0] for name, value in exports.items()}
+                console = start_console(port, exports)
+                if console is not None:
+                    lines.append(f"export GLUE_AUDIT_CONSOLE_URL=http://127.0.0.1:{port}/")
             write_env(args.env_file, lines)
             for line in lines:
                 log(line)
+            if console is not None:
+                log(f"console: http://127.0.0.1:{port}/ (glue-audit console, read-only)")
             log(
                 f"sandbox ready in {time.monotonic() - started:.1f} s: `source {args.env_file}`, then the "
                 "CLI tour in docs/cli.md (The tour); Ctrl-C stops"
@@ -149,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             box.serve(stop)
             log(f"sandbox: stopping ({box.counts.ticks} scheduled ticks, {box.counts.started} runs started)")
     finally:
+        stop_console(console)
         args.env_file.unlink(missing_ok=True)
         emulator.stop()
     log("sandbox: stopped")

@@ -183,11 +183,13 @@ def read_data_source(
     elif type_name == "aws_vpc":
         values |= {"id": "vpc-0123456789abcdef0", "cidr_block": "10.0.0.0/16", "state": "available"}
     elif type_name == "aws_subnet":
+        # The given subnet, as an empty /24 (251 free addresses: the subnet check reads it).
         values |= {
-            "id": "subnet-0123456789abcdef0",
+            "id": config.get("id") if isinstance(config.get("id"), str) else "subnet-0123456789abcdef0",
             "cidr_block": "10.0.0.0/24",
             "availability_zone": f"{region}a",
             "vpc_id": "vpc-0123456789abcdef0",
+            "available_ip_address_count": 251,
         }
     elif type_name == "aws_subnets":
         values |= {"id": region, "ids": ["subnet-0123456789abcdef0"]}

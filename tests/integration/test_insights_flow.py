@@ -111,7 +111,7 @@ def test_a_window_without_upstream_runs_gets_no_data(stack: Stack) -> None:
     second = put_run(OUTPUT, now - timedelta(minutes=60), now - timedelta(minutes=50))
     put_bytes(stack, OUTPUT, second, cw.READ_BYTES, 50 * MB)
 
-    result = cli("flow", INPUT, OUTPUT)
+    result = cli("flow", INPUT, OUTPUT, "--wide")  # full run ids
 
     assert result.code == 0  # the first run was measured
     lines = result.out.splitlines()
@@ -287,7 +287,7 @@ def test_flow_text_names_the_fix_while_reprocessing_persists(stack: Stack) -> No
 
     assert result.code == 0, result.err
     assert "Verdict: reprocessing" in result.out
-    assert "--job-bookmark-option job-bookmark-enable" in result.out
+    assert "--job-bookmark-option job-bookmark-enable" in " ".join(result.out.split())  # folded at 120
     assert "2.75" in result.out and "0.83" in result.out  # output-4 per run; 13:00 per period
 
 

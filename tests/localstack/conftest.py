@@ -34,6 +34,7 @@ from glue_audit.aws import clients as aws
 from glue_audit.config.resources import ResourceNames
 from glue_audit.ledger import models
 from scripts.engine.emulator import Emulator
+from scripts.engine.simulation import reset_handlers
 from scripts.engine.stack import Stack, create_ledger_table
 from tests.terraform.plan import planned_resources
 
@@ -65,12 +66,12 @@ def terraform_event_pattern() -> dict[str, Any]:
 
 
 def terraform_max_receive_count() -> int:
-    """``max_receive_count`` the LocalStack environment gives the ingest module."""
+    """``ingest_max_receive_count`` the LocalStack environment gives the framework's module."""
     parsed = hcl2.load(LOCALSTACK_ENVIRONMENT.open())
     for block in _unquote(parsed.get("module", [])):
-        if "ingest" in block:
-            return int(block["ingest"]["max_receive_count"])
-    raise AssertionError(f"{LOCALSTACK_ENVIRONMENT.relative_to(ROOT)} has no module.ingest")
+        if "glue_audit" in block:
+            return int(block["glue_audit"]["ingest_max_receive_count"])
+    raise AssertionError(f"{LOCALSTACK_ENVIRONMENT.relative_to(ROOT)} has no module.glue_audit")
 
 
 @pytest.fixture(scope="session")
@@ -163,9 +164,14 @@ def names() -> ResourceNames:
 
 
 @pytest.fixture
-def localstack_stack(moto_server: Emulator, names: ResourceNames) -> Iterator[Stack]:
+def localstack_stack(
+    moto_server: Emulator, names: ResourceNames, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
     moto_server.reset()  # a fresh Glue for every test
     stack = provision_localstack(names)
+    # The functions read LEDGER_TABLE at their first call, as deployed: this test's table.
+    monkeypatch.setenv("LEDGER_TABLE", names.ledger_table)
+    reset_handlers()
     vpcs_before = vpc_ids(stack)
     try:
         yield stack

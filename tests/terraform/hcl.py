@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 MODULES = TERRAFORM / "modules"
 ENVIRONMENTS = TERRAFORM / "environments"
+# The composite module: the seven modules wired once; each environment is one call of it.
+COMPOSITE = TERRAFORM / "glue_audit"
 
 _OPTIONS = SerializationOptions(with_comments=False, preserve_heredocs=False)
 _MARKERS = ("__is_block__", "__comments__", "__inline_comments__", "__start_line__", "__end_line__")
@@ -133,6 +135,10 @@ def environment(name: str) -> Config:
     return load(ENVIRONMENTS / name)
 
 
+def composite() -> Config:
+    return load(COMPOSITE)
+
+
 def module_names() -> list[str]:
     return sorted(path.name for path in MODULES.iterdir() if path.is_dir())
 
@@ -142,7 +148,11 @@ def environment_names() -> list[str]:
 
 
 def all_configs() -> list[Config]:
-    return [module(name) for name in module_names()] + [environment(name) for name in environment_names()]
+    return (
+        [module(name) for name in module_names()]
+        + [composite()]
+        + [environment(name) for name in environment_names()]
+    )
 
 
 def blocks(body: dict[str, Any], name: str) -> list[dict[str, Any]]:

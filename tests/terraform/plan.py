@@ -10,6 +10,10 @@ schema: scripts/terraform_offline). When a plan is missing or older than anythin
 
 A computed attribute that a first plan cannot know is None in the planned values and listed in
 ``unknown_attributes(env, address)``.
+
+Every environment is one call of the composite module terraform/glue_audit (``module.glue_audit``);
+addresses here are relative to it (``module.ledger.aws_dynamodb_table.this``), as the seven modules
+see each other, so a test reads the same in every environment.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ _SOURCES = (
     ROOT / "scripts" / "terraform_offline",
     ROOT / "layers" / "common" / "glue_audit" / "facts",
 )
+COMPOSITE = "module.glue_audit."
+
+
+def _relative(address: str) -> str:
+    return address.removeprefix(COMPOSITE)
 
 
 def plan_path(env: str) -> Path:
@@ -57,7 +66,17 @@ def plan(env: str) -> dict[str, Any]:
     if not path.exists() or path.stat().st_mtime < _newest_source():
         tf_plan.run(out=PLAN_DIR, environments=(env,))
     document: dict[str, Any] = json.loads(path.read_text())
+    for change in document.get("resource_changes", []):
+        change["address"] = _relative(change["address"])
+    _relative_state(document.get("prior_state", {}).get("values", {}).get("root_module", {}))
     return document
+
+
+def _relative_state(module: dict[str, Any]) -> None:
+    for resource in module.get("resources", []):
+        resource["address"] = _relative(resource["address"])
+    for child in module.get("child_modules", []):
+        _relative_state(child)
 
 
 def resource_changes(env: str, mode: str = "managed") -> list[dict[str, Any]]:

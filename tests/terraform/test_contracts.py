@@ -19,8 +19,7 @@ from scripts.engine.stack import MAX_RECEIVE_COUNT
 from tests.terraform.hcl import (
     ROOT,
     all_configs,
-    environment,
-    environment_names,
+    composite,
     is_expression,
     module,
 )
@@ -102,7 +101,7 @@ def test_analyzer_input_is_what_the_handler_reads_with_its_defaults() -> None:
     }
     assert read == {"min_age_seconds", "max_age_seconds", "limit"}
     optional = re.compile(r"(\w+)\s*=\s*optional\(number\)")
-    for config in (module("scheduler"), environment("aws")):
+    for config in (module("scheduler"), composite()):
         assert set(optional.findall(config.variables["analyzer_input"]["type"])) == read, config.directory
     # The order check fills unset ages with the function's own defaults.
     (_, order) = module("scheduler").variables["analyzer_input"]["validation"]
@@ -117,9 +116,8 @@ def test_analyzer_input_is_what_the_handler_reads_with_its_defaults() -> None:
 # --- Glue jobs -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("env", environment_names())
-def test_network_subnets_are_sized_by_the_largest_job(env: str) -> None:
-    network = environment(env).modules["network"]
+def test_network_subnets_are_sized_by_the_largest_job() -> None:
+    network = composite().modules["network"]
     assert network["largest_job_ips"] == "${module.glue_jobs.largest_job_ips}"
     glue_jobs = module("glue_jobs")
     assert "lookup({Standard = 1}, job.worker_type, 2)" in glue_jobs.locals["job_ips"].replace('"', "")

@@ -85,17 +85,17 @@ def test_a_cross_module_validation_cycle_fails_validate(tmp_path: Path) -> None:
         '    condition     = alltrue([for cidr in var.private_subnet_cidrs : pow(2, 32 - tonumber(split("/", cidr)[1])) - 5 >= var.largest_job_ips])\n'
         '    error_message = "Every private subnet must hold the largest job."\n  }\n',
         "modules/glue_jobs/variables.tf",
-        "  description = \"Sizing and scheduling of the seeds' Input job",
+        "  description = <<-EOT\n    The Glue jobs, by key",
         "  validation {\n"
-        "    condition     = var.input_job.connection_index < length(var.connection_names)\n"
+        "    condition     = alltrue([for job in values(var.jobs) : job.connection_index < length(var.connection_names)])\n"
         '    error_message = "connection_index must pick one of the connections."\n  }\n'
-        "  description = \"Sizing and scheduling of the seeds' Input job",
+        "  description = <<-EOT\n    The Glue jobs, by key",
     )
     assert error.step == "validate"
     assert re.search(
         r"Error: Cycle: .*module\.network\.var\.private_subnet_cidrs \(validation\)", _squash(error.output)
     )
-    assert "module.glue_jobs.var.input_job (validation)" in error.output
+    assert "module.glue_jobs.var.jobs (validation)" in error.output
 
 
 def test_a_subnet_too_small_for_the_largest_job_fails_the_plan(tmp_path: Path) -> None:
@@ -109,8 +109,8 @@ def test_a_connection_index_beyond_the_network_fails_the_plan(tmp_path: Path) ->
     error = _plan_with(
         tmp_path,
         "environments/localstack/main.tf",
-        "input_job     = { number_of_workers = 2,",
-        "input_job     = { number_of_workers = 2, connection_index = 1,",
+        "input_job  = { number_of_workers = 2,",
+        "input_job  = { number_of_workers = 2, connection_index = 1,",
     )
     assert error.step == "plan"
     assert (

@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from tests.terraform.hcl import MODULES
+from tests.terraform.hcl import MODULES, ROOT
+
+# The facts each module takes as inputs (the composite module reads the same files).
+FACTS = ROOT / "layers" / "common" / "glue_audit" / "facts"
+
+
+def _fact(name: str) -> Any:
+    return json.loads((FACTS / f"{name}.json").read_text())
+
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:glue-audit-{}"
 
@@ -44,20 +52,25 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "events_queue_arn": "arn:aws:sqs:eu-west-1:123456789012:glue-audit-glue-events",
         "launchable_job_arns": ["arn:aws:glue:eu-west-1:123456789012:job/glue-audit-input"],
         "run_report_s3_uris": ["s3://glue-audit-data-123456789012-eu-west-1/reports"],
+        "metrics_namespace": "GlueAudit",
+        "environment_facts": _fact("environment"),
+        "function_actions": _fact("function_actions"),
+        "submitter_actions": _fact("submitter_actions"),
     },
     "glue_jobs": {
         "name_prefix": "glue-audit",
         "scripts_dir": "glue_jobs",
         "dist_dir": "build/dist",
         "connection_names": ["glue-audit-vpc-eu-west-1a"],
-        "vpc_arn": "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1",
-        "subnet_arns": ["arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-1"],
-        "security_group_arns": ["arn:aws:ec2:eu-west-1:123456789012:security-group/sg-1"],
+        "network_scope": {"tag": {"glue-audit:network": "glue-audit"}},
+        "job_tag_keys": _fact("job_tags"),
+        "jobs": {"input": {}, "output": {}},
     },
     "ingest": {
         "name_prefix": "glue-audit",
         "ingest_function_arn": ARN.format("ingest"),
         "function_timeout_seconds": 60,
+        "glue_event_pattern": _fact("glue_event_pattern"),
     },
     "ledger": {"name_prefix": "glue-audit"},
     "observability": {
@@ -66,6 +79,8 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "analyzer_function_name": "glue-audit-analyzer",
         "dlq_name": "glue-audit-glue-events-dlq",
         "jobs": {"names": ["glue-audit-input", "glue-audit-output"]},
+        "metric_facts": _fact("metrics"),
+        "deferral_reasons": _fact("deferral_reasons"),
     },
 }
 
@@ -97,8 +112,20 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
             "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
             "availability_zones": ["eu-west-1a", "eu-west-1b"],
             "route_table_ids": ["rtb-0123456789abcdef0"],
+            "existing_vpc_s3_endpoint": True,
         },
         None,
+    ),
+    # Route tables alone change nothing: the S3 endpoint on them is opt-in.
+    (
+        "network",
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "subnet_ids": ["subnet-0123456789abcdef0"],
+            "availability_zones": ["eu-west-1a"],
+            "route_table_ids": ["rtb-0123456789abcdef0"],
+        },
+        "or existing_vpc_s3_endpoint = true with route_table_ids",
     ),
     (
         "network",
@@ -133,7 +160,7 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
             "subnet_ids": ["subnet-0123456789abcdef0"],
             "availability_zones": ["eu-west-1a"],
         },
-        "give route_table_ids",
+        "give security_group_ids whose rules let the jobs reach S3",
     ),
     ("network", {"subnet_ids": ["subnet-0123456789abcdef0"]}, "set vpc_id too"),
     ("network", {"security_group_ids": ["sg-0123456789abcdef0"]}, "set vpc_id too"),
@@ -190,23 +217,23 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ("functions", {"run_report_s3_uris": ["s3://bucket/reports/*"]}, "no wildcards"),
     ("functions", {"run_report_s3_uris": ["https://bucket.s3.amazonaws.com/reports"]}, "s3://bucket/prefix"),
     ("glue_jobs", {}, None),
-    ("glue_jobs", {"input_job": {"worker_type": "G.3X"}}, "Spark worker type"),
+    ("glue_jobs", {"jobs": {"input": {"worker_type": "G.3X"}, "output": {}}}, "Spark worker type"),
     (
         "glue_jobs",
-        {"output_job": {"execution_class": "FLEX", "worker_type": "G.4X"}},
-        "FLEX needs worker type",
+        {"jobs": {"input": {}, "output": {"execution_class": "FLEX", "worker_type": "G.4X"}}},
+        "FLEX needs worker type G.1X or G.2X",
     ),
-    ("glue_jobs", {"input_job": {"worker_type": "G.025X"}}, "G.025X is for Glue streaming jobs only"),
-    ("glue_jobs", {"extra_jobs": {"small": {"script": "x.py", "worker_type": "G.025X"}}}, "streaming"),
+    ("glue_jobs", {"jobs": {"input": {"worker_type": "G.025X"}}}, "G.025X is for Glue streaming jobs only"),
+    ("glue_jobs", {"jobs": {"small": {"script": "x.py", "worker_type": "G.025X"}}}, "streaming"),
+    ("glue_jobs", {"jobs": {"big": {"script": "x.py", "priority": 101}}}, "priority must be from 0 to 100"),
+    # A job other than the seeds needs its script; without seed_jobs, so do input and output.
+    ("glue_jobs", {"jobs": {"extra": {}}}, "Every job needs a script"),
+    ("glue_jobs", {"seed_jobs": False, "jobs": {"input": {}}}, "Every job needs a script"),
+    ("glue_jobs", {"seed_jobs": False, "jobs": {"input": {"script": "x.py"}}}, None),
+    ("glue_jobs", {"jobs": {"big": {"script": "x.py", "reads": ["s3://finance-raw/*"]}}}, "no wildcards"),
     (
         "glue_jobs",
-        {"extra_jobs": {"big": {"script": "x.py", "priority": 101}}},
-        "priority must be from 0 to 100",
-    ),
-    ("glue_jobs", {"extra_jobs": {"input": {"script": "x.py"}}}, "other than input and output"),
-    (
-        "glue_jobs",
-        {"input_job": {"timeout_minutes": 10, "notify_delay_after_minutes": 20}},
+        {"jobs": {"input": {"timeout_minutes": 10, "notify_delay_after_minutes": 20}}},
         "notify_delay_after",
     ),
     ("ingest", {"max_receive_count": 0}, "max_receive_count must be"),

@@ -51,11 +51,11 @@ variable "dist_dir" {
 
 variable "lambda_architecture" {
   type        = string
-  description = "Lambda instruction set of the LocalStack host (build the layer for the same one)."
-  default     = "x86_64"
+  description = "Lambda instruction set of the LocalStack host. Null: the one the layer was built for (build/dist/layer.json; x86_64 without it)."
+  default     = null
 
   validation {
-    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    condition     = var.lambda_architecture == null || contains(["arm64", "x86_64"], coalesce(var.lambda_architecture, "arm64"))
     error_message = "lambda_architecture must be arm64 or x86_64."
   }
 }

@@ -26,7 +26,7 @@ locals {
   }
 
   # {function: {group: [action, ...]}}: the statement sid is the group.
-  function_actions = jsondecode(file("${local.facts_dir}/function_actions.json"))
+  function_actions = var.function_actions
 
   # The resources of each group of actions. A group the JSON names and this map lacks fails the plan.
   group_resources = {
@@ -65,22 +65,14 @@ locals {
     ]
   }
 
-  # Only with customer managed keys: the events queue's (ingest) and the run reports' (analyzer).
+  # Only with the stack's customer managed key: the events queue's (ingest) and the run reports'
+  # (analyzer). By alias (kms:ResourceAliases) when given one: a key created in the same apply has
+  # no ARN at plan, and the policy should be in the plan.
+  key_resources  = var.kms_key == null ? [] : (var.kms_key.alias == null ? [var.kms_key.arn] : ["arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:key/*"])
+  key_conditions = var.kms_key == null || try(var.kms_key.alias, null) == null ? [] : [{ test = "ForAnyValue:StringEquals", variable = "kms:ResourceAliases", values = [var.kms_key.alias] }]
   key_statements = {
-    ingest = var.events_queue_kms_key_arn == null ? [] : [
-      {
-        sid       = "EventSourceQueueKey"
-        actions   = ["kms:Decrypt"]
-        resources = [var.events_queue_kms_key_arn]
-      },
-    ]
-    analyzer = var.run_report_kms_key_arn == null ? [] : [
-      {
-        sid       = "RunReportsKey"
-        actions   = ["kms:Decrypt"]
-        resources = [var.run_report_kms_key_arn]
-      },
-    ]
+    ingest   = var.kms_key == null ? [] : [{ sid = "EventSourceQueueKey", actions = ["kms:Decrypt"], resources = local.key_resources, conditions = local.key_conditions }]
+    analyzer = var.kms_key == null ? [] : [{ sid = "RunReportsKey", actions = ["kms:Decrypt"], resources = local.key_resources, conditions = local.key_conditions }]
   }
 }
 
@@ -104,7 +96,7 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "this" {
   for_each = local.functions
 
-  name               = "${var.name_prefix}-${each.key}"
+  name               = "${var.name_prefix}-${each.key}-${data.aws_region.current.region}" # IAM names are account-wide
   description        = "Lambda ${var.name_prefix}-${each.key}: least privilege"
   assume_role_policy = data.aws_iam_policy_document.assume.json
 
@@ -140,6 +132,31 @@ data "aws_iam_policy_document" "this" {
       sid       = statement.value.sid
       actions   = statement.value.actions
       resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = try(statement.value.conditions, [])
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+
+  # A report is <report uri>/<job>/<run id>.json, and each job's role writes only under its own
+  # <job>/. A run whose own --glue_audit_report_uri points inside another job's prefix would make
+  # the analyzer read <that prefix>/<job>/<run id>.json, which the other job could write: one level
+  # under the report uri is all the analyzer may read.
+  dynamic "statement" {
+    for_each = each.key == "analyzer" ? [local.run_report_object_arns] : []
+
+    content {
+      sid       = "OnlyReportsDirectlyUnderAJobsPrefix"
+      effect    = "Deny"
+      actions   = ["s3:GetObject"]
+      resources = [for arn in statement.value : "${trimsuffix(arn, "*")}*/*/*"]
     }
   }
 }
@@ -158,7 +175,7 @@ resource "aws_iam_role_policy" "this" {
 # argument_file_s3_uris (when any). Attach it to the team's role yourself.
 data "aws_iam_policy_document" "submitter" {
   dynamic "statement" {
-    for_each = { for sid, actions in jsondecode(file("${local.facts_dir}/submitter_actions.json")) : sid => actions if length(local.submitter_resources[sid]) > 0 }
+    for_each = { for sid, actions in var.submitter_actions : sid => actions if length(local.submitter_resources[sid]) > 0 }
 
     content {
       sid       = statement.key

@@ -26,9 +26,8 @@ locals {
     }
   }
 
-  # The facts the Python code reads too (glue_audit/facts, shipped in the layer).
-  facts_dir         = "${path.module}/../../../layers/common/glue_audit/facts"
-  environment_facts = jsondecode(file("${local.facts_dir}/environment.json"))
+  # The facts the Python code reads too (glue_audit/facts, shipped in the layer), given as inputs.
+  environment_facts = var.environment_facts
 
   # The environment: environment.json's variables, each from the value it names. Settings are
   # numbers (tostring) or, for team_dpu_budgets, a JSON object.
@@ -42,7 +41,7 @@ locals {
   }
   powertools_values = {
     service_name      = var.service_name
-    metrics_namespace = coalesce(var.metrics_namespace, jsondecode(file("${local.facts_dir}/metrics.json")).namespace)
+    metrics_namespace = var.metrics_namespace
     log_level         = var.log_level
   }
   environment = merge(
@@ -60,19 +59,36 @@ resource "aws_lambda_layer_version" "this" {
   compatible_runtimes = ["python3.11"]
 
   compatible_architectures = [var.architecture]
+
+  # The layer's binary wheels (pydantic-core...) load only on the architecture they were built for.
+  lifecycle {
+    precondition {
+      condition     = var.layer_architecture == null || var.layer_architecture == var.architecture
+      error_message = "layer.zip in ${var.dist_dir} was built for ${coalesce(var.layer_architecture, "-")} but the functions run on ${var.architecture}: rebuild with scripts/build.py --architecture ${var.architecture}, or set lambda_architecture = \"${coalesce(var.layer_architecture, "-")}\"."
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:retention is log_retention_days (30 by default) for cost; the durable audit record is the ledger (point-in-time recovery)
+  #checkov:skip=CKV_AWS_158:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
+
   for_each = local.functions
 
   name              = "/aws/lambda/${var.name_prefix}-${each.key}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = try(var.kms_key.arn, null)
 
   tags = var.tags
 }
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:no asynchronous invocation needs a DLQ: capacity and launcher are invoked synchronously by Step Functions, ingest by the SQS event source (its queue has a DLQ), the analyzer's missed calls are retried by its next schedule
+  #checkov:skip=CKV_AWS_117:the functions call AWS APIs only; a VPC would need a NAT or seven interface endpoints and its ENIs would take IPs from the subnets kept for Glue
+  #checkov:skip=CKV_AWS_272:zips are built reproducibly from the reviewed repository (scripts/build.py prints their sha256); a team that requires AWS Signer adds a profile
+  #checkov:skip=CKV_AWS_115:reserved concurrency is a setting (lambda_reserved_concurrency), unreserved by default: reserving takes from the account's shared pool
+  #checkov:skip=CKV_AWS_173:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
+
   for_each = local.functions
 
   function_name    = "${var.name_prefix}-${each.key}"
@@ -86,9 +102,9 @@ resource "aws_lambda_function" "this" {
   layers           = [aws_lambda_layer_version.this.arn]
   memory_size      = each.value.memory_size
   timeout          = each.value.timeout
-  kms_key_arn      = var.kms_key_arn
+  kms_key_arn      = try(var.kms_key.arn, null)
 
-  reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, -1)
+  reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, null) # null: unreserved
 
   environment {
     variables = local.environment

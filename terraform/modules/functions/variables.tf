@@ -24,6 +24,17 @@ variable "architecture" {
   }
 }
 
+variable "layer_architecture" {
+  type        = string
+  description = "The architecture layer.zip was built for (scripts/build.py writes it to layer.json beside the zip); the plan fails if it differs from architecture. Null: not checked."
+  default     = null
+
+  validation {
+    condition     = var.layer_architecture == null || contains(["arm64", "x86_64"], coalesce(var.layer_architecture, "arm64"))
+    error_message = "layer_architecture must be arm64, x86_64 or null."
+  }
+}
+
 variable "memory_size" {
   type        = map(number)
   description = "Memory in MB per function (capacity, launcher, ingest, analyzer)."
@@ -87,24 +98,43 @@ variable "service_name" {
 
 variable "metrics_namespace" {
   type        = string
-  description = "POWERTOOLS_METRICS_NAMESPACE: CloudWatch namespace of the functions' metrics Null: the namespace of glue_audit/facts/metrics.json (GlueAudit)."
-  default     = null
+  description = "POWERTOOLS_METRICS_NAMESPACE: CloudWatch namespace of the functions' metrics (glue_audit/facts/metrics.json's namespace, GlueAudit, unless the operator chose another)."
 
   validation {
-    condition     = var.metrics_namespace == null ? true : can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
     error_message = "metrics_namespace must be a valid custom CloudWatch namespace (not AWS/...)."
   }
 }
 
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key for the environment variables and log groups. Null: AWS managed keys."
+variable "kms_key" {
+  type = object({
+    arn   = string
+    alias = optional(string)
+  })
+  description = "The stack's customer managed key: arn encrypts the environment variables and log groups (and, for the roles' grants below, the events queue and the run reports); alias (alias/<name>) names it in the roles' policies through kms:ResourceAliases, so they are known at plan. Null: AWS managed keys."
   default     = null
+}
 
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN or null."
-  }
+# The facts the Python code reads too (layers/common/glue_audit/facts/*.json, shipped in the layer),
+# given by the caller so this module stands alone.
+
+variable "environment_facts" {
+  type = object({
+    wired      = map(string)
+    settings   = map(string)
+    powertools = map(string)
+  })
+  description = "glue_audit/facts/environment.json: each environment variable of the functions and the value it carries (wired, settings, powertools)."
+}
+
+variable "function_actions" {
+  type        = map(map(list(string)))
+  description = "glue_audit/facts/function_actions.json: {function: {statement group: [action, ...]}}, the actions each function's code calls."
+}
+
+variable "submitter_actions" {
+  type        = map(list(string))
+  description = "glue_audit/facts/submitter_actions.json: {statement group: [action, ...]}, what glue-audit submit, cancel, status and history call."
 }
 
 variable "ledger_table_name" {
@@ -142,17 +172,6 @@ variable "events_queue_arn" {
   }
 }
 
-variable "events_queue_kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key of the events queue, if any (the ingest role then gets kms:Decrypt on it)."
-  default     = null
-
-  validation {
-    condition     = var.events_queue_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.events_queue_kms_key_arn))
-    error_message = "events_queue_kms_key_arn must be a KMS key ARN or null."
-  }
-}
-
 variable "launchable_job_arns" {
   type        = list(string)
   description = "Glue jobs the launcher may start (glue:StartJobRun): the jobs this stack deploys plus any other job data teams may request."
@@ -187,17 +206,6 @@ variable "argument_file_s3_uris" {
   validation {
     condition     = alltrue([for uri in var.argument_file_s3_uris : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^*?]*)?$", uri))])
     error_message = "argument_file_s3_uris must hold s3://bucket or s3://bucket/prefix URIs (no wildcards), for example [\"s3://finance-raw/payer-lists/\"]."
-  }
-}
-
-variable "run_report_kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key the run reports are encrypted with (SSE-KMS), if any: the analyzer role then gets kms:Decrypt on it. Null: the AWS managed aws/s3 key (no grant needed)."
-  default     = null
-
-  validation {
-    condition     = var.run_report_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.run_report_kms_key_arn))
-    error_message = "run_report_kms_key_arn must be a KMS key ARN or null."
   }
 }
 

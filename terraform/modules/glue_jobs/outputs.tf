@@ -1,5 +1,5 @@
 output "job_names" {
-  description = "Glue job names by key (input, output and the extra_jobs keys)."
+  description = "Glue job names by key (input and output with seed_jobs, and the other keys of jobs)."
   value       = { for key, job in aws_glue_job.this : key => job.name }
 }
 
@@ -17,7 +17,7 @@ output "job_ips" {
 
 output "largest_job_ips" {
   description = "IP addresses the largest job takes in its subnet (the network module sizes its subnets by it)."
-  value       = max(values(local.job_ips)...)
+  value       = max(concat([2], values(local.job_ips))...) # 2: one worker and its extra ENI, when there is no job
 }
 
 output "scripts_bucket_name" {
@@ -42,9 +42,14 @@ output "bucket_arns" {
   value       = { for kind, bucket in aws_s3_bucket.this : kind => "${local.arn_prefix}:s3:::${bucket.bucket}" }
 }
 
-output "role_arn" {
-  description = "ARN of the jobs' IAM role."
-  value       = aws_iam_role.this.arn
+output "role_arns" {
+  description = "ARN of each job's own IAM role, by key."
+  value       = { for key, role in aws_iam_role.this : key => role.arn }
+}
+
+output "read_s3_uris" {
+  description = "Every S3 location the jobs read outside the stack's buckets (the network's S3 endpoint admits reading them)."
+  value       = sort(distinct([for uri in flatten([for job in local.jobs : job.reads]) : uri if !contains([for name in values(local.bucket_names) : "s3://${name}"], "s3://${split("/", trimprefix(uri, "s3://"))[0]}")]))
 }
 
 output "security_configuration_name" {

@@ -8,6 +8,16 @@ variable "name_prefix" {
   }
 }
 
+variable "glue_event_pattern" {
+  type        = any
+  description = "glue_audit/facts/glue_event_pattern.json: the EventBridge pattern of the Glue job events the ingest code accepts (glue_audit.config.resources.GLUE_EVENT_PATTERN reads the same file)."
+
+  validation {
+    condition     = try(contains(var.glue_event_pattern.source, "aws.glue"), false)
+    error_message = "glue_event_pattern must be an EventBridge pattern on source aws.glue (glue_audit/facts/glue_event_pattern.json)."
+  }
+}
+
 variable "ingest_function_arn" {
   type        = string
   description = "ARN of the ingest function the queue feeds."
@@ -99,15 +109,13 @@ variable "maximum_concurrency" {
   }
 }
 
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key for both queues (its key policy must let events.amazonaws.com use it). Null: SSE-SQS (still encrypted)."
+variable "kms_key" {
+  type = object({
+    arn   = string
+    alias = optional(string)
+  })
+  description = "The stack's customer managed key (arn) for the queue and DLQ; its key policy must let EventBridge use it. Null: SQS managed encryption (SSE-SQS)."
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN or null."
-  }
 }
 
 variable "tags" {

@@ -25,15 +25,13 @@ variable "point_in_time_recovery_days" {
   }
 }
 
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key for server-side encryption. Null: the AWS managed key aws/dynamodb (still encrypted)."
+variable "kms_key" {
+  type = object({
+    arn   = string
+    alias = optional(string)
+  })
+  description = "The stack's customer managed key (arn) for the table. Null: the AWS managed key aws/dynamodb."
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN or null."
-  }
 }
 
 variable "tags" {

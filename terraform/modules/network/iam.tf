@@ -6,7 +6,7 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 data "aws_iam_policy_document" "flow_logs_assume" {
-  count = var.flow_logs_enabled ? 1 : 0
+  count = local.flow_logs ? 1 : 0
 
   statement {
     actions = ["sts:AssumeRole"]
@@ -31,7 +31,7 @@ data "aws_iam_policy_document" "flow_logs_assume" {
 }
 
 data "aws_iam_policy_document" "flow_logs" {
-  count = var.flow_logs_enabled ? 1 : 0
+  count = local.flow_logs ? 1 : 0
 
   statement {
     sid = "OwnLogGroup"
@@ -49,16 +49,16 @@ data "aws_iam_policy_document" "flow_logs" {
 }
 
 resource "aws_iam_role" "flow_logs" {
-  count = var.flow_logs_enabled ? 1 : 0
+  count = local.flow_logs ? 1 : 0
 
-  name               = "${var.name_prefix}-flow-logs"
+  name               = "${var.name_prefix}-flow-logs-${data.aws_region.current.region}" # IAM names are account-wide
   assume_role_policy = data.aws_iam_policy_document.flow_logs_assume[0].json
 
   tags = var.tags
 }
 
 resource "aws_iam_role_policy" "flow_logs" {
-  count = var.flow_logs_enabled ? 1 : 0
+  count = local.flow_logs ? 1 : 0
 
   name   = "write-own-log-group"
   role   = aws_iam_role.flow_logs[0].id

@@ -24,8 +24,11 @@ data "aws_region" "current" {}
 locals {
   create_vpc            = var.vpc_id == null
   create_security_group = length(var.security_group_ids) == 0
-  create_s3_endpoint    = local.create_vpc || length(var.route_table_ids) > 0
-  ec2_arn_prefix        = "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+  # Existing network mode leaves the VPC as it is: an S3 gateway endpoint (whose policy limits S3
+  # for every subnet on those route tables), interface endpoints and a flow log only if asked.
+  create_s3_endpoint = local.create_vpc || (var.existing_vpc_s3_endpoint && length(var.route_table_ids) > 0)
+  flow_logs          = var.flow_logs_enabled && (local.create_vpc || var.existing_vpc_flow_log)
+  ec2_arn_prefix     = "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
 
   # One AZ per subnet: the given ones, else (created VPC only) the region's first available AZs in order.
   availability_zones = length(var.availability_zones) > 0 ? var.availability_zones : slice(
@@ -45,11 +48,15 @@ locals {
   subnet_arns = local.create_vpc ? { for zone, subnet in aws_subnet.private : zone => subnet.arn } : { for zone, id in zipmap(var.availability_zones, var.subnet_ids) : zone => "${local.ec2_arn_prefix}:subnet/${id}" }
   zones       = local.create_vpc ? local.availability_zones : var.availability_zones
 
+  # The subnets and group this module creates carry this tag: the jobs' roles may create ENIs in
+  # them by tag, since their IDs exist only after apply (glue_eni_scope).
+  scope_tag = { "glue-audit:network" = var.name_prefix }
+
   security_group_ids  = local.create_security_group ? [aws_security_group.glue[0].id] : var.security_group_ids
   security_group_arns = local.create_security_group ? [aws_security_group.glue[0].arn] : [for id in var.security_group_ids : "${local.ec2_arn_prefix}:security-group/${id}"]
 
   # The bookmark and log encryption with a customer managed key calls KMS from subnets without a NAT.
-  interface_endpoint_services = toset(concat(var.interface_endpoint_services, var.kms_key_arn == null ? [] : ["kms"]))
+  interface_endpoint_services = toset(local.create_vpc ? concat(var.interface_endpoint_services, var.kms_key == null ? [] : ["kms"]) : (var.existing_vpc_interface_endpoints ? var.interface_endpoint_services : []))
 
   # S3 locations the jobs may reach through the gateway endpoint: the stack's buckets (everything in
   # them) and the declared read locations (read only).
@@ -62,6 +69,8 @@ locals {
 }
 
 resource "aws_vpc" "this" {
+  #checkov:skip=CKV2_AWS_11:flow logs are flow_logs_enabled (on by default, so in the aws plan); the LocalStack stack turns them off
+
   count = local.create_vpc ? 1 : 0
 
   cidr_block           = var.vpc_cidr
@@ -88,7 +97,7 @@ resource "aws_subnet" "private" {
   availability_zone       = each.value.availability_zone
   map_public_ip_on_launch = false
 
-  tags = merge(var.tags, { Name = "${var.name_prefix}-private-${each.key}" })
+  tags = merge(var.tags, local.scope_tag, { Name = "${var.name_prefix}-private-${each.key}" })
 
   # Not a validation of private_subnet_cidrs: largest_job_ips comes from module.glue_jobs, whose jobs
   # need this module's connections, and a variable's validation is part of the variable (a cycle).
@@ -150,7 +159,7 @@ resource "aws_security_group" "glue" {
     prefix_list_ids = [aws_vpc_endpoint.s3[0].prefix_list_id]
   }
 
-  tags = merge(var.tags, { Name = "${var.name_prefix}-glue" })
+  tags = merge(var.tags, local.scope_tag, { Name = "${var.name_prefix}-glue" })
 }
 
 # Existing network mode: only on route_table_ids, if given (the endpoint policy applies to every
@@ -165,6 +174,21 @@ resource "aws_vpc_endpoint" "s3" {
   policy            = data.aws_iam_policy_document.s3_endpoint.json
 
   tags = merge(var.tags, { Name = "${var.name_prefix}-s3" })
+}
+
+# The given subnets (existing network mode), read at plan: each must have room for the largest job
+# and the reserve now, or no run of that job could ever start there.
+data "aws_subnet" "given" {
+  for_each = local.create_vpc ? {} : zipmap(var.availability_zones, var.subnet_ids)
+
+  id = each.value
+
+  lifecycle {
+    postcondition {
+      condition     = self.available_ip_address_count >= var.largest_job_ips + var.ip_reserve_per_subnet + length(local.interface_endpoint_services)
+      error_message = "Subnet ${each.value} has ${self.available_ip_address_count} free IP addresses; the largest job takes ${var.largest_job_ips} (workers + extra ENIs), the reserve is ${var.ip_reserve_per_subnet} and the interface endpoints take ${length(local.interface_endpoint_services)}. Give a subnet with more free addresses, or make the largest job smaller."
+    }
+  }
 }
 
 # Interface endpoints (for example logs, monitoring, glue) let jobs reach those APIs without a
@@ -199,7 +223,7 @@ resource "aws_glue_connection" "this" {
 }
 
 resource "aws_flow_log" "this" {
-  count = var.flow_logs_enabled ? 1 : 0
+  count = local.flow_logs ? 1 : 0
 
   vpc_id                   = local.create_vpc ? aws_vpc.this[0].id : var.vpc_id
   traffic_type             = "ALL"
@@ -212,11 +236,14 @@ resource "aws_flow_log" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
-  count = var.flow_logs_enabled ? 1 : 0
+  #checkov:skip=CKV_AWS_338:retention is log_retention_days (30 by default) for cost
+  #checkov:skip=CKV_AWS_158:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
+
+  count = local.flow_logs ? 1 : 0
 
   name              = "/aws/vpc/${var.name_prefix}/flow-logs"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = try(var.kms_key.arn, null)
 
   tags = var.tags
 }

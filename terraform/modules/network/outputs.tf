@@ -47,3 +47,13 @@ output "interface_endpoint_services" {
   description = "Services reached through interface endpoints (interface_endpoint_services, plus kms with a customer managed key)."
   value       = sort(tolist(local.interface_endpoint_services))
 }
+
+output "glue_eni_scope" {
+  description = "Where Glue jobs may create ENIs, known at plan (the glue_jobs module's network_scope): the VPC, subnet and security group ARNs when given (existing network mode), null for what this module creates, whose resources carry the one-entry tag map `tag`."
+  value = {
+    vpc_arn             = local.create_vpc ? null : local.vpc_arn
+    subnet_arns         = local.create_vpc ? null : values(local.subnet_arns)
+    security_group_arns = local.create_security_group ? null : local.security_group_arns
+    tag                 = local.scope_tag
+  }
+}

@@ -102,8 +102,8 @@ variable "vpc_id" {
   }
 
   validation {
-    condition     = var.vpc_id == null || length(var.route_table_ids) > 0 || length(var.security_group_ids) > 0
-    error_message = "With vpc_id, give route_table_ids (the module adds an S3 gateway endpoint to them and opens HTTPS to it in the group it creates) or security_group_ids whose rules already let the jobs reach S3."
+    condition     = var.vpc_id == null || length(var.security_group_ids) > 0 || (var.existing_vpc_s3_endpoint && length(var.route_table_ids) > 0)
+    error_message = "With vpc_id, give security_group_ids whose rules let the jobs reach S3, or existing_vpc_s3_endpoint = true with route_table_ids (the module adds an S3 gateway endpoint to them and opens HTTPS to it in the group it creates)."
   }
 }
 
@@ -161,6 +161,27 @@ variable "s3_read_uris" {
   }
 }
 
+variable "existing_vpc_interface_endpoints" {
+  type        = bool
+  description = "Existing network mode: create the interface endpoints of interface_endpoint_services in the given subnets (with private DNS: they serve the whole VPC, and creation fails if the VPC already has one for a service). Off by default: the VPC is left as it is. Check first: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=<vpc_id> --query 'VpcEndpoints[].ServiceName'."
+  default     = false
+  nullable    = false
+}
+
+variable "existing_vpc_flow_log" {
+  type        = bool
+  description = "Existing network mode: add a flow log (all traffic) to the given VPC. Off by default: the VPC's owner decides its flow logs."
+  default     = false
+  nullable    = false
+}
+
+variable "existing_vpc_s3_endpoint" {
+  type        = bool
+  description = "Existing network mode: add the S3 gateway endpoint to route_table_ids, with the policy that admits only the stack's buckets and the jobs' read locations, for every subnet on those route tables. Off by default: S3 stays as the VPC reaches it."
+  default     = false
+  nullable    = false
+}
+
 variable "flow_logs_enabled" {
   type        = bool
   description = "Record VPC flow logs (all traffic) in a CloudWatch log group."
@@ -178,15 +199,13 @@ variable "log_retention_days" {
   }
 }
 
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key of the stack: encrypts the flow-log group (its key policy must allow CloudWatch Logs) and adds a kms interface endpoint, so the jobs reach KMS from subnets without a NAT. Null: CloudWatch Logs' own encryption, no kms endpoint."
+variable "kms_key" {
+  type = object({
+    arn   = string
+    alias = optional(string)
+  })
+  description = "The stack's customer managed key (arn; alias unused here): encrypts the flow-log group and, in a created VPC, adds a kms interface endpoint so the jobs reach KMS from subnets without a NAT. Null: CloudWatch Logs' own encryption, no kms endpoint."
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN or null."
-  }
 }
 
 variable "tags" {

@@ -10,11 +10,10 @@ data "aws_region" "current" {}
 locals {
   # The metric names the code emits and the policy's deferral reasons (glue_audit.config.metric_names and
   # glue_audit.domain.policy.DIMENSIONS read the same files).
-  facts_dir           = "${path.module}/../../../layers/common/glue_audit/facts"
-  metric_facts        = jsondecode(file("${local.facts_dir}/metrics.json"))
+  metric_facts        = var.metric_facts
   metric              = local.metric_facts.names
   dim                 = local.metric_facts.dimensions
-  deferral_dimensions = jsondecode(file("${local.facts_dir}/deferral_reasons.json"))
+  deferral_dimensions = var.deferral_reasons
 
   # A SEARCH expression's schema for each metric with dimensions of its own: every series of that
   # metric (one per job or job pair, those Terraform manages and any other the analyzer saw).
@@ -198,29 +197,12 @@ resource "aws_cloudwatch_dashboard" "this" {
 }
 
 resource "aws_sns_topic" "this" {
+  #checkov:skip=CKV_AWS_26:the stack's key is created in the same apply, so its ARN is unknown at plan and checkov's plan scan sees no key; tests/terraform/test_plan_encryption.py holds it to the key
+
   count = var.create_alarm_topic ? 1 : 0
 
   name              = "${var.name_prefix}-alarms"
   kms_master_key_id = var.sns_kms_key_arn
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  alarm_name          = "${var.name_prefix}-dlq-not-empty"
-  alarm_description   = "Glue events the ingest function could not record are in ${var.dlq_name}: the ledger is missing them until they are redriven."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dlq_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
 
   tags = var.tags
 }
@@ -238,44 +220,6 @@ resource "aws_cloudwatch_metric_alarm" "headroom_low" {
   evaluation_periods  = var.headroom_evaluation_periods
   threshold           = each.value
   comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "executions_failed" {
-  alarm_name          = "${var.name_prefix}-scheduler-executions-failed"
-  alarm_description   = "A scheduler tick failed (capacity function error after retries). Launch failures of single requests do not fail a tick."
-  namespace           = "AWS/States"
-  metric_name         = "ExecutionsFailed"
-  dimensions          = { StateMachineArn = var.state_machine_arn }
-  statistic           = "Sum"
-  period              = local.period
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "stuck_claims" {
-  alarm_name          = "${var.name_prefix}-stuck-claims"
-  alarm_description   = "Requests are claimed but were never launched (a tick died mid-launch); the reconciler releases them after STALE_CLAIM_SECONDS."
-  namespace           = local.ns
-  metric_name         = local.metric.STUCK_CLAIMS
-  dimensions          = { service = local.svc }
-  statistic           = "Maximum"
-  period              = local.period
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   actions_enabled     = true
   alarm_actions       = local.alarm_actions
@@ -305,14 +249,59 @@ resource "aws_cloudwatch_metric_alarm" "insight" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "analyzer_errors" {
-  alarm_name          = "${var.name_prefix}-analyzer-errors"
-  alarm_description   = "An analyzer call failed (bad schedule input, ledger or AWS error outside a single run, timeout). Its runs wait in the ledger for the next call; insights stop while it keeps failing. See the ${var.analyzer_function_name} logs."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = var.analyzer_function_name }
-  statistic           = "Sum"
-  period              = local.period
+# The alarms on one series each (any sample above the threshold needs a human), one body for all:
+# name tail => what it watches. Outputs keep their keys (alarm_arns).
+locals {
+  single_alarms = {
+    "dlq-not-empty" = {
+      output_key  = "dlq_not_empty"
+      description = "Glue events the ingest function could not record are in ${var.dlq_name}: the ledger is missing them until they are redriven."
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = var.dlq_name }
+      statistic   = "Maximum"
+      period      = 300
+    }
+    "scheduler-executions-failed" = {
+      output_key  = "executions_failed"
+      description = "A scheduler tick failed (capacity function error after retries). Launch failures of single requests do not fail a tick."
+      namespace   = "AWS/States"
+      metric_name = "ExecutionsFailed"
+      dimensions  = { StateMachineArn = var.state_machine_arn }
+      statistic   = "Sum"
+      period      = local.period
+    }
+    "stuck-claims" = {
+      output_key  = "stuck_claims"
+      description = "Requests are claimed but were never launched (a tick died mid-launch); the reconciler releases them after STALE_CLAIM_SECONDS."
+      namespace   = local.ns
+      metric_name = local.metric.STUCK_CLAIMS
+      dimensions  = { service = local.svc }
+      statistic   = "Maximum"
+      period      = local.period
+    }
+    "analyzer-errors" = {
+      output_key  = "analyzer_errors"
+      description = "An analyzer call failed (bad schedule input, ledger or AWS error outside a single run, timeout). Its runs wait in the ledger for the next call; insights stop while it keeps failing. See the ${var.analyzer_function_name} logs."
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = var.analyzer_function_name }
+      statistic   = "Sum"
+      period      = local.period
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "single" {
+  for_each = local.single_alarms
+
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = each.value.period
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
@@ -322,4 +311,25 @@ resource "aws_cloudwatch_metric_alarm" "analyzer_errors" {
   ok_actions          = local.alarm_actions
 
   tags = var.tags
+}
+
+# The same alarms under their earlier addresses: an upgrade moves them instead of replacing them.
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_not_empty
+  to   = aws_cloudwatch_metric_alarm.single["dlq-not-empty"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.executions_failed
+  to   = aws_cloudwatch_metric_alarm.single["scheduler-executions-failed"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.stuck_claims
+  to   = aws_cloudwatch_metric_alarm.single["stuck-claims"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.analyzer_errors
+  to   = aws_cloudwatch_metric_alarm.single["analyzer-errors"]
 }

@@ -16,12 +16,7 @@ output "alarm_topic_arn" {
 output "alarm_arns" {
   description = "ARNs of the alarms, by purpose (reprocessing_<downstream job> and straggler_<job> for the per-job ones)."
   value = merge(
-    {
-      dlq_not_empty     = aws_cloudwatch_metric_alarm.dlq_not_empty.arn
-      executions_failed = aws_cloudwatch_metric_alarm.executions_failed.arn
-      stuck_claims      = aws_cloudwatch_metric_alarm.stuck_claims.arn
-      analyzer_errors   = aws_cloudwatch_metric_alarm.analyzer_errors.arn
-    },
+    { for key, alarm in aws_cloudwatch_metric_alarm.single : local.single_alarms[key].output_key => alarm.arn },
     { for metric, alarm in aws_cloudwatch_metric_alarm.headroom_low : "headroom_low_${metric}" => alarm.arn },
     { for key, alarm in aws_cloudwatch_metric_alarm.insight : local.insight_alarms[key].output_key => alarm.arn },
   )

@@ -19,6 +19,21 @@ variable "metrics_namespace" {
   }
 }
 
+variable "metric_facts" {
+  type = object({
+    namespace     = string
+    names         = map(string)
+    dimensions    = map(string)
+    dimensions_of = map(list(string))
+  })
+  description = "glue_audit/facts/metrics.json (the names the functions emit: glue_audit.config.metric_names reads the same file): namespace, metric names, dimension names, and the dimensions of each metric that has its own."
+}
+
+variable "deferral_reasons" {
+  type        = list(string)
+  description = "glue_audit/facts/deferral_reasons.json: the Reason dimension values of the Deferred metric (glue_audit.domain.policy.DIMENSIONS)."
+}
+
 variable "service_name" {
   type        = string
   description = "Value of the `service` metric dimension (POWERTOOLS_SERVICE_NAME of the functions)."

@@ -67,6 +67,27 @@ data "aws_iam_policy_document" "state_machine" {
     resources = ["*"]
   }
 
+  # The state machine's data key (encryption_configuration): by alias when the stack creates the key.
+  dynamic "statement" {
+    for_each = var.kms_key == null ? [] : [var.kms_key]
+
+    content {
+      sid       = "UseKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = statement.value.alias == null ? [statement.value.arn] : ["arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.region}:${local.account_id}:key/*"]
+
+      dynamic "condition" {
+        for_each = statement.value.alias == null ? [] : [statement.value.alias]
+
+        content {
+          test     = "ForAnyValue:StringEquals"
+          variable = "kms:ResourceAliases"
+          values   = [condition.value]
+        }
+      }
+    }
+  }
+
   statement {
     # X-Ray tracing has no resource-level permissions: AWS accepts only "*".
     sid = "Tracing"
@@ -81,7 +102,7 @@ data "aws_iam_policy_document" "state_machine" {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name               = "${var.name_prefix}-scheduler"
+  name               = "${var.name_prefix}-scheduler-${data.aws_region.current.region}" # IAM names are account-wide
   description        = "Step Functions ${var.name_prefix}-scheduler: invokes the capacity and launcher functions"
   assume_role_policy = data.aws_iam_policy_document.state_machine_assume.json
 
@@ -127,7 +148,7 @@ data "aws_iam_policy_document" "schedule" {
 }
 
 resource "aws_iam_role" "schedule" {
-  name               = "${var.name_prefix}-schedule"
+  name               = "${var.name_prefix}-schedule-${data.aws_region.current.region}"
   description        = "EventBridge rule ${var.name_prefix}-schedule: starts the scheduler"
   assume_role_policy = data.aws_iam_policy_document.schedule_assume.json
 

@@ -134,15 +134,13 @@ variable "log_retention_days" {
   }
 }
 
-variable "kms_key_arn" {
-  type        = string
-  description = "Customer managed KMS key for the log group (its key policy must allow CloudWatch Logs). Null: CloudWatch Logs' own encryption."
+variable "kms_key" {
+  type = object({
+    arn   = string
+    alias = optional(string)
+  })
+  description = "The stack's customer managed key: arn encrypts the state machine's data and log group; alias (alias/<name>) names it in the state machine role's policy through kms:ResourceAliases, so the policy is known at plan. Null: AWS owned keys."
   default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN or null."
-  }
 }
 
 variable "tags" {

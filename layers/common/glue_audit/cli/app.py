@@ -30,7 +30,14 @@ from pynamodb.exceptions import PynamoDBException
 
 from glue_audit import __version__
 from glue_audit.aws.observability import logger
-from glue_audit.cli.commands.common import EXIT_AWS, EXIT_USAGE, CommandError, Context
+from glue_audit.cli.commands.common import (
+    EXIT_AWS,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Context,
+    quiet_closed_pipe,
+)
 from glue_audit.config.resources import ResourceNames
 from glue_audit.ledger import models
 
@@ -38,7 +45,7 @@ DEFAULT_TABLE = ResourceNames().ledger_table  # what the Terraform names it with
 
 # Command modules under glue_audit.cli.commands, in help order (``submit`` adds ``cancel``,
 # ``requests`` adds ``request``).
-COMMANDS = ["status", "submit", "requests", "history", "flow", "stragglers", "report", "simulate"]
+COMMANDS = ["status", "submit", "requests", "history", "flow", "stragglers", "report", "simulate", "console"]
 
 # The top-level help is laid out this wide, whatever the terminal, so that each command's summary
 # stays on the command's line (the project's tables fit 120 columns).
@@ -124,6 +131,9 @@ def main(argv: Sequence[str] | None = None, ctx: Context | None = None) -> int:
     except (ClientError, BotoCoreError, PynamoDBException) as exc:
         print(f"glue-audit {args.command}: {_aws_message(exc, args.table)}", file=sys.stderr)
         return EXIT_AWS
+    except BrokenPipeError:  # `glue-audit status | head -3`: the reader had what it wanted
+        quiet_closed_pipe()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from typing import Any
 from glue_audit.config.distribution import install_hint
 from glue_audit.domain.snapshot import Dimension
 from glue_audit.domain.states import RunState
+from glue_audit.domain.text import wrap
 from glue_audit.insights import flow
 from glue_audit.insights.collect import (
     ByteReader,
@@ -70,6 +71,7 @@ class ReportData:
     costs: list[JobCost] = field(default_factory=list)
     flows: list[FlowReport] = field(default_factory=list)
     snapshots: list[SnapshotItem] = field(default_factory=list)
+    chained: list[tuple[str, str]] = field(default_factory=list)  # (upstream, downstream) by tag
 
     @property
     def empty(self) -> bool:
@@ -141,6 +143,8 @@ def gather(
         runs = list(runs_between(name, since, until, newest_first=False, limit=MAX_RUNS_PER_JOB))
         data.costs.append(job_cost(name, runs))
         job = catalog.job(name)
+        if job is not None and job.upstream:
+            data.chained.append((job.upstream, name))
         if job is not None and job.upstream and runs:
             data.flows.append(
                 load_flow(name, job.upstream, reader=reader, since=since, until=until, upstream_from="tag")
@@ -359,6 +363,11 @@ def _lines(data: ReportData) -> Iterator[str]:
             yield f"  {report.upstream} -> {report.downstream}: {report.summary.verdict}: {report.summary.message}"
             if report.summary.fix:
                 yield f"    fix: {report.summary.fix}"
+    elif not runs:
+        yield "Data flow: the period has no runs, so there is no ratio to compute"
+    elif data.chained:
+        pairs = ", ".join(f"{up} -> {down}" for up, down in data.chained)
+        yield f"Data flow: no runs of the chained jobs in this period ({pairs})"
     else:
         yield "Data flow: no chained jobs (tag a downstream job with glue-audit:upstream)"
     yield ""
@@ -380,7 +389,7 @@ def _lines(data: ReportData) -> Iterator[str]:
 
 
 def summary_text(data: ReportData) -> str:
-    return "\n".join(_lines(data)) + "\n"
+    return wrap("\n".join(_lines(data))) + "\n"
 
 
 def write_report(data: ReportData, directory: Path) -> ReportFiles:

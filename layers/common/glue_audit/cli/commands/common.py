@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -14,12 +15,17 @@ from typing import Any, TextIO
 
 from glue_audit.aws import clients as aws
 from glue_audit.domain import clock
+from glue_audit.domain.text import TEXT_WIDTH, wrap
 from glue_audit.insights.collect import JobCatalog
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1  # no data, nothing found
 EXIT_USAGE = 2
 EXIT_AWS = 3  # an AWS call failed (credentials, endpoint, missing table, permissions)
+__all__ = ["TEXT_WIDTH", "wrap"]  # re-exported for the commands
+# Every output fits TEXT_WIDTH columns (tables are laid out narrow, prose is folded by ``wrap``)
+# unless a command's --wide asks for every column; a URL is never split, so a line holding one may
+# be wider.
 
 
 class CommandError(Exception):
@@ -66,8 +72,22 @@ class Context:
     def print(self, text: str = "") -> None:
         print(text, file=self.stdout)
 
+    def say(self, text: str = "") -> None:
+        """Prose: each line folded at ``TEXT_WIDTH`` columns (see ``wrap``)."""
+        self.print(wrap(text))
+
     def print_json(self, data: Any) -> None:
         print(json.dumps(data, indent=2, sort_keys=False, default=str), file=self.stdout)
+
+
+def quiet_closed_pipe() -> None:
+    """The reader of stdout went away (``glue-audit status | head -3``): what it wanted was written.
+    Point stdout at /dev/null so the interpreter's final flush does not complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's StringIO)
+        pass
 
 
 _RELATIVE = re.compile(r"^(?P<amount>\d+)\s*(?P<unit>[smhdw])$")

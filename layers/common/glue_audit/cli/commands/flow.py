@@ -23,6 +23,7 @@ from typing import Any
 
 from glue_audit.cli.commands.common import (
     EXIT_NOT_FOUND,
+    TEXT_WIDTH,
     Context,
     NotFound,
     UsageError,
@@ -39,6 +40,7 @@ from glue_audit.insights import flow
 from glue_audit.insights.collect import UPSTREAM_TAG, ByteReader, FlowReport, load_flow, runs_between
 
 DEFAULT_LAST = 10
+SHORT_RUN_ID = 10  # "jr_" and 7 hex digits, as history and requests show them
 
 
 def register(subparsers: Any) -> None:
@@ -63,6 +65,9 @@ def register(subparsers: Any) -> None:
         type=positive_int,
         help=f"the newest N downstream runs (default {DEFAULT_LAST} without --since)",
     )
+    parser.add_argument(
+        "--wide", action="store_true", help=f"full run ids and times (wider than {TEXT_WIDTH} columns)"
+    )
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -85,6 +90,20 @@ def resolve_jobs(ctx: Context, jobs: list[str]) -> tuple[str, str, str]:
     return job.upstream, downstream, "tag"
 
 
+def swapped_pair(ctx: Context, upstream: str, downstream: str) -> str | None:
+    """The message for a pair given the wrong way round, or None: ``flow B A`` where A's tag or
+    B's says that A feeds B (the job tagged ``glue-audit:upstream`` is the downstream one)."""
+    given_up, given_down = ctx.catalog.job(upstream), ctx.catalog.job(downstream)
+    if given_down is not None and given_down.upstream == upstream:
+        return None  # the pair is declared this way round
+    if given_up is not None and given_up.upstream == downstream:
+        return (
+            f"{upstream!r} reads what {downstream!r} writes (its {UPSTREAM_TAG} tag), so it is the downstream "
+            f"job: glue-audit flow {downstream} {upstream}"
+        )
+    return None
+
+
 def _has_runs(job: str) -> bool:
     return next(iter(runs_between(job, limit=1)), None) is not None
 
@@ -93,6 +112,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     upstream, downstream, source = resolve_jobs(ctx, args.jobs)
     if upstream == downstream:
         raise UsageError("upstream and downstream are the same job")
+    if source == "argument" and (swapped := swapped_pair(ctx, upstream, downstream)) is not None:
+        raise UsageError(swapped)
     since = parse_time(args.since, ctx.now) if args.since else None
     until = parse_time(args.until, ctx.now) if args.until else None
     if since and until and since > until:
@@ -120,7 +141,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         ctx.print_json(as_json(report))
     else:
-        render(ctx, report)
+        render(ctx, report, wide=args.wide)
     return EXIT_NOT_FOUND if report.summary.verdict == flow.NO_DATA else 0
 
 
@@ -140,19 +161,29 @@ def as_json(report: FlowReport) -> dict[str, Any]:
     }
 
 
-def render(ctx: Context, report: FlowReport) -> None:
+def _short(run_id: str, wide: bool) -> str:
+    return run_id if wide or len(run_id) <= SHORT_RUN_ID + 1 else run_id[:SHORT_RUN_ID] + "…"
+
+
+def _when(moment: Any, wide: bool) -> str:
+    text = fmt_time(moment)
+    return text if wide or text == "-" else text[:16]
+
+
+def render(ctx: Context, report: FlowReport, wide: bool = False) -> None:
+    say = ctx.print if wide else ctx.say  # --wide: nothing folded either
     origin = f" (upstream from tag {UPSTREAM_TAG})" if report.upstream_from == "tag" else ""
-    ctx.print(f"Data flow {report.upstream} -> {report.downstream}{origin}")
-    ctx.print(f"Window: {flow.WINDOW_RULE}; healthy within [{flow.HEALTHY_LOW}, {flow.HEALTHY_HIGH}].")
+    say(f"Data flow {report.upstream} -> {report.downstream}{origin}")
+    say(f"Window: {flow.WINDOW_RULE}; healthy within [{flow.HEALTHY_LOW}, {flow.HEALTHY_HIGH}].")
     ctx.print()
     rows = []
     for result in report.results:
         verdict = result.verdict + (" (persistent)" if result.persistent else "")
         rows.append(
             [
-                result.run_id,
-                fmt_time(result.started_on),
-                fmt_time(result.completed_on),
+                _short(result.run_id, wide),
+                _when(result.started_on, wide),
+                _when(result.completed_on, wide),
                 str(len(result.upstream_run_ids)),
                 fmt_bytes(result.upstream_bytes_written),
                 fmt_bytes(result.bytes_read),
@@ -164,10 +195,10 @@ def render(ctx: Context, report: FlowReport) -> None:
         table(
             [
                 "downstream run",
-                "started",
+                "started (UTC)" if not wide else "started",
                 "completed",
-                "upstream runs",
-                "upstream wrote",
+                "up runs",
+                "up wrote",
                 "read",
                 "ratio",
                 "verdict",
@@ -179,24 +210,23 @@ def render(ctx: Context, report: FlowReport) -> None:
     if notes:
         ctx.print()
         for result in notes:
-            ctx.print(f"{result.run_id}: {result.reason}")
-    render_periods(ctx, report)
+            say(f"{_short(result.run_id, wide)}: {result.reason}")
+    render_periods(ctx, report, wide)
     ctx.print()
-    ctx.print(f"Verdict: {report.summary.verdict}: {report.summary.message}")
+    say(f"Verdict: {report.summary.verdict}: {report.summary.message}")
     if report.summary.fix:
-        ctx.print(f"Fix: {report.summary.fix}")
+        say(f"Fix: {report.summary.fix}")
 
 
-def render_periods(ctx: Context, report: FlowReport) -> None:
+def render_periods(ctx: Context, report: FlowReport, wide: bool = False) -> None:
+    say = ctx.print if wide else ctx.say
     minutes = int(flow.TRIGGER_PERIOD.total_seconds() // 60)
     ctx.print()
     if not report.periods:
         if report.periods_note:
             ctx.print(report.periods_note)
         return
-    ctx.print(
-        f"Per {minutes}-minute trigger period (as the Glue dashboard sums it; the verdict uses the runs):"
-    )
+    say(f"Per {minutes}-minute trigger period (as the Glue dashboard sums it; the verdict uses the runs):")
     rows = [
         [
             fmt_time(period.start),
@@ -210,4 +240,4 @@ def render_periods(ctx: Context, report: FlowReport) -> None:
     ctx.print(table(["period start", "upstream wrote", "downstream read", "ratio", "reading"], rows))
     for period in report.periods:
         if period.verdict not in (flow.HEALTHY, flow.IDLE):
-            ctx.print(f"{fmt_time(period.start)}: {period.reason}")
+            say(f"{fmt_time(period.start)}: {period.reason}")

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             }
         )
         return 0
-    ctx.print(files.text.rstrip())
+    ctx.say(files.text.rstrip())
     ctx.print()
     for path in (*files.plots.values(), files.summary):
         ctx.print(f"wrote {path}")

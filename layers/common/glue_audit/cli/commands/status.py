@@ -153,9 +153,9 @@ def render(
     resources: list[dict[str, Any]],
 ) -> None:
     tick = data.tick_id
-    ctx.print(f"Capacity at {fmt_time(taken_at)} ({fmt_duration(age)} ago{f', tick {tick}' if tick else ''})")
+    ctx.say(f"Capacity at {fmt_time(taken_at)} ({fmt_duration(age)} ago{f', tick {tick}' if tick else ''})")
     if stale:
-        ctx.print(
+        ctx.say(
             f"WARNING: this snapshot is older than {fmt_duration(STALE_AFTER.total_seconds())}: "
             "the scheduler may not be ticking"
         )
@@ -206,23 +206,21 @@ def render(
         ctx.print(table(["job", "active runs", "max concurrent runs"], busy))
         ctx.print()
     deferred_text = ", ".join(f"{name} {count}" for name, count in sorted(data.deferred.items())) or "none"
-    ctx.print(
+    ctx.say(
         f"Requests: {_cell(data.pending)} pending, {_cell(data.launches)} launched on this tick; "
         f"deferred by: {deferred_text}"
     )
     if data.external_runs:
-        ctx.print(
-            f"Runs started outside the framework on managed jobs: {data.external_runs} (counted as used)"
-        )
+        ctx.say(f"Runs started outside the framework on managed jobs: {data.external_runs} (counted as used)")
     oldest = data.oldest_pending
     if oldest is not None:
-        ctx.print(
+        ctx.say(
             f"Oldest pending: {oldest.request_id} (job {oldest.job_name}) waiting "
             f"{fmt_duration(oldest.waited_seconds)}: {oldest.reason or 'no reason given'}"
         )
     else:
         ctx.print("Oldest pending: none")
     if data.reservation:
-        ctx.print(
+        ctx.say(
             f"Reservation: request {data.reservation} holds capacity; smaller requests only backfill around it"
         )

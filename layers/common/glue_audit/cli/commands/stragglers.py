@@ -135,21 +135,21 @@ def render(
     result: stragglers.StragglerResult,
     series: ExecutorSeries,
 ) -> None:
-    ctx.print(
+    ctx.say(
         f"Run {run_id} of {job}: {fmt_time(started)} to {fmt_time(completed) if completed else 'still running'}"
     )
-    ctx.print(f"Verdict: {result.verdict}: {result.reason}")
-    ctx.print(f"Rule: {stragglers.RULE}")
+    ctx.say(f"Verdict: {result.verdict}: {result.reason}")
+    ctx.say(f"Rule: {stragglers.RULE}")
     if result.verdict != stragglers.NO_DATA:
         unit = fmt_duration(series.period)
-        ctx.print(f"Needed executors (value x {unit} periods): {_timeline(series.needed)}")
-        ctx.print(f"Allocated executors (value x {unit} periods): {_timeline(series.allocated)}")
+        ctx.say(f"Needed executors (value x {unit} periods): {_timeline(series.needed)}")
+        ctx.say(f"Allocated executors (value x {unit} periods): {_timeline(series.allocated)}")
         if series.heap:
-            ctx.print(f"Executors with heap metrics: {', '.join(series.heap)}")
+            ctx.say(f"Executors with heap metrics: {', '.join(series.heap)}")
     if result.observability is not None:
-        ctx.print(f"Observability metrics: {result.observability.reason}")
+        ctx.say(f"Observability metrics: {result.observability.reason}")
     if result.shape is not None:
-        ctx.print(f"Stages and shuffle: {result.shape.reason}")
-    ctx.print(f"Fix confirmation: {result.confirmation}")
+        ctx.say(f"Stages and shuffle: {result.shape.reason}")
+    ctx.say(f"Fix confirmation: {result.confirmation}")
     if result.fix:
-        ctx.print(f"Fix: {result.fix}")
+        ctx.say(f"Fix: {result.fix}")
