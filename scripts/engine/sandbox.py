@@ -474,5 +474,6 @@ def env_lines(emulator: Emulator) -> list[str]:
     }
     lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
     # A new shell has no virtualenv active: put the one running the sandbox (where `glue-audit` is
-    # installed) first on PATH, so the CLI tour works as written after `source`.
-    return [*lines, f'export PATH={shlex.quote(sysconfig.get_path("scripts"))}:"$PATH"']
+    # installed) first on PATH, so the CLI tour works as written after `source`. Not an `export`
+    # line (PATH is exported already): readers that take the export lines as values skip it.
+    return [*lines, f'PATH={shlex.quote(sysconfig.get_path("scripts"))}:"$PATH"']
