@@ -8,7 +8,7 @@ LOCALSTACK_VENV := .venv-localstack
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
-.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build clean test-localstack tf-plan chromium
+.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build dist clean test-localstack tf-plan chromium
 
 venv: $(VENV)/.installed
 
@@ -64,11 +64,19 @@ test-localstack: venv build
 	$(PY) -m scripts.localstack.run $(PYTEST_ARGS)
 
 clean:
-	rm -rf build $(VENV) $(CHECKOV_VENV) $(LOCALSTACK_VENV)
+	rm -rf build dist $(VENV) $(CHECKOV_VENV) $(LOCALSTACK_VENV)
 
 # Lambda zips (layer + one per function) into build/dist, reproducibly.
 build: venv
 	$(PY) scripts/build.py
+
+# The glue-audit wheel (the CLI and the simulator) into dist/: `pip install dist/glue_audit-*.whl`
+# on a laptop. setuptools' build/lib is cleared first so a module removed from the source cannot
+# ride along from an earlier build.
+DIST_DIR ?= dist
+dist: venv
+	rm -rf $(DIST_DIR) build/lib build/bdist.*
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(DIST_DIR) .
 
 # checkov pins an old boto3, so it lives in its own virtualenv; offline with --skip-download.
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 from glue_audit.aws.declarations import SCHEDULE_TAG
 from glue_audit.aws.observability import logger
 from glue_audit.config.resources import ResourceNames
+from glue_audit.domain.budget import amount_budget, check_fraction, check_positive, count_budget
 from glue_audit.domain.schedule_expressions import from_tag
 from glue_audit.domain.worker_types import run_size
 from glue_audit.ledger.models import LedgerItem, RequestItem, RunItem
@@ -71,7 +72,7 @@ def check_options(options: simulation.Options) -> None:
     """Refuse, before anything starts, a scenario that could launch nothing."""
     if options.max_concurrent_runs < 1:
         raise ValueError(f"--max-runs must be at least 1, got {options.max_concurrent_runs}")
-    runs_budget = int(options.max_concurrent_runs * options.quota_fraction + 1e-9)
+    runs_budget = count_budget(options.max_concurrent_runs, options.quota_fraction)
     if runs_budget < 1:
         raise ValueError(
             f"--max-runs {options.max_concurrent_runs} x --fraction {options.quota_fraction} "
@@ -79,7 +80,7 @@ def check_options(options: simulation.Options) -> None:
         )
     sizes = {spec.name: run_size(spec.worker_type, spec.workers, None) for spec in simulation.JOBS}
     smallest = min(size.dpus for size in sizes.values())
-    dpu_budget = options.max_dpus * options.quota_fraction
+    dpu_budget = amount_budget(options.max_dpus, options.quota_fraction)
     if dpu_budget < smallest:
         raise ValueError(
             f"--max-dpus {options.max_dpus:g} x --fraction {options.quota_fraction:g} = {dpu_budget:g} DPUs, "
@@ -126,9 +127,9 @@ def parse_args(argv: list[str] | None) -> simulation.Options:
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error(f"--requests must be at least 1, got {args.requests}")
-    if not 0 < args.fraction <= 1:
-        parser.error(f"--fraction must be in (0, 1], got {args.fraction:g}")
     try:
+        check_fraction(args.fraction, "--fraction")
+        check_positive(args.max_dpus, "--max-dpus")
         cidrs = (
             ("a", str(subnet_cidr("--subnet-a", args.subnet_a))),
             ("b", str(subnet_cidr("--subnet-b", args.subnet_b))),
@@ -170,8 +171,8 @@ class Progress:
 
     def __init__(self, options: simulation.Options) -> None:
         self.tty = sys.stdout.isatty()
-        self.runs_budget = int(options.max_concurrent_runs * options.quota_fraction)
-        self.dpu_budget = options.max_dpus * options.quota_fraction
+        self.runs_budget = count_budget(options.max_concurrent_runs, options.quota_fraction)
+        self.dpu_budget = amount_budget(options.max_dpus, options.quota_fraction)
 
     def __call__(self, s: simulation.TickSample) -> None:
         line = progress_line(s, self.runs_budget, self.dpu_budget)
@@ -281,8 +282,8 @@ def audit_report(result: simulation.Result) -> dict[str, Any]:
             peak_ips[subnet] = max(peak_ips[subnet], used)
     options = result.options
     budgets = {
-        "account_runs": int(options.max_concurrent_runs * options.quota_fraction + 1e-9),
-        "dpus": options.max_dpus * options.quota_fraction,
+        "account_runs": count_budget(options.max_concurrent_runs, options.quota_fraction),
+        "dpus": amount_budget(options.max_dpus, options.quota_fraction),
     }
     subnet_sizes = {s["SubnetId"]: s for s in result.stack.client("ec2").describe_subnets()["Subnets"]}
     ip_limits = {
@@ -406,8 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     print(
         f"Glue Audit Framework demo: {options.requests} requests over {len(simulation.JOBS)} Glue jobs, "
-        f"account budget {int(options.max_concurrent_runs * options.quota_fraction)} runs / "
-        f"{options.max_dpus * options.quota_fraction:.0f} DPUs, "
+        f"account budget {count_budget(options.max_concurrent_runs, options.quota_fraction)} runs / "
+        f"{amount_budget(options.max_dpus, options.quota_fraction):.0f} DPUs, "
         f"subnets {', '.join(f'{label} {cidr}' for label, cidr in options.subnet_cidrs)}, "
         f"IP reserve {options.ip_reserve}, seed {options.seed}"
     )

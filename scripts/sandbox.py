@@ -4,9 +4,10 @@ Starts a moto server on 127.0.0.1, provisions the stack as the Terraform declare
 queue and rule, the state machine from the real ASL), registers the sample Glue jobs on two
 subnets, gives the insights a few hours of history, then keeps ticking in real time
 (``scripts/engine/sandbox.py``). When it is ready it writes the env file (``export`` lines for
-the endpoint, region, credentials, table and managed jobs) and prints it; ``source`` it in another
-shell and follow the README's CLI tour. SIGINT or SIGTERM stop it: the loop ends, the server
-stops, the env file is removed and the exit code is 0.
+the endpoint, region, credentials, table and managed jobs, and PATH with this virtualenv's bin/
+first) and prints it; ``source`` it in another shell and follow the CLI tour in docs/cli.md.
+SIGINT or SIGTERM stop it: the loop ends, the server stops, the env file is removed and the exit
+code is 0.
 
     .venv/bin/python -m scripts.sandbox [--speed 1] [--port 4599] [--env-file build/sandbox/env]
         [--console-port 8765 | --no-console]
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"console: http://127.0.0.1:{port}/ (glue-audit console, read-only)")
             log(
                 f"sandbox ready in {time.monotonic() - started:.1f} s: `source {args.env_file}`, then the "
-                "README's CLI tour (## Using it); Ctrl-C stops"
+                "CLI tour in docs/cli.md (The tour); Ctrl-C stops"
             )
             box.serve(stop)
             log(f"sandbox: stopping ({box.counts.ticks} scheduled ticks, {box.counts.started} runs started)")

@@ -17,6 +17,7 @@ from glue_audit.aws.clients import client
 from glue_audit.aws.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.config import metric_names
 from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.insights.analysis import (
     DEFAULT_LIMIT,
     DEFAULT_MAX_AGE,
@@ -24,7 +25,6 @@ from glue_audit.insights.analysis import (
     analyze_finished_runs,
 )
 from glue_audit.ledger import models
-from glue_audit.ledger.models import utcnow
 
 
 @cache

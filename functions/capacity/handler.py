@@ -12,8 +12,8 @@ from glue_audit.aws.declarations import TagReader
 from glue_audit.aws.observability import MetricUnit, emit, logger, metrics, tracer
 from glue_audit.config import metric_names
 from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.ledger import models
-from glue_audit.ledger.models import utcnow
 from glue_audit.tick import orchestrator as capacity
 
 

@@ -25,10 +25,10 @@ from glue_audit.aws.declarations import JobDeclaration, TagReader
 from glue_audit.aws.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.config import metric_names
 from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.domain.states import is_terminal
 from glue_audit.flows import ingest
 from glue_audit.ledger import models
-from glue_audit.ledger.models import utcnow
 
 
 @cache

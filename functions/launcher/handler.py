@@ -11,6 +11,7 @@ from glue_audit.aws.clients import client, single_attempt_client
 from glue_audit.aws.observability import MetricUnit, logger, metrics, tracer
 from glue_audit.config import metric_names
 from glue_audit.config.settings import Settings, get_settings
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.domain.errors import (
     ClaimLost,
     GlueThrottled,
@@ -22,7 +23,6 @@ from glue_audit.domain.errors import (
 )
 from glue_audit.flows import launch as launcher
 from glue_audit.ledger import models
-from glue_audit.ledger.models import utcnow
 
 
 @cache

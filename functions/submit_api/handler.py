@@ -22,10 +22,10 @@ from glue_audit.config.settings import (
     managed_jobs_from_env,
     tick_trigger_from_env,
 )
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.flows import api
 from glue_audit.flows.teams import TEAMS_VARIABLE, Teams
 from glue_audit.ledger import models
-from glue_audit.ledger.models import utcnow
 
 app = LambdaFunctionUrlResolver()
 

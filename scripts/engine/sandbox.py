@@ -35,6 +35,7 @@ import json
 import os
 import random
 import shlex
+import sysconfig
 import threading
 import time
 import traceback
@@ -534,4 +535,11 @@ def env_lines(emulator: Emulator, api_url: str, identity: Identity = HELD_SUBMIT
         "GLUE_AUDIT_API_URL": api_url,
     }
     lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
-    return [*lines, "unset AWS_SESSION_TOKEN AWS_PROFILE"]
+    # A new shell has no virtualenv active: put the one running the sandbox (where `glue-audit` is
+    # installed) first on PATH, so the CLI tour works as written after `source`. Not an `export`
+    # line (PATH is exported already): readers that take the export lines as values skip it.
+    return [
+        *lines,
+        "unset AWS_SESSION_TOKEN AWS_PROFILE",
+        f'PATH={shlex.quote(sysconfig.get_path("scripts"))}:"$PATH"',
+    ]

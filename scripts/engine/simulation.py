@@ -29,6 +29,7 @@ from glue_audit.cli.submit_api import API_URL_VARIABLE
 from glue_audit.config.resources import ResourceNames
 from glue_audit.config.settings import Settings, get_settings
 from glue_audit.domain import clock
+from glue_audit.domain.budget import amount_budget, count_budget
 from glue_audit.flows import submission as requests
 from glue_audit.flows.teams import TEAMS_VARIABLE
 from glue_audit.insights import operator_report as reporting
@@ -193,7 +194,14 @@ def workload(options: Options) -> list[tuple[str, int, int, int]]:
     shares = WORKLOAD if options.chain else PLAIN_WORKLOAD
     counts = [max(1, round(options.requests * share)) for *_, share in shares]
     counts[0] += options.requests - sum(counts)
-    return [(job, prio, minute, count) for (job, prio, minute, _), count in zip(shares, counts, strict=True)]
+    if counts[0] < 1:  # fewer requests than batches: one each for the largest shares, none for the rest
+        largest = sorted(range(len(shares)), key=lambda i: -shares[i][-1])[: options.requests]
+        counts = [1 if i in largest else 0 for i in range(len(shares))]
+    return [
+        (job, prio, minute, count)
+        for (job, prio, minute, _), count in zip(shares, counts, strict=True)
+        if count > 0
+    ]
 
 
 def submit_batch(
@@ -322,8 +330,8 @@ def _run(
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     sim = SimClock(now.replace(minute=now.minute - now.minute % 30))
     started_at = sim.now
-    budget_runs = int(options.max_concurrent_runs * options.quota_fraction + 1e-9)
-    budget_dpus = options.max_dpus * options.quota_fraction
+    budget_runs = count_budget(options.max_concurrent_runs, options.quota_fraction)
+    budget_dpus = amount_budget(options.max_dpus, options.quota_fraction)
     plan = workload(options)
     request_ids: list[str] = []
     durations: dict[str, tuple[int, str]] = {}

@@ -139,3 +139,33 @@ def test_links_give_each_run_its_log_and_error_log_in_the_console_of_the_region(
     assert secured["error_log_url"] == (
         f"{console}$252Faws-glue$252Fjobs-etl-role-kms-config$252Ferror$3FlogStreamNameFilter$3D{secured_run}"
     )
+
+
+def test_a_running_run_shows_how_long_it_has_run_not_a_stale_execution_time(stack: Stack) -> None:
+    """Glue's ExecutionTime of a running run is as of the ledger's last look (here 2m03s)."""
+    started = (datetime.now(UTC) - timedelta(minutes=13)).replace(microsecond=0)
+    run_id = put_run(JOB, started, None, state="RUNNING", execution_time=123).run_id
+
+    narrow = cli("history", JOB)
+    wide = cli("history", JOB, "--wide")
+    as_json = cli("history", JOB, "--json")
+
+    assert narrow.code == wide.code == as_json.code == 0, narrow.err + wide.err + as_json.err
+    for out in (narrow.out, wide.out):
+        (row,) = [line for line in out.splitlines() if "RUNNING" in line]
+        assert "13m" in row and "so far" in row, row
+        assert "2m03s" not in row, row
+    (entry,) = as_json.json()["runs"]
+    assert entry["run_id"] == run_id
+    assert 13 * 60 <= entry["running_for_seconds"] < 15 * 60
+    assert entry["execution_time_seconds"] == 123
+
+
+def test_a_finished_run_shows_glues_execution_time(stack: Stack) -> None:
+    started = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    put_run(JOB, started, started + timedelta(minutes=7))
+
+    result = cli("history", JOB, "--json")
+
+    (entry,) = result.json()["runs"]
+    assert entry["execution_time_seconds"] == 420 and entry["running_for_seconds"] is None

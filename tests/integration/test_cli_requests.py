@@ -249,6 +249,36 @@ def test_requests_filters_by_owner_status_job_and_since_with_queries_only(
     assert calls["dynamodb:Query"] == 5 + 5 + 1 + 1 + 5
 
 
+def test_requests_status_filters_on_the_run_states_the_table_shows(
+    stack: Stack, estate: Estate, lambda_context: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for job, owner in [("payments", "ana"), ("billing", "ben"), ("payments", "cy")]:
+        assert cli("submit", job, "--owner", owner) == 0
+    world = World(stack, estate, lambda_context, "FAILED")
+    capsys.readouterr()
+
+    def listed(state: str) -> list[tuple[str, str, str | None]]:
+        assert cli("requests", "--status", state, "--json") == 0
+        return sorted((r["owner"], r["status"], r["run_state"]) for r in json.loads(capsys.readouterr().out))
+
+    with world.driver:
+        world.step(60)  # ana's and ben's launch; cy waits for payments' one concurrent run
+        world.step(60)  # running
+        with recording_api_calls() as calls:
+            assert listed("running") == [("ana", "LAUNCHED", "RUNNING"), ("ben", "LAUNCHED", "RUNNING")]
+            assert listed("PENDING") == [("cy", "PENDING", None)]
+        world.step(60)  # both runs failed; cy's launches
+        with recording_api_calls() as after:
+            assert listed("FAILED") == [("ana", "LAUNCHED", "FAILED"), ("ben", "LAUNCHED", "FAILED")]
+            assert listed("RUNNING") == []
+    assert cli("requests", "--status", "SUCCEEDED") == 1  # nothing found, said so
+    assert "status SUCCEEDED" in capsys.readouterr().err
+    assert calls["dynamodb:Scan"] == after["dynamodb:Scan"] == 0
+    # One Query per asked state; FAILED is a request status and a run state: two.
+    assert calls["dynamodb:Query"] == 1 + 1
+    assert after["dynamodb:Query"] == 2 + 1
+
+
 def test_requests_table_fits_120_columns_and_wide_shows_full_run_ids(
     stack: Stack, estate: Estate, lambda_context: object, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -202,9 +202,9 @@ WIDTH = 120
 
 
 def tour_lines() -> list[str]:
-    """The README's tour (## Using it), without ``submit --wait`` (it waits for a run to end:
+    """The CLI tour (docs/cli.md, ## The tour), without ``submit --wait`` (it waits for a run to end:
     minutes at the speed of this sandbox; its lines are progress lines of the same format)."""
-    section = (ROOT / "README.md").read_text().split("\n## Using it\n", 1)[1]
+    section = (ROOT / "docs" / "cli.md").read_text().split("\n## The tour\n", 1)[1]
     block = re.search(r"^```[^\n]*\n(.*?)^```", section, flags=re.S | re.M)
     assert block is not None
     lines = [line.partition("  #")[0].strip() for line in block.group(1).splitlines()]

@@ -1,8 +1,9 @@
-"""The README's CLI tour, verbatim, against ``make sandbox``.
+"""The CLI tour of docs/cli.md, verbatim, against ``make sandbox``, in a new shell.
 
 Starts the sandbox as a subprocess (``python -m scripts.sandbox``, any free port, sped up), waits for
-its env file, then runs every line of the fenced block under "## Using it" through bash with that
-file sourced, and checks each exit code: 0, unless the line's own comment names another
+its env file, then runs every line of the fenced block under "## The tour" through bash with that
+file sourced and a PATH that holds no ``glue-audit`` (as a new shell would: the env file must put
+the CLI on PATH), and checks each exit code: 0, unless the line's own comment names another
 (``# exit 4``); beside it, a request the sandbox fails on purpose must make ``submit --wait`` exit 4.
 Then SIGTERM: the sandbox must exit 0 within seconds, remove its env file and leave
 nothing listening on its port.
@@ -29,7 +30,8 @@ from glue_audit.insights import stragglers
 from scripts.engine.sandbox import FIXED_RUN_ID, STRAGGLER_JOB, STRAGGLER_RUN_ID
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+CLI_DOC = ROOT / "docs" / "cli.md"
+TOUR_HEADING = "## The tour"
 READY_WITHIN = 180.0  # seconds; the machine is shared
 STOP_WITHIN = 15.0
 SPEED = "30"  # a 3..18-minute run takes 6..36 s
@@ -38,14 +40,14 @@ FAILING_SUBMIT = (
 )
 
 
-def tour_lines(readme: str) -> list[str]:
-    """The command lines of the first fenced block after the "## Using it" heading."""
-    section = readme.split("\n## Using it\n", 1)
+def tour_lines(doc: str) -> list[str]:
+    """The command lines of the first fenced block after the "## The tour" heading."""
+    section = doc.split(f"\n{TOUR_HEADING}\n", 1)
     if len(section) != 2:
-        raise AssertionError("README has no '## Using it' section")
+        raise AssertionError(f"{CLI_DOC} has no {TOUR_HEADING!r} section")
     match = re.search(r"^```[^\n]*\n(.*?)^```", section[1], flags=re.S | re.M)
     if match is None:
-        raise AssertionError("no fenced block under '## Using it'")
+        raise AssertionError(f"no fenced block under {TOUR_HEADING!r}")
     return [
         line for line in match.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")
     ]
@@ -59,7 +61,7 @@ def expected_exit(line: str) -> int:
 
 
 def test_the_tour_block_is_found_and_names_the_commands() -> None:
-    lines = tour_lines(README.read_text())
+    lines = tour_lines(CLI_DOC.read_text())
 
     commands = [line.split()[1] for line in lines]
     assert all(line.startswith("glue-audit ") for line in lines)
@@ -78,13 +80,18 @@ class LineResult:
 
 
 def _clean_env() -> dict[str, str]:
-    """The caller's environment without anything pointing at AWS or the test suite's table."""
+    """The caller's environment as a new shell has it: nothing pointing at AWS or the test suite's
+    table, no virtualenv, and no directory on PATH that holds a ``glue-audit``."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "MOTO_", "LEDGER_", "POWERTOOLS_", "MANAGED_JOBS"))
+        if not key.startswith(("AWS_", "MOTO_", "LEDGER_", "POWERTOOLS_", "MANAGED_JOBS", "VIRTUAL_ENV"))
     }
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = os.pathsep.join(
+        entry
+        for entry in env.get("PATH", "").split(os.pathsep)
+        if entry and not (Path(entry) / "glue-audit").exists()
+    )
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'glue_jobs'}"
     return env
 
@@ -186,7 +193,7 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
         assert not history_inputs & set(chained), chained
         # billing_agg's history, from the Spark simulator: the coalesce(1) run the tour looks at
         # shows its shuffle over two stages; the fixed (grouped) run confirms the fix.
-        assert STRAGGLER_RUN_ID in README.read_text()
+        assert STRAGGLER_RUN_ID in CLI_DOC.read_text()
         funnel = cli_json("stragglers", STRAGGLER_JOB, STRAGGLER_RUN_ID)
         fixed = cli_json("stragglers", STRAGGLER_JOB, FIXED_RUN_ID)
         assert (funnel["verdict"], funnel["shape"]["verdict"]) == (stragglers.STRAGGLER, stragglers.SHUFFLED)
@@ -201,7 +208,7 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
         workdir = tmp_path / "tour"
         workdir.mkdir()
         (workdir / "examples").symlink_to(ROOT / "examples")
-        # Beside the tour: a run the README says will fail, so `submit --wait` exits 4 for it.
+        # Beside the tour: a run the docs say will fail, so `submit --wait` exits 4 for it.
         failing = subprocess.Popen(
             ["bash", "-c", f"source {env_file} && {FAILING_SUBMIT}"],
             cwd=workdir,
@@ -211,7 +218,7 @@ def test_every_readme_cli_line_works_verbatim_against_the_sandbox(tmp_path: Path
             text=True,
         )
         results = []
-        for line in tour_lines(README.read_text()):
+        for line in tour_lines(CLI_DOC.read_text()):
             started = time.monotonic()
             done = subprocess.run(
                 ["bash", "-c", f"source {env_file} && {line}"],

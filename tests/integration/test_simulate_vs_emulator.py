@@ -24,8 +24,8 @@ from glue_audit.simulate import simulate
 from glue_audit.simulate.model import (
     Duration,
     Estate,
-    Quotas,
     SimJob,
+    SimQuotas,
     SimRequest,
     SimSubnet,
     Timing,
@@ -54,7 +54,7 @@ def _estate(options: simulation.Options) -> Estate:
             for job in simulation.jobs(options)
         },
         subnets={name: SimSubnet(name, cidr, 0) for name, cidr in options.subnet_cidrs},
-        quotas=Quotas(
+        quotas=SimQuotas(
             max_concurrent_runs=options.max_concurrent_runs,
             max_job_concurrent_runs=1000,
             max_dpus=options.max_dpus,

@@ -23,7 +23,7 @@ from glue_audit.config.settings import ENVIRONMENT_VARIABLES, POWERTOOLS_VARIABL
 from glue_audit.domain.policy import DIMENSIONS
 from glue_audit.flows.teams import TEAMS_VARIABLE, Teams
 from glue_audit.insights import flow
-from glue_audit.insights.collect import UPSTREAM_TAG, JobInfo
+from glue_audit.insights.collect import UPSTREAM_TAG, JobDefinition
 from glue_audit.ledger.request_events import BUS_VARIABLE
 from tests.terraform.plan import ENVIRONMENTS, actions, planned_resources, policy_documents
 
@@ -443,13 +443,13 @@ def _service(env: str) -> str:
 def test_the_seed_jobs_run_with_bookmarks_enabled_as_the_flow_verdict_reads_them(env: str) -> None:
     """The seed's Output job runs as after the guide's fix: bookmarks enabled in its default
     arguments, upstream the Input job. The analyzer reads the job's default arguments (GetJob) into
-    JobInfo; with that option a single spike is not blamed on bookmarks."""
+    JobDefinition; with that option a single spike is not blamed on bookmarks."""
     jobs = {job["name"]: job for job in planned_resources(env, "aws_glue_job").values()}
     (output,) = [job for name, job in jobs.items() if name.endswith("-output")]
     (input_,) = [job for name, job in jobs.items() if name.endswith("-input")]
     for job in jobs.values():
         assert job["default_arguments"][flow.BOOKMARK_OPTION] == flow.BOOKMARK_ENABLED, job["name"]
-    info = JobInfo(output["name"], output["default_arguments"], output["tags"])
+    info = JobDefinition(output["name"], output["default_arguments"], output["tags"])
     assert (info.bookmark_option, info.upstream) == (flow.BOOKMARK_ENABLED, input_["name"])
 
     t0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

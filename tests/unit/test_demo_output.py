@@ -94,6 +94,9 @@ def test_the_summary_is_text_not_python_dicts(capsys: pytest.CaptureFixture[str]
         (["--max-runs", "0"], ["--max-runs", "0"]),
         (["--max-runs", "1", "--fraction", "0.5"], ["budget of 0"]),
         (["--max-dpus", "1"], ["smallest job"]),
+        (["--max-dpus", "nan"], ["--max-dpus", "finite", "nan"]),
+        (["--max-dpus", "inf"], ["--max-dpus", "finite", "inf"]),
+        (["--fraction", "nan"], ["--fraction", "(0, 1]", "nan"]),
         (["--max-runs", "many"], ["--max-runs", "many"]),
     ],
 )
@@ -115,3 +118,13 @@ def test_bad_input_ends_in_one_line_and_exit_2_with_nothing_written(
     for word in words:
         assert word in lines[0], lines[0]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("requests", [1, 2, 3, 5, 7, 24, 60])
+@pytest.mark.parametrize("chain", [True, False])
+def test_any_workload_size_gives_batches_that_add_up_with_none_empty(requests: int, chain: bool) -> None:
+    """``make demo DEMO_ARGS="--requests 1"`` once planned a batch of -2 requests (a traceback)."""
+    batches = simulation.workload(simulation.Options(requests=requests, chain=chain))
+
+    assert sum(count for *_, count in batches) == requests
+    assert all(count >= 1 for *_, count in batches), batches

@@ -23,8 +23,9 @@ def test_missing_table_name_names_the_variable() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("QUOTA_FRACTION", "0", r"fraction in \(0, 1\]"),
-        ("QUOTA_FRACTION", "1.5", r"fraction in \(0, 1\]"),
+        ("QUOTA_FRACTION", "0", r"fraction must be in \(0, 1\], got 0"),
+        ("QUOTA_FRACTION", "1.5", r"fraction must be in \(0, 1\], got 1.5"),
+        ("QUOTA_FRACTION", "nan", r"fraction must be in \(0, 1\], got nan"),
         ("QUOTA_FRACTION", "ninety", "QUOTA_FRACTION='ninety' is malformed"),
         ("IP_RESERVE_PER_SUBNET", "-1", ">= 0"),
         ("STALE_RUN_SECONDS", "0", "from 1 to 3600"),

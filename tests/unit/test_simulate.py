@@ -19,8 +19,8 @@ from glue_audit.simulate import STRATEGIES, compare, simulate
 from glue_audit.simulate.model import (
     Duration,
     Estate,
-    Quotas,
     SimJob,
+    SimQuotas,
     SimRequest,
     SimSubnet,
     SimulationInputError,
@@ -42,7 +42,7 @@ def _small_estate(cidr: str = "10.0.0.0/26", other_enis: int = 10, max_dpus: flo
             "novpc": SimJob("novpc", "G.1X", 4, 3, None, "t1", Duration("fixed", 4, 0, 1, 60)),
         },
         subnets={"a": SimSubnet("a", cidr, other_enis)},
-        quotas=Quotas(
+        quotas=SimQuotas(
             max_concurrent_runs=8, max_job_concurrent_runs=50, max_dpus=max_dpus, max_queued_runs=100
         ),
         fraction=0.9,
@@ -194,6 +194,13 @@ def test_what_if_a_bigger_dpu_quota_shortens_the_burst() -> None:
     ("kwargs", "message"),
     [
         ({"max_dpus": 0}, "--max-dpus must be > 0"),
+        ({"max_dpus": float("nan")}, "--max-dpus must be > 0 and finite, got nan"),
+        ({"max_dpus": float("inf")}, "--max-dpus must be > 0 and finite, got inf"),
+        ({"fraction": float("nan")}, "fraction must be in (0, 1], got nan"),
+        (
+            {"schedule_rate": float("inf")},
+            "schedule rate must be a finite number of minutes above 0, got inf",
+        ),
         ({"max_runs": 0}, "--max-runs must be >= 1"),
         ({"subnet_cidrs": {"zz": "10.0.0.0/24"}}, "subnet 'zz' is not one of a, b"),
         ({"subnet_cidrs": {"a": "10.0.0.0/30"}}, "leaves no usable address"),
@@ -261,6 +268,10 @@ def test_cli_compare_json_gives_every_strategy_with_its_figures() -> None:
         (["--subnet-cidr", "a=300.0.0.0/24"], "is not a CIDR block"),
         (["--workload", "/nonexistent/w.json"], "cannot read workload file"),
         (["--fraction", "0"], "fraction must be in (0, 1]"),
+        (["--max-dpus", "nan"], "--max-dpus must be > 0 and finite, got nan"),
+        (["--max-dpus", "inf"], "--max-dpus must be > 0 and finite, got inf"),
+        (["--fraction", "nan"], "fraction must be in (0, 1], got nan"),
+        (["--schedule-rate", "nan"], "schedule rate must be a finite number of minutes above 0, got nan"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

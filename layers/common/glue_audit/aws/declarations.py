@@ -25,10 +25,10 @@ from botocore.exceptions import ClientError
 
 from glue_audit import facts
 from glue_audit.aws.clients import error_code
+from glue_audit.domain.policy import MAX_PRIORITY
 from glue_audit.domain.schedule_expressions import Schedule, ScheduleError, from_tag
 from glue_audit.domain.validation import InvalidGlueEvent
 from glue_audit.domain.validation import job_name as valid_job_name
-from glue_audit.ledger.models import MAX_PRIORITY
 
 JOB_TAGS: dict[str, str] = facts.load("job_tags.json")
 PRIORITY_TAG = JOB_TAGS["priority"]

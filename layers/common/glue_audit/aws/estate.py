@@ -66,7 +66,9 @@ class RateLimiter:
 
 
 @dataclass(frozen=True, slots=True)
-class JobInfo:
+class JobSizing:
+    """What one run of a job takes (DPUs, IPs), how many may run at once, and where (its connection)."""
+
     name: str
     dpus: float | None
     ips: int | None
@@ -75,25 +77,25 @@ class JobInfo:
     problem: str | None = None  # why the job cannot be sized, if it cannot
 
 
-def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobInfo]:
+def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobSizing]:
     """Size and concurrency of each job, with BatchGetJobs (100 names a call)."""
     names = sorted(set(names))
-    jobs: dict[str, JobInfo] = {}
+    jobs: dict[str, JobSizing] = {}
     for start in range(0, len(names), 100):
         response = glue.batch_get_jobs(JobNames=names[start : start + 100])
         for job in response.get("Jobs", []):
-            jobs[job["Name"]] = job_info(job)
+            jobs[job["Name"]] = job_sizing(job)
     return jobs
 
 
-def job_info(job: Mapping[str, Any]) -> JobInfo:
+def job_sizing(job: Mapping[str, Any]) -> JobSizing:
     connections = (job.get("Connections") or {}).get("Connections") or []
     max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1))
     try:
         size = run_size(job.get("WorkerType"), job.get("NumberOfWorkers"), job.get("MaxCapacity"))
     except (UnknownWorkerType, ValueError) as exc:
-        return JobInfo(job["Name"], None, None, max_runs, connections[0] if connections else None, str(exc))
-    return JobInfo(job["Name"], size.dpus, size.ips, max_runs, connections[0] if connections else None)
+        return JobSizing(job["Name"], None, None, max_runs, connections[0] if connections else None, str(exc))
+    return JobSizing(job["Name"], size.dpus, size.ips, max_runs, connections[0] if connections else None)
 
 
 def connection_subnets(glue: Any, connections: Iterable[str]) -> dict[str, str | None]:

@@ -3,7 +3,6 @@ default quota, then the framework's configuration. Read once per tick."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws.observability import logger
 from glue_audit.config.settings import Settings
+from glue_audit.domain.budget import amount_budget, count_budget
 
 SERVICE_CODE = "glue"
 
@@ -32,7 +32,9 @@ class Quota:
 
 
 @dataclass(frozen=True, slots=True)
-class Quotas:
+class AccountQuotas:
+    """The account's Glue quotas as read this tick, each with where its value came from."""
+
     values: dict[str, Quota]
 
     def get(self, name: str) -> Quota:
@@ -41,11 +43,11 @@ class Quotas:
     def budget(self, name: str, fraction: float) -> int:
         """The operator's share of a count quota, rounded down (a budget never exceeds the quota)."""
         value = self.values[name].value
-        return 0 if value is None else math.floor(value * fraction + 1e-9)
+        return 0 if value is None else count_budget(value, fraction)
 
     def budget_float(self, name: str, fraction: float) -> float:
         value = self.values[name].value
-        return 0.0 if value is None else value * fraction
+        return 0.0 if value is None else amount_budget(value, fraction)
 
 
 def _fallbacks(settings: Settings) -> dict[str, float | None]:
@@ -82,7 +84,7 @@ def _aws_defaults(service_quotas: Any) -> dict[str, float]:
     return defaults
 
 
-def read_quotas(service_quotas: Any, settings: Settings) -> Quotas:
+def read_quotas(service_quotas: Any, settings: Settings) -> AccountQuotas:
     """Each quota from the first source that answers: applied value, AWS default, configuration."""
     fallbacks = _fallbacks(settings)
     applied: dict[str, float | None] = {}
@@ -102,4 +104,4 @@ def read_quotas(service_quotas: Any, settings: Settings) -> Quotas:
             values[name] = Quota(fallbacks[name], "config")
         else:
             values[name] = Quota(None, "unknown")
-    return Quotas(values)
+    return AccountQuotas(values)

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from glue_audit import __version__
 from glue_audit.aws.observability import logger
 from glue_audit.cli.commands.common import (
     EXIT_AWS,
@@ -37,9 +38,10 @@ from glue_audit.cli.commands.common import (
     Context,
     quiet_closed_pipe,
 )
+from glue_audit.config.resources import ResourceNames
 from glue_audit.ledger import models
 
-DEFAULT_TABLE = "glue-audit-ledger"
+DEFAULT_TABLE = ResourceNames().ledger_table  # what the Terraform names it with the default prefix
 
 # Command modules under glue_audit.cli.commands, in help order (``submit`` adds ``cancel``,
 # ``requests`` adds ``request``).
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glue-audit", description=DESCRIPTION, formatter_class=_TopLevelHelp
     )
+    parser.add_argument("--version", action="version", version=f"glue-audit {__version__}")
     parser.add_argument(
         "--table",
         default=os.environ.get("LEDGER_TABLE") or DEFAULT_TABLE,

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from glue_audit import facts
+from glue_audit.domain import budget
 from glue_audit.domain.validation import InvalidGlueEvent, TimeWindow
 from glue_audit.domain.validation import job_name as valid_job_name
 
@@ -82,10 +83,7 @@ STALE_RUN_DEFAULT = 120
 
 
 def _fraction(raw: str) -> float:
-    value = float(raw)
-    if not 0 < value <= 1:
-        raise ValueError("must be a fraction in (0, 1]")
-    return value
+    return budget.check_fraction(float(raw))
 
 
 def _job_names(raw: str) -> frozenset[str]:

@@ -398,7 +398,7 @@ def job_page(ctx: Context, job: str, args: Mapping[str, str], prices: Prices) ->
         "rows": [
             {
                 "run": r,
-                "row": history_command.run_row(r, region),
+                "row": history_command.run_row(r, region, ctx.now),
                 "by": history_command.triggered_by(r),
                 "usd": prices.cost(r.dpu_seconds / 3600, r.execution_class)
                 if r.dpu_seconds is not None
@@ -447,7 +447,7 @@ def run_page(ctx: Context, job: str, run_id: str, prices: Prices) -> dict[str, A
     return {
         "job": job,
         "run": run,
-        "row": history_command.run_row(run, region),
+        "row": history_command.run_row(run, region, ctx.now),
         "by": history_command.triggered_by(run),
         "started": started,
         "completed": completed,

@@ -25,11 +25,12 @@ from glue_audit.aws.clients import error_code
 from glue_audit.aws.declarations import JobDeclaration
 from glue_audit.config.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
 from glue_audit.domain import validation
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.domain.states import RunState, is_terminal
 from glue_audit.domain.validation import InvalidGlueEvent, UnknownRun
 from glue_audit.flows import chains
 from glue_audit.ledger import writes as ledger
-from glue_audit.ledger.models import RunItem, utcnow
+from glue_audit.ledger.models import RunItem
 
 __all__ = [
     "GlueJobEvent",

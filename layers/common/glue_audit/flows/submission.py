@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,9 +20,11 @@ from pynamodb.expressions.condition import Condition
 from glue_audit.aws.clients import error_code
 from glue_audit.aws.declarations import DEFAULT_PRIORITY, PRIORITY_TAG, TEAM_TAG
 from glue_audit.config.resources import REQUEST_ID_ARGUMENT
+from glue_audit.domain.clock import now as utcnow
+from glue_audit.domain.policy import MAX_PRIORITY
 from glue_audit.domain.states import is_active
 from glue_audit.ledger import request_events
-from glue_audit.ledger.models import MAX_PRIORITY, LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
+from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem
 from glue_audit.ledger.writes import is_condition_failure
 
 # Glue job arguments are "--name" keys with string values.
@@ -328,10 +330,12 @@ def list_requests(
     job_name: str | None = None,
     since: datetime | None = None,
     limit: int | None = None,
+    run_states: Collection[str] = (),
 ) -> list[RequestItem]:
     """Requests newest first: one Query of the ``by_status`` index per status asked for (five when
     no status is), ``--since`` as its key condition; owner and job are filters on that Query, so
-    the read costs O(requests in those statuses since ``since``), never a Scan."""
+    the read costs O(requests in those statuses since ``since``), never a Scan. ``run_states``
+    adds the LAUNCHED requests whose run is in one of them (one more Query, the run state a filter)."""
     condition: Condition | None = None
     if owner is not None:
         condition = RequestItem.owner == owner
@@ -341,5 +345,10 @@ def list_requests(
     found: list[RequestItem] = []
     for status in statuses:
         found.extend(_status_query(status, since, condition, limit))
+    if run_states and RequestStatus.LAUNCHED not in statuses:
+        ran = RequestItem.run_state.is_in(*run_states)
+        found.extend(
+            _status_query(RequestStatus.LAUNCHED, since, ran if condition is None else condition & ran, limit)
+        )
     found.sort(key=lambda r: (r.submitted_at, r.request_id), reverse=True)
     return found[:limit] if limit is not None else found

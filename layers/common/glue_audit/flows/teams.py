@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from glue_audit.ledger.models import MAX_PRIORITY
+from glue_audit.domain.policy import MAX_PRIORITY
 
 TEAMS_VARIABLE = "TEAMS"
 DEFAULT_MAX_PRIORITY = 50

@@ -38,7 +38,9 @@ _NOT_FOUND = "EntityNotFoundException"
 
 
 @dataclass(frozen=True, slots=True)
-class JobInfo:
+class JobDefinition:
+    """What the insights read of a job's definition: its default arguments and its tags."""
+
     name: str
     default_arguments: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -71,10 +73,10 @@ class JobCatalog:
         self.glue = glue
         self._account_id = account_id
         self._account: str | None = None
-        self._jobs: dict[str, JobInfo | None] = {}
+        self._jobs: dict[str, JobDefinition | None] = {}
         self._runs: dict[tuple[str, str], Mapping[str, Any] | None] = {}
 
-    def job(self, name: str) -> JobInfo | None:
+    def job(self, name: str) -> JobDefinition | None:
         """The job, or None when Glue does not know it."""
         if name not in self._jobs:
             try:
@@ -84,7 +86,7 @@ class JobCatalog:
                     raise
                 self._jobs[name] = None
             else:
-                self._jobs[name] = JobInfo(
+                self._jobs[name] = JobDefinition(
                     name, dict(definition.get("DefaultArguments") or {}), self._tags(name)
                 )
         return self._jobs[name]

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from glue_audit.config.distribution import install_hint
 from glue_audit.domain.snapshot import Dimension
 from glue_audit.domain.states import RunState
 from glue_audit.domain.text import wrap
@@ -169,7 +170,7 @@ def _pyplot() -> Any:
         import matplotlib
     except ImportError:
         raise PlottingUnavailable(
-            "the report needs matplotlib, which is not installed here: pip install 'glue-audit[plot]' (or matplotlib)"
+            f"the report needs matplotlib, which is not installed here: {install_hint('matplotlib')}"
         ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

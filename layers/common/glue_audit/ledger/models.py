@@ -39,17 +39,14 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from glue_audit.config.resources import ResourceNames
 from glue_audit.domain import clock
+from glue_audit.domain.policy import MAX_PRIORITY
 from glue_audit.domain.snapshot import CapacitySnapshot
 
 ACTIVE = "ACTIVE"
 ANALYSIS = "ANALYSIS"  # partition of the active index: finished runs whose insights are not in yet
 PENDING = "PENDING"
-MAX_PRIORITY = 100
-
-
-def utcnow() -> datetime:
-    return clock.now()
 
 
 def iso(moment: datetime) -> str:
@@ -109,14 +106,14 @@ class LedgerItem(Model):
     """Base of every item in the ledger table; ``item_type`` says which model it is."""
 
     class Meta:
-        table_name = "glue-audit-ledger"  # replaced by configure() from Settings.ledger_table
+        table_name = ResourceNames().ledger_table  # replaced by configure() from Settings.ledger_table
         billing_mode = "PAY_PER_REQUEST"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     item_type = DiscriminatorAttribute()
     version = VersionAttribute()
-    updated_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=clock.now)
 
     active_pk = UnicodeAttribute(null=True)
     active_sk = UnicodeAttribute(null=True)
@@ -152,7 +149,7 @@ class RunItem(LedgerItem, discriminator="run"):
     state_rank = NumberAttribute()
     state_at = UTCDateTimeAttribute()  # time of the observation that set ``state``
     origin = UnicodeAttribute(default="framework")  # framework | external (adopted)
-    first_seen_at = UTCDateTimeAttribute(default=utcnow)  # when the ledger first wrote the row
+    first_seen_at = UTCDateTimeAttribute(default=clock.now)  # when the ledger first wrote the row
     earliest_observed_at = UTCDateTimeAttribute(null=True)  # the earliest observation's own time
     launched_at = UTCDateTimeAttribute(null=True)
     # What the run takes, known at launch or from GetJobRun.
@@ -230,7 +227,7 @@ class RequestItem(LedgerItem, discriminator="request"):
     arguments = MapAttribute[str, Any](default=dict)
     team = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
-    submitted_at = UTCDateTimeAttribute(default=utcnow)
+    submitted_at = UTCDateTimeAttribute(default=clock.now)
     attempts = NumberAttribute(default=0)
     last_reason = UnicodeAttribute(null=True)
     wait_dimension = UnicodeAttribute(null=True)  # the policy dimension that last deferred it

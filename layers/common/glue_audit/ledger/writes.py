@@ -16,9 +16,10 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from glue_audit.aws.glue import RunDetails
+from glue_audit.domain.clock import now as utcnow
 from glue_audit.domain.states import RunState, is_active, is_terminal, rank, supersedes
 from glue_audit.ledger import request_events
-from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
+from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem
 
 WRITE_ATTEMPTS = 5
 Item = TypeVar("Item", bound=LedgerItem)

@@ -20,6 +20,7 @@ from typing import Any
 
 from glue_audit.aws.estate import AWS_RESERVED_IPS_PER_SUBNET
 from glue_audit.config.settings import Settings
+from glue_audit.domain.budget import amount_budget, check_fraction, count_budget
 from glue_audit.domain.policy import MAX_PRIORITY, MIN_PRIORITY
 from glue_audit.domain.worker_types import RunSize, UnknownWorkerType, run_size
 
@@ -114,8 +115,8 @@ def _usable(cidr: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Quotas:
-    """Glue's account quotas (what Glue itself enforces)."""
+class SimQuotas:
+    """The simulated account's Glue quotas (what the simulated Glue enforces)."""
 
     max_concurrent_runs: int = 50
     max_job_concurrent_runs: int = 50
@@ -145,15 +146,17 @@ class Timing:
 class Estate:
     jobs: Mapping[str, SimJob]
     subnets: Mapping[str, SimSubnet]
-    quotas: Quotas = field(default_factory=Quotas)
+    quotas: SimQuotas = field(default_factory=SimQuotas)
     fraction: float = settings_default("quota_fraction")
     ip_reserve: int = settings_default("ip_reserve_per_subnet")
     team_dpu_budgets: Mapping[str, float] = field(default_factory=dict)
     timing: Timing = field(default_factory=Timing)
 
     def __post_init__(self) -> None:
-        if not 0 < self.fraction <= 1:
-            raise SimulationInputError(f"fraction must be in (0, 1], got {self.fraction}")
+        try:
+            check_fraction(self.fraction)
+        except ValueError as exc:
+            raise SimulationInputError(str(exc)) from None
         if self.ip_reserve < 0:
             raise SimulationInputError(f"ip_reserve must be >= 0, got {self.ip_reserve}")
         if not self.jobs:
@@ -169,16 +172,18 @@ class Estate:
                 raise SimulationInputError(
                     f"subnet {subnet.name}: other_enis must be 0..{subnet.total_usable}, got {subnet.other_enis}"
                 )
-        if self.timing.schedule_rate_minutes <= 0:
-            raise SimulationInputError("schedule rate must be > 0 minutes")
+        if not (math.isfinite(self.timing.schedule_rate_minutes) and self.timing.schedule_rate_minutes > 0):
+            raise SimulationInputError(
+                f"schedule rate must be a finite number of minutes above 0, got {self.timing.schedule_rate_minutes:g}"
+            )
 
     @property
     def budget_runs(self) -> int:
-        return math.floor(self.quotas.max_concurrent_runs * self.fraction + 1e-9)
+        return count_budget(self.quotas.max_concurrent_runs, self.fraction)
 
     @property
     def budget_dpus(self) -> float:
-        return self.quotas.max_dpus * self.fraction
+        return amount_budget(self.quotas.max_dpus, self.fraction)
 
     def job_limit(self, job: str) -> int:
         """What Glue enforces per job: min(MaxConcurrentRuns, per-job quota)."""
@@ -229,8 +234,8 @@ def with_overrides(
 ) -> Estate:
     quotas = estate.quotas
     if max_dpus is not None:
-        if max_dpus <= 0:
-            raise SimulationInputError(f"--max-dpus must be > 0, got {max_dpus}")
+        if not (math.isfinite(max_dpus) and max_dpus > 0):
+            raise SimulationInputError(f"--max-dpus must be > 0 and finite, got {max_dpus:g}")
         quotas = replace(quotas, max_dpus=float(max_dpus))
     if max_runs is not None:
         if max_runs < 1:
@@ -270,8 +275,8 @@ def parse_cidr(text: str, what: str) -> str:
 
 def _number(data: Mapping[str, Any], key: str, default: float, where: str) -> float:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SimulationInputError(f"{where}: {key} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SimulationInputError(f"{where}: {key} must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -335,7 +340,7 @@ def estate_from_dict(data: Any, where: str = "estate") -> Estate:
     return Estate(
         jobs=jobs,
         subnets=subnets,
-        quotas=Quotas(
+        quotas=SimQuotas(
             max_concurrent_runs=_int(q, "max_concurrent_runs", 50, f"{where}.quotas"),
             max_job_concurrent_runs=_int(q, "max_job_concurrent_runs", 50, f"{where}.quotas"),
             max_dpus=_number(q, "max_dpus", 1000.0, f"{where}.quotas"),

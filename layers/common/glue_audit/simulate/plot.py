@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glue_audit.config.distribution import install_hint
 from glue_audit.insights.operator_report import PlottingUnavailable
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ def _pyplot() -> Any:
         import matplotlib
     except ImportError:
         raise PlottingUnavailable(
-            "--plot needs matplotlib, which is not installed here: pip install 'glue-audit[plot]' (or matplotlib)"
+            f"--plot needs matplotlib, which is not installed here: {install_hint('matplotlib')}"
         ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from glue_audit.simulate.model import (
     Duration,
     Estate,
-    Quotas,
     SimJob,
+    SimQuotas,
     SimRequest,
     SimSubnet,
     SimulationInputError,
@@ -62,7 +62,7 @@ def estate() -> Estate:
             "a": SimSubnet("a", "10.0.0.0/24", other_enis=40),
             "b": SimSubnet("b", "10.0.1.0/25", other_enis=10),
         },
-        quotas=Quotas(
+        quotas=SimQuotas(
             max_concurrent_runs=50, max_job_concurrent_runs=50, max_dpus=400.0, max_queued_runs=2000
         ),
         fraction=0.9,

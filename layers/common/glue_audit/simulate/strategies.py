@@ -56,8 +56,8 @@ from collections import deque
 from datetime import timedelta
 from functools import partial
 
-from glue_audit.aws.estate import JobInfo, SubnetInfo
-from glue_audit.aws.quotas import Quota, Quotas
+from glue_audit.aws.estate import JobSizing, SubnetInfo
+from glue_audit.aws.quotas import AccountQuotas, Quota
 from glue_audit.config.settings import Settings
 from glue_audit.domain import policy
 from glue_audit.simulate.engine import SimRun, Simulator, StartOutcome
@@ -121,7 +121,7 @@ def simulation_settings(estate: Estate) -> Settings:
     )
 
 
-def simulation_quotas(estate: Estate) -> Quotas:
+def simulation_quotas(estate: Estate) -> AccountQuotas:
     q = estate.quotas
     values = {
         "max_concurrent_runs": q.max_concurrent_runs,
@@ -131,7 +131,9 @@ def simulation_quotas(estate: Estate) -> Quotas:
         "max_connections": None,
         "max_queued_runs": q.max_queued_runs,
     }
-    return Quotas({name: Quota(None if v is None else float(v), "config") for name, v in values.items()})
+    return AccountQuotas(
+        {name: Quota(None if v is None else float(v), "config") for name, v in values.items()}
+    )
 
 
 class ProjectStrategy(_Base):
@@ -159,7 +161,7 @@ class ProjectStrategy(_Base):
             reserve_after=timedelta(seconds=self.settings.reserve_after_seconds),
         )
         self.jobs = {
-            name: JobInfo(
+            name: JobSizing(
                 name, sim.sizes[name].dpus, sim.sizes[name].ips, job.max_concurrent_runs, job.subnet
             )
             for name, job in estate.jobs.items()

@@ -27,7 +27,7 @@ from glue_audit.aws import estate
 from glue_audit.aws.declarations import JobDeclaration, TagReader
 from glue_audit.aws.glue import RunDetails
 from glue_audit.aws.observability import logger
-from glue_audit.aws.quotas import Quotas, read_quotas
+from glue_audit.aws.quotas import AccountQuotas, read_quotas
 from glue_audit.config.settings import Settings
 from glue_audit.domain import policy
 from glue_audit.domain.snapshot import (
@@ -284,7 +284,7 @@ def _holdings(
     claims: list[RequestItem],
     carried: list[RequestItem],
     views: Mapping[str, estate.JobRuns],
-    jobs: Mapping[str, estate.JobInfo],
+    jobs: Mapping[str, estate.JobSizing],
     subnet_of: Mapping[str, str | None],
 ) -> list[Holding]:
     """A request holds capacity once: as its run, else as its claim, else as a carried claim that
@@ -321,11 +321,11 @@ def build_snapshot(
     tick_id: str,
     now: datetime,
     settings: Settings,
-    quotas: Quotas,
+    quotas: AccountQuotas,
     limits: policy.Limits,
     usage: policy.Usage,
     subnet_view: Mapping[str, SubnetView],
-    jobs: Mapping[str, estate.JobInfo],
+    jobs: Mapping[str, estate.JobSizing],
     holdings: list[Holding],
     decided: policy.Plan,
     launches: list[dict[str, Any]],

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from glue_audit.aws.estate import JobInfo, SubnetInfo
-from glue_audit.aws.quotas import Quotas
+from glue_audit.aws.estate import JobSizing, SubnetInfo
+from glue_audit.aws.quotas import AccountQuotas
 from glue_audit.config.settings import Settings
 from glue_audit.domain import policy
 from glue_audit.ledger.models import RequestItem, RunItem
@@ -38,7 +38,7 @@ class Holding:
         return not self.key.startswith("run:")
 
 
-def holding_of_run(run: RunItem, jobs: Mapping[str, JobInfo], subnets: Mapping[str, str | None]) -> Holding:
+def holding_of_run(run: RunItem, jobs: Mapping[str, JobSizing], subnets: Mapping[str, str | None]) -> Holding:
     job = jobs.get(run.job_name)
     dpus = run.dpus if run.dpus is not None else (job.dpus if job and job.dpus is not None else 0.0)
     ips = run.ips if run.ips is not None else (job.ips if job and job.ips is not None else 0)
@@ -94,8 +94,8 @@ class SubnetView:
 
 def measure(
     settings: Settings,
-    quotas: Quotas,
-    jobs: Mapping[str, JobInfo],
+    quotas: AccountQuotas,
+    jobs: Mapping[str, JobSizing],
     holdings: list[Holding],
     subnets: Mapping[str, SubnetInfo],
     now: datetime,

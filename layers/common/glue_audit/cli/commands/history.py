@@ -11,6 +11,7 @@ import argparse
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Any
 
 from glue_audit.aws.console_links import run_log_links
@@ -27,6 +28,7 @@ from glue_audit.cli.commands.common import (
     table,
     truncate,
 )
+from glue_audit.domain.states import is_active
 from glue_audit.insights.times import iso_z
 from glue_audit.ledger.models import LedgerItem, RunItem
 
@@ -106,13 +108,30 @@ def region_of(ctx: Context) -> str:
     return str(ctx.client("logs").meta.region_name)
 
 
-def run_row(run: RunItem, region: str) -> dict[str, Any]:
+def running_for(run: RunItem, now: datetime) -> float | None:
+    """Seconds since a still-active run started (None once it ended, or when its start is unknown).
+
+    A running run's ``execution_time`` is what Glue reported when the ledger last heard of it, not
+    its age: shown as "took", a run started 13 minutes ago could read 2m03s."""
+    if not is_active(run.state) or run.started_on is None:
+        return None
+    return max((now - run.started_on).total_seconds(), 0.0)
+
+
+def took(run: RunItem, now: datetime) -> str:
+    """The "took" cell: Glue's execution time once the run ended, the time so far while it runs."""
+    elapsed = running_for(run, now)
+    return fmt_duration(run.execution_time) if elapsed is None else f"{fmt_duration(elapsed)} so far"
+
+
+def run_row(run: RunItem, region: str, now: datetime) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "attempt": run.attempt,
         "state": run.state,
         "error_message": run.error_message,
         "execution_time_seconds": run.execution_time,
+        "running_for_seconds": running_for(run, now),
         "timeout_minutes": run.timeout,
         "notify_delay_after_minutes": run.notify_delay_after,
         "delay_notified_at": iso_z(run.delay_notified_at),
@@ -143,14 +162,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         require_known_job(ctx, args.job, has_runs=False)
     if args.json:
         region = region_of(ctx)
-        rows_json = [run_row(r, region) for r in runs]
+        rows_json = [run_row(r, region, ctx.now) for r in runs]
         ctx.print_json({"job_name": args.job, "runs": rows_json, "next_token": next_token})
         return 0
     if not runs:
         ctx.print(f"No more runs of {args.job}.")
         return 0
     ctx.print(f"History of {args.job} (newest first)")
-    ctx.print(wide_table(runs) if args.wide else narrow_table(runs))
+    ctx.print(wide_table(runs, ctx.now) if args.wide else narrow_table(runs, ctx.now))
     if args.links:
         print_links(ctx, runs)
     if next_token:
@@ -175,7 +194,7 @@ def short_trigger(run: RunItem) -> str:
     return "external" if run.origin == "external" else "-"
 
 
-def narrow_table(runs: list[RunItem]) -> str:
+def narrow_table(runs: list[RunItem], now: datetime) -> str:
     """At most 120 columns: short run ids, start only, the error last and cut to fit."""
     rows = [
         [
@@ -183,7 +202,7 @@ def narrow_table(runs: list[RunItem]) -> str:
             "-" if item.attempt is None else str(item.attempt),
             item.state,
             fmt_time(item.started_on)[:16],
-            fmt_duration(item.execution_time),
+            took(item, now),
             fmt_number(item.dpu_seconds / 3600 if item.dpu_seconds is not None else None, 3),
             fmt_bytes(item.bytes_read),
             fmt_bytes(item.bytes_written),
@@ -196,7 +215,7 @@ def narrow_table(runs: list[RunItem]) -> str:
     return table(headers, rows, max_width=TABLE_WIDTH)
 
 
-def wide_table(runs: list[RunItem]) -> str:
+def wide_table(runs: list[RunItem], now: datetime) -> str:
     rows = []
     for item in runs:
         delay = "-"
@@ -211,7 +230,7 @@ def wide_table(runs: list[RunItem]) -> str:
                 "-" if item.attempt is None else str(item.attempt),
                 item.state,
                 truncate(item.error_message, 40),
-                fmt_duration(item.execution_time),
+                took(item, now),
                 "-" if item.timeout is None else f"{item.timeout}m",
                 delay,
                 triggered_by(item),

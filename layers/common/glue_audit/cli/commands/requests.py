@@ -8,7 +8,9 @@ Which ledger query serves what (never a Scan):
 * ``request ID``: one Query of the ``by_request`` index (the request and its runs); with
   ``--events``, one more Query of the request's partition (its append-only events, oldest first);
 * ``requests --status S``: one Query of the ``by_status`` index (status, then submission time),
-  newest first; without ``--status``, one such Query per request status, merged;
+  newest first; without ``--status``, one such Query per request status, merged. ``S`` is any state
+  the STATE column shows: a request status, or a run state (RUNNING, SUCCEEDED, ...: the LAUNCHED
+  requests whose run is in it, the run state a filter on that Query; FAILED is both);
 * ``--since``: the key condition of those Queries (``submitted_at >= since``);
 * ``--owner`` and ``--job``: filters on those Queries, so a read costs O(requests in the asked
   statuses since ``--since``).
@@ -32,6 +34,7 @@ from glue_audit.cli.commands.common import (
     table,
     truncate,
 )
+from glue_audit.domain.states import RunState
 from glue_audit.flows import submission as requests
 from glue_audit.ledger import request_events
 from glue_audit.ledger.models import RequestEventItem, RequestItem, RequestStatus
@@ -40,6 +43,8 @@ DEFAULT_SINCE = "7d"
 DEFAULT_LIMIT = 50
 TABLE_WIDTH = 120
 SHORT_RUN_ID = 10  # "jr_" and 7 hex digits: enough to tell runs apart on a screen
+# What the STATE column shows: a request's status, or once launched its run's state.
+STATES = (*RequestStatus.ALL, *(state.value for state in RunState if state.value not in RequestStatus.ALL))
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +56,11 @@ def register(subparsers: Any) -> None:
     )
     listing.add_argument("--owner", help="only requests submitted with this --owner")
     listing.add_argument(
-        "--status", type=str.upper, choices=RequestStatus.ALL, help="only requests in this state"
+        "--status",
+        type=str.upper,
+        choices=STATES,
+        metavar="STATE",
+        help="only requests in this state: a request status or their run's state (" + ", ".join(STATES) + ")",
     )
     listing.add_argument("--job", help="only requests for this Glue job")
     listing.add_argument(
@@ -152,8 +161,10 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     since = parse_time(args.since, ctx.now)
     if since > ctx.now:
         raise UsageError(f"--since {args.since!r} is in the future")
+    statuses, run_states = _status_filter(args.status)
     found = requests.list_requests(
-        statuses=[args.status] if args.status else RequestStatus.ALL,
+        statuses=statuses,
+        run_states=run_states,
         owner=args.owner,
         job_name=args.job,
         since=since,
@@ -171,6 +182,15 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         raise NotFound(f"no requests{' with ' + asked if asked else ''} submitted since {fmt_time(since)}")
     ctx.print(wide_table(found, ctx.now) if args.wide else narrow_table(found, ctx.now))
     return 0
+
+
+def _status_filter(state: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The request statuses and the run states a ``--status`` asks for (FAILED is both)."""
+    if state is None:
+        return RequestStatus.ALL, ()
+    statuses = (state,) if state in RequestStatus.ALL else ()
+    run_states = (state,) if state in RunState.__members__ else ()
+    return statuses, run_states
 
 
 def _state(request: RequestItem) -> str:

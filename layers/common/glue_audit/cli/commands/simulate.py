@@ -4,8 +4,11 @@ A discrete-event simulation on a simulated clock (no AWS calls). The workload is
 (``standard``: a day of 2,394 requests with a nightly and a late urgent batch; ``burst``: 500 at
 once), a file of requests (JSON list, JSON lines or CSV with job, priority, team, submitted_at,
 arguments) or ``--from-ledger --days N``: the requests the ledger recorded over the last N days,
-each job's run durations fitted to the recorded ones (capacity planning from real data). The estate (jobs, subnets, quotas, budgets, run durations) is a JSON file, else the
-presets' 20-job, 2-subnet estate. What-if overrides change it: ``--max-dpus 300``,
+each job's run durations fitted to the recorded ones (capacity planning from real data). The estate
+(jobs, subnets, quotas, budgets, run durations) is a JSON file, the account itself
+(``--estate-from-account``: the managed jobs, or every job, their subnets and the quotas, read as
+the capacity tick reads them; with ``--from-ledger`` for the workload), else the presets' 20-job,
+2-subnet estate. What-if overrides change it: ``--max-dpus 300``,
 ``--subnet-cidr a=10.0.0.0/25``, ``--schedule-rate 1``.
 
 Per strategy (``--compare``: this project event-driven and polling, the AWS sample, Glue queuing
@@ -20,15 +23,19 @@ wins each figure. Same inputs and seed, same output.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from glue_audit.cli.commands.common import Context, UsageError, add_json_flag
+from glue_audit.config.settings import Settings, SettingsError, managed_jobs_from_env
 from glue_audit.insights.operator_report import PlottingUnavailable
 from glue_audit.simulate import STRATEGIES, WHAT_IFS, SimulationInputError, compare
+from glue_audit.simulate.account import estate_from_account
 from glue_audit.simulate.history import from_ledger
-from glue_audit.simulate.model import load_estate, load_workload, with_overrides
+from glue_audit.simulate.model import Estate, load_estate, load_workload, with_overrides
 from glue_audit.simulate.presets import PRESETS
 from glue_audit.simulate.presets import estate as preset_estate
 from glue_audit.simulate.presets import preset as preset_workload
@@ -53,8 +60,14 @@ def register(subparsers: Any) -> None:
         help="the requests of the last --days days and the jobs' run durations, from the ledger",
     )
     parser.add_argument("--days", type=int, default=7, metavar="N", help="with --from-ledger (default 7)")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--estate", type=Path, metavar="FILE", help="estate JSON (default: the presets' estate)"
+    )
+    where.add_argument(
+        "--estate-from-account",
+        action="store_true",
+        help="jobs ($MANAGED_JOBS, else all), their subnets and the quotas, read from the account",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
@@ -90,9 +103,27 @@ def _subnet_cidrs(values: list[str]) -> dict[str, str]:
     return cidrs
 
 
+def _account_estate(args: argparse.Namespace, ctx: Context) -> Estate:
+    """The estate as the account has it; what could not be simulated is named on stderr."""
+    try:
+        settings = Settings.from_env({**os.environ, "LEDGER_TABLE": args.table})
+        names = managed_jobs_from_env()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    read = estate_from_account(
+        ctx.client("glue"), ctx.client("ec2"), ctx.client("service-quotas"), settings, names
+    )
+    for note in read.notes:
+        print(f"glue-audit simulate: {note}", file=sys.stderr)
+    return read.estate
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        estate = load_estate(args.estate) if args.estate else preset_estate()
+        if args.estate_from_account:
+            estate = _account_estate(args, ctx)
+        else:
+            estate = load_estate(args.estate) if args.estate else preset_estate()
         estate = with_overrides(
             estate,
             max_dpus=args.max_dpus,
