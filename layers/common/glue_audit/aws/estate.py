@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws.clients import THROTTLING, error_code
 from glue_audit.aws.glue import RunDetails, run_details
@@ -46,6 +46,15 @@ def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobInfo]:
 
 
 def job_info(job: Mapping[str, Any]) -> JobInfo:
+    """A job definition's size; a definition that cannot be read is that job's ``problem`` (a
+    bulkhead: one odd job never stops the tick)."""
+    try:
+        return _job_info(job)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return JobInfo(str(job.get("Name")), None, None, 1, None, f"unreadable job definition: {exc}")
+
+
+def _job_info(job: Mapping[str, Any]) -> JobInfo:
     connections = (job.get("Connections") or {}).get("Connections") or []
     max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1))
     try:
@@ -55,8 +64,11 @@ def job_info(job: Mapping[str, Any]) -> JobInfo:
     return JobInfo(job["Name"], size.dpus, size.ips, max_runs, connections[0] if connections else None)
 
 
-def connection_subnets(glue: Any, connections: Iterable[str]) -> dict[str, str | None]:
-    """A VPC job runs in the subnet of its first connection."""
+def connection_subnets(
+    glue: Any, connections: Iterable[str], unreadable: dict[str, str] | None = None
+) -> dict[str, str | None]:
+    """A VPC job runs in the subnet of its first connection. A connection that cannot be read is
+    left out and named in ``unreadable`` (its jobs wait this tick; the others go on)."""
     subnets: dict[str, str | None] = {}
     for name in sorted(set(connections)):
         try:
@@ -66,8 +78,15 @@ def connection_subnets(glue: Any, connections: Iterable[str]) -> dict[str, str |
             subnets[name] = requirements.get("SubnetId")
         except ClientError as exc:
             if error_code(exc) != "EntityNotFoundException":
-                raise
+                if unreadable is None:
+                    raise
+                unreadable[name] = f"connection {name}: {error_code(exc)}"
+                continue
             subnets[name] = None
+        except BotoCoreError as exc:
+            if unreadable is None:
+                raise
+            unreadable[name] = f"connection {name}: {type(exc).__name__}"
     return subnets
 
 
@@ -81,8 +100,22 @@ def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInf
     ids = sorted(set(subnet_ids))
     if not ids:
         return {}
+    try:
+        found = ec2.describe_subnets(SubnetIds=ids)["Subnets"]
+    except ClientError as exc:
+        if len(ids) == 1 or error_code(exc) in THROTTLING:
+            raise
+        # One bad subnet id (deleted) fails the whole call: ask one at a time, leave out the bad ones
+        # (jobs in a subnet left out wait; the caller checks).
+        found = []
+        for subnet_id in ids:
+            try:
+                found += ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+            except ClientError as one:
+                if error_code(one) in THROTTLING:
+                    raise
     infos = {}
-    for subnet in ec2.describe_subnets(SubnetIds=ids)["Subnets"]:
+    for subnet in found:
         size = ipaddress.ip_network(subnet["CidrBlock"]).num_addresses
         infos[subnet["SubnetId"]] = SubnetInfo(
             available=int(subnet["AvailableIpAddressCount"]),
@@ -109,6 +142,7 @@ class JobRuns:
     complete: bool = True
     readable: bool = True
     calls: int = 0
+    problem: str | None = None  # why it is not readable
 
     def state_of(self, run_id: str) -> RunDetails | None:
         for run in self.active:
@@ -152,9 +186,11 @@ def read_job_runs(glue: Any, job_name: str, max_pages: int = MAX_RUN_PAGES) -> J
         code = error_code(exc)
         if code == "EntityNotFoundException":
             return JobRuns(job_name, calls=calls + 1)  # the job is gone: it runs nothing
-        if code in THROTTLING:
-            return JobRuns(job_name, complete=False, readable=False, calls=calls + 1)
-        raise
+        # Throttled past the retries, denied, or failing: this job is unreadable this tick (its
+        # ledger rows keep holding), the other jobs go on.
+        return JobRuns(job_name, complete=False, readable=False, calls=calls + 1, problem=code)
+    except (BotoCoreError, ValueError, KeyError, TypeError) as exc:  # a lost answer, or one we cannot read
+        return JobRuns(job_name, complete=False, readable=False, calls=calls + 1, problem=type(exc).__name__)
     request_ids = frozenset(
         run.request_id for run in (*active, *finished.values()) if run.request_id is not None
     )

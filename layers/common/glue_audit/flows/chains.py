@@ -62,6 +62,7 @@ class ScheduleOutcome:
     submitted: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # written by an earlier or concurrent tick
     missed: int = 0  # instants skipped by the catch-up rule
+    problems: dict[str, str] = field(default_factory=dict)  # job -> why its schedule was not evaluated
 
 
 def evaluate_schedules(
@@ -75,7 +76,11 @@ def evaluate_schedules(
     for decl in declarations.values():
         if decl.schedule is None:
             continue
-        instant, count = due_instants(decl.schedule, start, now)
+        try:
+            instant, count = due_instants(decl.schedule, start, now)
+        except (ValueError, ArithmeticError) as exc:  # bulkhead: this job's schedule only
+            outcome.problems[decl.job_name] = f"schedule {decl.schedule.expression!r} not evaluated: {exc}"
+            continue
         if instant is None:
             continue
         outcome.missed += count - 1

@@ -64,12 +64,26 @@ def parse_event(
 ) -> GlueJobEvent:
     """Validate one SQS message body holding an EventBridge event; the error names the problem.
 
-    ``now`` and ``window`` bound the event time (see ``glue_audit.domain.validation``)."""
+    ``now`` and ``window`` bound the event time (see ``glue_audit.domain.validation``). Only
+    ``InvalidGlueEvent`` escapes, for any body (property-tested with arbitrary Unicode)."""
+    try:
+        return _parse_event(body, now, window)
+    except InvalidGlueEvent:
+        raise
+    except (ValueError, TypeError, ArithmeticError, RecursionError, AttributeError) as exc:
+        raise InvalidGlueEvent(
+            f"message body could not be read ({type(exc).__name__}: {exc})"[:500]
+        ) from None
+
+
+def _parse_event(body: str, now: datetime, window: validation.TimeWindow) -> GlueJobEvent:
     validation.body_size(body)
     try:
         raw = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise InvalidGlueEvent(f"message body is not JSON: {exc}") from None
+    # ValueError: JSONDecodeError, and also an integer of more than 4,300 digits; RecursionError:
+    # deeply nested arrays (a 256 KiB body holds 260,000 of them).
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidGlueEvent(f"message body is not JSON: {type(exc).__name__}: {exc}"[:500]) from None
     if not isinstance(raw, dict):
         raise InvalidGlueEvent(
             f"message body is JSON {type(raw).__name__}, expected an EventBridge event object"

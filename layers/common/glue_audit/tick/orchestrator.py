@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from glue_audit.aws import estate
-from glue_audit.aws.declarations import JobDeclaration, TagReader
+from glue_audit.aws.declarations import TagRead, TagReader
 from glue_audit.aws.glue import RunDetails
 from glue_audit.aws.observability import logger
 from glue_audit.aws.quotas import Quotas, read_quotas
@@ -84,6 +82,7 @@ class TickStats(ReconcileStats):
     missed_instants: int = 0  # schedule instants skipped by the catch-up rule
     chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
     bad_declarations: int = 0  # jobs whose schedule/chain tags could not be used
+    unreadable_tags: int = 0  # jobs whose tags could not be read this tick
 
 
 @dataclass
@@ -125,10 +124,17 @@ def _plan_and_claim(
 ) -> TickResult:
     stats = TickStats()
     quotas = read_quotas(clients.service_quotas, settings)
-    declarations = _declarations(clients, settings, now, stats)
-    if declarations is not None:  # unreadable tags: the cursor stays, the next tick evaluates
-        scheduled = chains.evaluate_schedules(declarations, lease.schedule_cursor, now)
-        lease.schedule_cursor = scheduled.cursor
+    tag_read = _declarations(clients, settings, now, stats)
+    declarations = tag_read.declarations if not tag_read.unreadable else None
+    if tag_read.declarations:
+        scheduled = chains.evaluate_schedules(tag_read.declarations, lease.schedule_cursor, now)
+        for job_name, why in scheduled.problems.items():  # its schedule only: its requests still run
+            logger.warning("schedule not evaluated", extra={"job_name": job_name, "problem": why})
+            stats.bad_declarations += 1
+        # Some job's tags unreadable: the cursor stays, so its instants are still due next tick
+        # (the others' are submitted again as no-ops: the request id is the instant's).
+        if not tag_read.unreadable:
+            lease.schedule_cursor = scheduled.cursor
         stats.scheduled_requests = len(scheduled.submitted)
         stats.missed_instants = scheduled.missed
         if scheduled.submitted or scheduled.missed:
@@ -154,6 +160,9 @@ def _plan_and_claim(
     watched = {r.job_name for r in [*runs, *claims, *pending_items]} | settings.managed_jobs
     watched |= {c["job_name"] for c in carried_claims(lease, now)}
     views = estate.read_runs_of_jobs(clients.glue, watched)
+    for view in views.values():
+        if not view.readable:  # its ledger rows keep holding; its requests wait (usage unknown)
+            stats.skip(view.job_name, f"GetJobRuns unreadable: {view.problem}")
     stats.jobs_watched = len(views)
     stats.glue_calls = sum(v.calls for v in views.values())
     settled = {r.request_id for r in [*claims, *pending_items]}
@@ -172,14 +181,28 @@ def _plan_and_claim(
         ]
 
     jobs = estate.load_jobs(clients.glue, {r.job_name for r in held_runs} | watched)
-    subnet_of = estate.connection_subnets(clients.glue, [j.connection for j in jobs.values() if j.connection])
+    unreadable_connections: dict[str, str] = {}
+    subnet_of = estate.connection_subnets(
+        clients.glue, [j.connection for j in jobs.values() if j.connection], unreadable_connections
+    )
     holdings = _holdings(held_runs, claims, carried, views, jobs, subnet_of)
     subnets = estate.describe_subnets(
         clients.ec2, [s for s in subnet_of.values() if s] + [h.subnet_id for h in holdings if h.subnet_id]
     )
+    for info in jobs.values():
+        subnet = subnet_of.get(info.connection) if info.connection else None
+        if info.connection in unreadable_connections:
+            stats.skip(info.name, unreadable_connections[info.connection])
+        elif subnet and subnet not in subnets:
+            stats.skip(info.name, f"subnet {subnet} of connection {info.connection} cannot be described")
 
     pending: list[policy.PendingRequest] = []
     for request in pending_items:
+        if request.job_name in stats.skipped_jobs:
+            reason = f"waiting: job skipped this tick ({stats.skipped_jobs[request.job_name]})"
+            if request.last_reason != reason:
+                ledger.note_wait(request, reason, "skipped", now)
+            continue
         job = jobs.get(request.job_name)
         problem = (
             f"Glue job {request.job_name!r} no longer exists"
@@ -258,21 +281,21 @@ def _plan_and_claim(
     return TickResult(tick_id, launches, snapshot, decided, stats)
 
 
-def _declarations(
-    clients: Clients, settings: Settings, now: datetime, stats: TickStats
-) -> dict[str, JobDeclaration] | None:
-    """What the managed jobs declare in their tags; None when Glue's tags cannot be read."""
+def _declarations(clients: Clients, settings: Settings, now: datetime, stats: TickStats) -> TagRead:
+    """What the managed jobs declare in their tags, job by job: a job whose tags cannot be read is
+    named in ``unreadable`` (its schedule waits), a bad tag is that job's problem (that part ignored)."""
     assert clients.tags is not None
-    try:
-        declarations = clients.tags.declarations(settings.managed_jobs, now)
-    except (ClientError, BotoCoreError) as exc:
-        logger.warning("could not read the jobs' tags; schedules wait", extra={"error": str(exc)})
-        return None
-    for decl in declarations.values():
+    read = clients.tags.read(settings.managed_jobs, now)
+    for job_name, error in read.unreadable.items():
+        logger.warning(
+            "could not read the job's tags; its schedule waits", extra={"job_name": job_name, "error": error}
+        )
+    for decl in read.declarations.values():
         for problem in decl.problems:
             logger.warning("bad job tag", extra={"job_name": decl.job_name, "problem": problem})
-    stats.bad_declarations = sum(1 for d in declarations.values() if d.problems)
-    return declarations
+    stats.bad_declarations = sum(1 for d in read.declarations.values() if d.problems)
+    stats.unreadable_tags = len(read.unreadable)
+    return read
 
 
 def _holdings(

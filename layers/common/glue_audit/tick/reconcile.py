@@ -15,11 +15,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import glue as glue_access
 from glue_audit.aws.clients import error_code
@@ -38,6 +38,18 @@ class ReconcileStats:
     adopted_runs: int = 0  # active runs Glue lists that the ledger did not hold
     released_claims: int = 0
     adopted_claims: int = 0
+    # Bulkhead: jobs left as they were this tick because an answer about them could not be used
+    # (job name -> reason; logged, and counted in the JobsSkipped metric).
+    skipped_jobs: dict[str, str] = field(default_factory=dict)
+
+    def skip(self, job_name: str, reason: str) -> None:
+        if job_name not in self.skipped_jobs:
+            logger.warning("job skipped this tick", extra={"job_name": job_name, "reason": reason})
+        self.skipped_jobs.setdefault(job_name, reason)
+
+
+# What may go wrong asking Glue about one job or run: a refusal, a lost answer, an answer we cannot read.
+ONE_JOB_FAULTS = (ClientError, BotoCoreError, ValueError, KeyError, TypeError)
 
 
 def _observation(details: glue_access.RunDetails, now: datetime) -> ledger.Observation:
@@ -98,9 +110,11 @@ def reconcile_runs(
             continue
         try:
             found: glue_access.RunDetails | None = glue_access.get_job_run(glue, run.job_name, run.run_id)
-        except ClientError as exc:
-            if error_code(exc) != "EntityNotFoundException":
-                raise
+        except ONE_JOB_FAULTS as exc:
+            if not isinstance(exc, ClientError) or error_code(exc) != "EntityNotFoundException":
+                stats.skip(run.job_name, f"GetJobRun {run.run_id}: {type(exc).__name__}: {exc}"[:300])
+                holding.append(run)  # cannot tell: it keeps holding, the next tick asks again
+                continue
             found = None
         if found is None:
             logger.warning(
@@ -176,9 +190,11 @@ def reconcile_claims(
         if details is None:
             try:
                 details = glue_access.find_run_for_request(glue, claim.job_name, claim.request_id)
-            except ClientError as exc:
-                if error_code(exc) != "EntityNotFoundException":
-                    raise
+            except ONE_JOB_FAULTS as exc:
+                if not isinstance(exc, ClientError) or error_code(exc) != "EntityNotFoundException":
+                    stats.skip(claim.job_name, f"finding the run of {claim.request_id}: {type(exc).__name__}")
+                    live.append(claim)
+                    continue
                 details = None
         if details is not None:
             run = ledger.record_launch(claim, details, now)
