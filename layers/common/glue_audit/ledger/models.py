@@ -270,9 +270,12 @@ class RequestItem(LedgerItem, discriminator="request"):
         self.updated_at = now
         self.set_status(RequestStatus.CLAIMED)
 
-    def to_returned(self, reason: str, now: datetime, max_attempts: int, *, final: bool = False) -> None:
-        """attempts + 1, claim cleared, back to PENDING, or FAILED when out of attempts or ``final``."""
-        self.attempts = int(self.attempts or 0) + 1
+    def to_returned(
+        self, reason: str, now: datetime, max_attempts: int, *, final: bool = False, counts: bool = True
+    ) -> None:
+        """attempts + 1 (unless the return is a wait that does not ``count``: Glue refused for lack of
+        capacity), claim cleared, back to PENDING, or FAILED when out of attempts or ``final``."""
+        self.attempts = int(self.attempts or 0) + (1 if counts else 0)
         self.last_reason = reason
         self.claim_token = None
         self.claimed_at = None

@@ -302,12 +302,19 @@ def claim_request(
 
 
 def return_request(
-    request: RequestItem, reason: str, now: datetime, max_attempts: int, *, final: bool = False
+    request: RequestItem,
+    reason: str,
+    now: datetime,
+    max_attempts: int,
+    *,
+    final: bool = False,
+    counts: bool = True,
 ) -> RequestItem | None:
-    """A claim that produced no run: attempts + 1, the claim cleared, back to PENDING (FAILED after
-    ``max_attempts``, or at once when ``final``). Applies only while the request is still held by
-    the same claim and no run of it is known; returns the request as written, else None (it changed
-    hands: launched, cancelled or re-claimed, and its new owner settles it)."""
+    """A claim that produced no run: attempts + 1 (not when ``counts`` is False: a capacity
+    refusal is a wait, not a failure of the request), the claim cleared, back to PENDING (FAILED
+    after ``max_attempts``, or at once when ``final``). Applies only while the request is still held
+    by the same claim and no run of it is known; returns the request as written, else None (it
+    changed hands: launched, cancelled or re-claimed, and its new owner settles it)."""
     token = request.claim_token
 
     def change(current: RequestItem | None) -> RequestItem | None:
@@ -315,7 +322,7 @@ def return_request(
             return None
         if current.run_id:
             return None
-        current.to_returned(reason, now, max_attempts, final=final)
+        current.to_returned(reason, now, max_attempts, final=final, counts=counts)
         return current
 
     saved, written = save_with_retry(
