@@ -174,7 +174,9 @@ def _refused(
     final = code in NEVER
     waits = code in NO_CAPACITY  # not a failure of the request: no attempt counted
     reason = f"{'waiting: ' if waits else ''}Glue refused the run: {code}: {message}"
-    returned = ledger.return_request(request, reason, now, max_attempts, final=final, counts=not waits)
+    returned = ledger.return_request(
+        request, reason, now, max_attempts, final=final, counts=not waits, marker=request.launching_at
+    )
     if returned is None:
         raise ClaimLost(f"request {request.request_id} changed while recording Glue's refusal")
     if returned.status == RequestStatus.FAILED:

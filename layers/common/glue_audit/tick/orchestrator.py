@@ -15,6 +15,7 @@ those claims as used capacity and cannot over-commit.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from glue_audit.ledger.models import (
     RunItem,
     SnapshotItem,
 )
-from glue_audit.tick.lease import acquire_lease, carried_claims, release_lease
+from glue_audit.tick.lease import acquire_lease, carried_claims, fence, release_lease
 from glue_audit.tick.reconcile import ReconcileStats, adopt_unknown_runs, reconcile_claims, reconcile_runs
 from glue_audit.tick.usage import Holding, SubnetView, holding_of_claim, holding_of_run, measure, with_unheld
 
@@ -81,6 +82,7 @@ class TickStats(ReconcileStats):
     scheduled_requests: int = 0  # submitted by schedules this tick
     missed_instants: int = 0  # schedule instants skipped by the catch-up rule
     chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
+    lease_lost: bool = False  # the lease was taken over mid-tick: claiming stopped, nothing more written
     bad_declarations: int = 0  # jobs whose schedule/chain tags could not be used
     unreadable_tags: int = 0  # jobs whose tags could not be read this tick
 
@@ -236,11 +238,23 @@ def _plan_and_claim(
 
     by_id = {r.request_id: r for r in pending_items}
     launches = []
+    lease_fence = fence(lease, now)
     for launch in decided.launches[: settings.max_launches_per_tick]:
         request = by_id[launch.request_id]
-        if ledger.claim_request(request, tick_id, launch.dpus, launch.ips, launch.subnet_id, now):
+        token = f"{tick_id}:{secrets.token_hex(4)}"  # the claim's fencing token (ledger.writes)
+        try:
+            claimed = ledger.claim_request(
+                request, token, launch.dpus, launch.ips, launch.subnet_id, now, lease_fence
+            )
+        except ledger.LeaseLost:
+            # Another tick holds the lease now and plans on its own reads: claim nothing more. The
+            # claims made so far were made under the lease and are launched.
+            logger.warning("lease lost mid-tick; this tick stops writing", extra={"tick_id": tick_id})
+            stats.lease_lost = True
+            break
+        if claimed:
             launches.append(
-                {"request_id": request.request_id, "claim_token": tick_id, "job_name": request.job_name}
+                {"request_id": request.request_id, "claim_token": token, "job_name": request.job_name}
             )
             claims_made.append(
                 {
@@ -253,7 +267,7 @@ def _plan_and_claim(
                     "at": now.timestamp(),
                 }
             )
-    for deferral in decided.deferrals:
+    for deferral in decided.deferrals if not stats.lease_lost else ():
         note_deferral(by_id[deferral.request_id], deferral, now)
 
     snapshot = build_snapshot(
@@ -271,13 +285,14 @@ def _plan_and_claim(
         by_id,
         views,
     )
-    SnapshotItem(
-        *SnapshotItem.key(now, tick_id),
-        taken_at=now,
-        data=snapshot.to_item(),
-        expires_at=now + timedelta(days=settings.snapshot_ttl_days),
-        updated_at=now,
-    ).save()
+    if not stats.lease_lost:  # the tick holding the lease writes the snapshot
+        SnapshotItem(
+            *SnapshotItem.key(now, tick_id),
+            taken_at=now,
+            data=snapshot.to_item(),
+            expires_at=now + timedelta(days=settings.snapshot_ttl_days),
+            updated_at=now,
+        ).save()
     return TickResult(tick_id, launches, snapshot, decided, stats)
 
 

@@ -9,7 +9,10 @@
   or by a launcher that has not recorded them yet) are adopted: written as ``origin=external``
   unless they carry a request id, and counted in the same tick.
 * Claims older than ``stale_claim_seconds`` are settled: their run is adopted if Glue has one,
-  else the claim goes back to PENDING (or FAILED after too many attempts).
+  else the claim goes back to PENDING (or FAILED after too many attempts). A claim whose launch
+  marker is younger than ``stale_claim_seconds`` is never returned (its StartJobRun may be in
+  flight), and the return is fenced against a marker written since it was read (the claim fence:
+  invariant and proof sketch in ``glue_audit.ledger.writes``).
 """
 
 from __future__ import annotations
@@ -182,6 +185,11 @@ def reconcile_claims(
         if claim.claimed_at is None or claim.claimed_at >= stale_before:
             live.append(claim)
             continue
+        if claim.launching_at is not None and claim.launching_at >= stale_before:
+            # A launch began less than stale_claim_seconds ago: its StartJobRun may be in flight
+            # (the claim fence, glue_audit.ledger.writes). Wait until it has surely ended.
+            live.append(claim)
+            continue
         view = views.get(claim.job_name)
         if view is not None and not view.readable:
             live.append(claim)  # cannot tell whether it started: keep holding, decide next tick
@@ -203,7 +211,11 @@ def reconcile_claims(
             if run.active_pk == ACTIVE:
                 adopted.append(run)
         elif ledger.return_request(
-            claim, "claim expired without a run; retrying", now, settings.max_launch_attempts
+            claim,
+            "claim expired without a run; retrying",
+            now,
+            settings.max_launch_attempts,
+            marker=claim.launching_at,  # declines if a launch marked it since this read
         ):
             stats.released_claims += 1
             logger.info("released a stale claim", extra={"request_id": claim.request_id})
