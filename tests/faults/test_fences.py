@@ -89,20 +89,20 @@ def test_a_tick_that_outlived_its_lease_claims_nothing(stack: Stack, monkeypatch
     settings = replace(FAST, fallback_max_concurrent_runs=2, lease_seconds=60)  # budget: 2 runs
     build_estate(stack, SUBNETS, JOBS)
     submit(stack, "events", 2)  # the job allows 5: only the budget binds
-    real_load_jobs = capacity.estate.load_jobs
+    real_plan = capacity.policy.plan
     overtaken = {"done": False}
 
-    def slow_load_jobs(glue: Any, names: Any) -> Any:
-        if not overtaken["done"]:  # tick A, after reading the ledger and Glue, stalls past its lease
+    def slow_plan(*args: Any, **kwargs: Any) -> Any:
+        if not overtaken["done"]:  # tick A, with its reads done, stalls past its lease
             overtaken["done"] = True
             later = T0 + timedelta(seconds=settings.lease_seconds + 1)
             submit(stack, "events", 2, priority=90, at=later)  # urgent work arrives meanwhile
             b = capacity.run_tick(settings, clients(stack), later, "tick-b")  # takes the expired lease
             for launch in b.launches:
                 launcher.launch(launch, stack.client("glue"), later, settings.max_launch_attempts)
-        return real_load_jobs(glue, names)
+        return real_plan(*args, **kwargs)
 
-    monkeypatch.setattr(capacity.estate, "load_jobs", slow_load_jobs)
+    monkeypatch.setattr(capacity.policy, "plan", slow_plan)
     with GlueDriver(stack):
         a = capacity.run_tick(settings, clients(stack), T0, "tick-a")
         launch_all(stack, a.launches, T0)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws.clients import THROTTLING, error_code
 from glue_audit.aws.glue import RunDetails, run_details
+from glue_audit.domain import clock
 from glue_audit.domain.states import is_active
 from glue_audit.domain.worker_types import UnknownWorkerType, run_size
 
@@ -22,6 +24,13 @@ AWS_RESERVED_IPS_PER_SUBNET = 5
 # GetJobRuns pages of this size (the API's maximum) and at most this many pages per job and tick.
 RUNS_PAGE_SIZE = 200
 MAX_RUN_PAGES = 5
+# A job's Timeout when its definition gives none: "When the value is left blank, the timeout is
+# defaulted to 2880 minutes" (JobRun.Timeout, AWS Glue API reference; batch jobs may not exceed
+# 10080 minutes).
+DEFAULT_TIMEOUT_MINUTES = 2880
+# Between StartJobRun and StartedOn a run may queue or provision; a run older than its timeout
+# by more than this has surely ended.
+TIMEOUT_SLACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,7 @@ class JobInfo:
     max_concurrent_runs: int
     connection: str | None
     problem: str | None = None  # why the job cannot be sized, if it cannot
+    timeout_minutes: int | None = None  # the definition's Timeout (None: Glue's default)
 
 
 def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobInfo]:
@@ -61,7 +71,15 @@ def _job_info(job: Mapping[str, Any]) -> JobInfo:
         size = run_size(job.get("WorkerType"), job.get("NumberOfWorkers"), job.get("MaxCapacity"))
     except (UnknownWorkerType, ValueError) as exc:
         return JobInfo(job["Name"], None, None, max_runs, connections[0] if connections else None, str(exc))
-    return JobInfo(job["Name"], size.dpus, size.ips, max_runs, connections[0] if connections else None)
+    timeout = job.get("Timeout")
+    return JobInfo(
+        job["Name"],
+        size.dpus,
+        size.ips,
+        max_runs,
+        connections[0] if connections else None,
+        timeout_minutes=int(timeout) if isinstance(timeout, int) and timeout > 0 else None,
+    )
 
 
 def connection_subnets(
@@ -128,10 +146,11 @@ def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInf
 class JobRuns:
     """What Glue says about one job's recent runs.
 
-    ``complete`` is True when the pages read reached one holding only finished runs (or the end
-    of the list): every active run of the job is then in ``active``. Runs are listed newest
-    first, so an active run older than a page of finished runs is not seen (the ledger's own
-    active rows cover the runs the framework knows; the README says what cannot be seen).
+    ``complete`` is True when the pages read reached the end of the list or a run started before
+    the job's horizon (``horizon``): every active run of the job is then in ``active``. Glue lists
+    runs newest first, so every run not read started even earlier, and a run that started more
+    than the job's Timeout (plus ``TIMEOUT_SLACK``) ago has ended. (Stopping at the first page of
+    finished runs, as before, missed a long run behind 200 newer finished ones.)
     ``readable`` is False when Glue could not be read (throttled past the client's retries).
     """
 
@@ -157,9 +176,23 @@ class JobRuns:
         return None
 
 
-def read_job_runs(glue: Any, job_name: str, max_pages: int = MAX_RUN_PAGES) -> JobRuns:
-    """The job's active runs as Glue reports them: GetJobRuns pages, newest first, until the first
-    page with only finished runs (usually the first page: one call per job)."""
+def horizon(now: datetime, timeout_minutes: int | None) -> datetime:
+    """Runs of a job that started before this have ended (Glue stops a run at its Timeout)."""
+    return now - timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES) - TIMEOUT_SLACK
+
+
+def read_job_runs(
+    glue: Any,
+    job_name: str,
+    max_pages: int = MAX_RUN_PAGES,
+    now: datetime | None = None,
+    timeout_minutes: int | None = None,
+) -> JobRuns:
+    """The job's active runs as Glue reports them: GetJobRuns pages, newest first (GetJobRuns:
+    "returns the job runs in chronological order, with the newest jobs returned first"), until a
+    run started before the job's ``horizon`` or the end of the list: one call for a job with fewer
+    than 200 runs within its Timeout. ``now`` defaults to the domain clock."""
+    oldest_possible = horizon(now or clock.now(), timeout_minutes)
     active: list[RunDetails] = []
     finished: dict[str, RunDetails] = {}
     calls = 0
@@ -175,7 +208,8 @@ def read_job_runs(glue: Any, job_name: str, max_pages: int = MAX_RUN_PAGES) -> J
                     active.append(run)
                 else:
                     finished[run.run_id] = run
-            if not any(is_active(run.state) for run in runs) or not page.get("NextToken"):
+            started = [run.started_on for run in runs if run.started_on is not None]
+            if not page.get("NextToken") or (started and min(started) < oldest_possible):
                 complete = True
                 break
             if calls >= max_pages:
@@ -197,5 +231,15 @@ def read_job_runs(glue: Any, job_name: str, max_pages: int = MAX_RUN_PAGES) -> J
     return JobRuns(job_name, tuple(active), finished, request_ids, complete, True, calls)
 
 
-def read_runs_of_jobs(glue: Any, job_names: Iterable[str]) -> dict[str, JobRuns]:
-    return {name: read_job_runs(glue, name) for name in sorted(set(job_names))}
+def read_runs_of_jobs(
+    glue: Any,
+    job_names: Iterable[str],
+    now: datetime | None = None,
+    timeouts: Mapping[str, int | None] | None = None,
+) -> dict[str, JobRuns]:
+    """Each job's runs (``timeouts``: each job's Timeout in minutes, for its paging horizon)."""
+    timeouts = timeouts or {}
+    return {
+        name: read_job_runs(glue, name, now=now, timeout_minutes=timeouts.get(name))
+        for name in sorted(set(job_names))
+    }

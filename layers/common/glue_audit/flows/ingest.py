@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import glue
 from glue_audit.aws.clients import error_code
-from glue_audit.aws.declarations import JobDeclaration
+from glue_audit.aws.declarations import JobDeclaration, TagsUnreadable
+from glue_audit.aws.observability import logger
 from glue_audit.config.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
 from glue_audit.domain import validation
 from glue_audit.domain.states import RunState, is_terminal
@@ -177,18 +178,28 @@ def ingest(event: GlueJobEvent, glue_client: Any, declarations: Declarations | N
     terminal state new to it), one conditional write for the run and one conditional update of
     the request. Raises ``UnknownRun`` (nothing written) when Glue does not have the run.
 
-    When the ledger holds the run as SUCCEEDED after this event (changed now or before: a retry
-    after a crash between the two writes), the jobs declaring on-success-of its job get their
-    request, once per run (``chains.submit_on_success`` is a conditional put)."""
+    When the run's chain marker is set after this event (recorded SUCCEEDED now, or before: a
+    retry after a crash between the writes), the jobs declaring on-success-of its job get their
+    request and the marker is cleared (``chains.settle_chain``). When the declarations cannot be
+    read (GetTags throttled), the marker stays for the next tick: the event is not failed for it."""
     current = ledger.get_run(event.job_name, event.run_id)
     obs = observation(event, current, glue_lookup(glue_client))
+    declared: Mapping[str, JobDeclaration] | None = None
+    if declarations is not None and obs.state == RunState.SUCCEEDED:
+        try:
+            declared = declarations()
+        except (TagsUnreadable, ClientError, BotoCoreError) as exc:
+            logger.warning(
+                "tags unreadable; the run's chain marker stays for the next tick",
+                extra={"job_name": event.job_name, "run_id": event.run_id, "error": str(exc)[:300]},
+            )
+        else:  # no job declares on-success-of this one: no marker, no extra write
+            obs = replace(obs, chain_undecided=bool(chains.downstream_of(declared, event.job_name)))
     result = ledger.record_observation(obs, current, read_first=False)
     marked = ledger.mark_request_from_run(result.run) if result.changed else False
     chained: list[str] = []
-    if declarations is not None and result.run.state == RunState.SUCCEEDED:
-        chained = chains.submit_on_success(
-            declarations(), event.job_name, event.run_id, result.run.state, utcnow()
-        )
+    if declared is not None and result.run.chain_pending:
+        chained = chains.settle_chain(declared, result.run, utcnow())
     return IngestOutcome(
         job_name=event.job_name,
         run_id=event.run_id,

@@ -46,7 +46,15 @@ from pynamodb.transactions import TransactWrite
 
 from glue_audit.aws.glue import RunDetails
 from glue_audit.domain.states import RunState, is_active, is_terminal, rank, supersedes
-from glue_audit.ledger.models import LeaseItem, LedgerItem, RequestItem, RequestStatus, RunItem, utcnow
+from glue_audit.ledger.models import (
+    CHAIN,
+    LeaseItem,
+    LedgerItem,
+    RequestItem,
+    RequestStatus,
+    RunItem,
+    utcnow,
+)
 
 WRITE_ATTEMPTS = 5
 Item = TypeVar("Item", bound=LedgerItem)
@@ -142,6 +150,9 @@ class Observation:
     observed_at: datetime
     details: RunDetails | None = None
     delay_notified: bool = False
+    # A SUCCEEDED observation leaves the chain marker unless the recorder already knows no job
+    # declares on-success-of this one (glue_audit.flows.chains).
+    chain_undecided: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +167,26 @@ def get_run(job_name: str, run_id: str) -> RunItem | None:
         return RunItem.get(*RunItem.key(job_name, run_id))
     except RunItem.DoesNotExist:
         return None
+
+
+def clear_chain_marker(run: RunItem) -> RunItem:
+    """The run's on-success chain is decided (its requests written): drop the marker."""
+
+    def change(row: RunItem | None) -> RunItem | None:
+        if row is None or not row.chain_pending:
+            return None
+        row.mark_chain_pending(False)
+        return row
+
+    saved, _ = save_with_retry(
+        run, lambda: get_run(run.job_name, run.run_id), change, f"run {run.job_name}/{run.run_id}"
+    )
+    return saved or run
+
+
+def runs_with_chain_pending() -> list[RunItem]:
+    """SUCCEEDED runs whose chain is undecided (the ``pending`` index's CHAIN partition)."""
+    return [item for item in LedgerItem.pending_index.query(CHAIN) if isinstance(item, RunItem)]
 
 
 def new_run(job_name: str, run_id: str, state: RunState, observed_at: datetime) -> RunItem:
@@ -211,6 +242,10 @@ def apply_details(run: RunItem, details: RunDetails) -> None:
 def _apply(run: RunItem, obs: Observation, now: datetime) -> bool:
     changed = False
     if supersedes(obs.state, obs.observed_at, run.state, run.state_at):
+        if obs.state == RunState.SUCCEEDED and run.state != RunState.SUCCEEDED and obs.chain_undecided:
+            # The durable chain marker, in the write that records the success: whoever records it
+            # (ingest, a repair, an adoption) and whatever fails next, a tick settles the chain.
+            run.mark_chain_pending(True)
         run.state, run.state_rank, run.state_at = str(obs.state), rank(obs.state), obs.observed_at
         run.mark_active(is_active(obs.state))
         changed = True
@@ -237,6 +272,7 @@ def merge(run: RunItem | None, obs: Observation, now: datetime) -> tuple[RunItem
     """Pure part of recording: the row after ``obs``, and whether it changed."""
     if run is None:
         run = new_run(obs.job_name, obs.run_id, obs.state, obs.observed_at)
+        run.mark_chain_pending(obs.state == RunState.SUCCEEDED and obs.chain_undecided)
         _apply(run, obs, now)
         return run, True
     return run, _apply(run, obs, now)

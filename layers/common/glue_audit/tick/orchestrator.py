@@ -24,7 +24,6 @@ from typing import Any
 
 from glue_audit.aws import estate
 from glue_audit.aws.declarations import TagRead, TagReader
-from glue_audit.aws.glue import RunDetails
 from glue_audit.aws.observability import logger
 from glue_audit.aws.quotas import Quotas, read_quotas
 from glue_audit.config.settings import Settings
@@ -82,6 +81,7 @@ class TickStats(ReconcileStats):
     scheduled_requests: int = 0  # submitted by schedules this tick
     missed_instants: int = 0  # schedule instants skipped by the catch-up rule
     chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
+    chains_settled: int = 0  # runs whose chain marker this tick settled
     lease_lost: bool = False  # the lease was taken over mid-tick: claiming stopped, nothing more written
     bad_declarations: int = 0  # jobs whose schedule/chain tags could not be used
     unreadable_tags: int = 0  # jobs whose tags could not be read this tick
@@ -145,13 +145,6 @@ def _plan_and_claim(
                 extra={"request_ids": scheduled.submitted, "missed_instants": scheduled.missed},
             )
 
-    def on_finished(details: RunDetails) -> None:
-        if declarations:
-            written = chains.submit_on_success(
-                declarations, details.job_name, details.run_id, details.state, now
-            )
-            stats.chained_requests += len(written)
-
     active_items = list(LedgerItem.active_index.query(ACTIVE))
     runs = [item for item in active_items if isinstance(item, RunItem)]
     claims = [item for item in active_items if isinstance(item, RequestItem)]
@@ -161,7 +154,11 @@ def _plan_and_claim(
     # What Glue runs, for every job the framework manages now (one GetJobRuns page per job, usually).
     watched = {r.job_name for r in [*runs, *claims, *pending_items]} | settings.managed_jobs
     watched |= {c["job_name"] for c in carried_claims(lease, now)}
-    views = estate.read_runs_of_jobs(clients.glue, watched)
+    # Job definitions first: each job's Timeout bounds how far back its runs are read.
+    jobs = estate.load_jobs(clients.glue, watched)
+    views = estate.read_runs_of_jobs(
+        clients.glue, watched, now, {n: j.timeout_minutes for n, j in jobs.items()}
+    )
     for view in views.values():
         if not view.readable:  # its ledger rows keep holding; its requests wait (usage unknown)
             stats.skip(view.job_name, f"GetJobRuns unreadable: {view.problem}")
@@ -172,17 +169,24 @@ def _plan_and_claim(
     carried = _carried_requests(lease, now, settled)
     stats.items_read += len(active_items) + len(pending_items) + len(carried) + 1  # + the lease
 
-    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats, on_finished)
+    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats)
     claims, adopted = reconcile_claims(claims, views, clients.glue, now, settings, stats)
     known = {(r.job_name, r.run_id) for r in [*runs, *adopted]}
     held_runs += adopted + adopt_unknown_runs(views, known, now, stats)
+    # Chains of runs recorded SUCCEEDED (repaired above, or by an ingest that could not read the
+    # tags or died): settled once every managed job's tags are readable, else next tick.
+    if declarations is not None:
+        chained, stats.chains_settled = chains.settle_pending_chains(declarations, now)
+        stats.chained_requests += len(chained)
     # A released claim, or a request a repaired run's chain submitted, is planned in this same tick.
     if stats.released_claims or stats.chained_requests:
         pending_items = [
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
 
-    jobs = estate.load_jobs(clients.glue, {r.job_name for r in held_runs} | watched)
+    unloaded = {r.job_name for r in held_runs} - watched
+    if unloaded:
+        jobs = {**jobs, **estate.load_jobs(clients.glue, unloaded)}
     unreadable_connections: dict[str, str] = {}
     subnet_of = estate.connection_subnets(
         clients.glue, [j.connection for j in jobs.values() if j.connection], unreadable_connections

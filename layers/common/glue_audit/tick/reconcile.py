@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,11 +67,6 @@ def _record(obs: ledger.Observation, run: RunItem | None) -> RunItem:
     return result.run
 
 
-# Called with a finished run before its repair is written (glue_audit.flows.chains submits the
-# on-success requests; idempotent, so a repair retried after a crash submits nothing new).
-OnFinished = Callable[[glue_access.RunDetails], object]
-
-
 def reconcile_runs(
     runs: list[RunItem],
     views: Mapping[str, JobRuns],
@@ -79,11 +74,11 @@ def reconcile_runs(
     now: datetime,
     settings: Settings,
     stats: ReconcileStats,
-    on_finished: OnFinished | None = None,
 ) -> list[RunItem]:
     """The ledger's active runs that still hold capacity: those Glue lists as active, and those
     Glue's listing did not cover and that are still active (looked up once the ledger has not heard
-    of them for ``stale_run_seconds``). A repair calls ``on_finished`` first."""
+    of them for ``stale_run_seconds``). A repair to SUCCEEDED sets the run's chain marker in the
+    same write (``glue_audit.flows.chains`` settles it)."""
     stale_before = now - timedelta(seconds=settings.stale_run_seconds)
     holding = []
     for run in runs:
@@ -98,8 +93,6 @@ def reconcile_runs(
             stats.reconciled_runs += 1
             ended = details.completed_on or now
             if ended <= stale_before:  # its terminal event is lost (or very late): repair
-                if on_finished is not None:
-                    on_finished(details)
                 _record(_observation(details, now), run)
                 stats.repaired_runs += 1
                 logger.info(
@@ -125,8 +118,6 @@ def reconcile_runs(
             )
             run = _record(ledger.Observation(run.job_name, run.run_id, RunState.ERROR, now), run)
         else:
-            if on_finished is not None and is_terminal(found.state):
-                on_finished(found)
             run = _record(_observation(found, now), run)
         if run.active_pk == ACTIVE:
             holding.append(run)
