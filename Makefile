@@ -8,7 +8,7 @@ LOCALSTACK_VENV := .venv-localstack
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
-.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build clean test-localstack tf-plan
+.PHONY: soak venv test unit lint typecheck fmt-check checkov demo sandbox bench build clean test-localstack tf-plan
 
 venv: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ demo: venv
 # build/sandbox/env (source it, then follow the README's CLI tour). make sandbox SANDBOX_ARGS="--speed 30"
 sandbox: venv
 	$(PY) -m scripts.sandbox $(SANDBOX_ARGS)
+
+# Chaos soak: the stack for 24 simulated hours under random faults, invariants checked against
+# Glue's own runs; one summary line. make soak SOAK_ARGS="--hours 2 --seed 3"
+soak: venv
+	POWERTOOLS_METRICS_NAMESPACE=GlueAudit $(PY) -m scripts.soak $(SOAK_ARGS)
 
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
 test: venv lint typecheck fmt-check tf-plan checkov
