@@ -283,7 +283,7 @@ def emitted_metric_names() -> dict[str, frozenset[str]]:
     emitted: dict[str, frozenset[str]] = {}
     sources = [
         *(ROOT / "functions").rglob("*.py"),
-        *(ROOT / "layers" / "common" / "python" / "glue_audit").rglob("*.py"),
+        *(ROOT / "layers" / "common" / "glue_audit").rglob("*.py"),
     ]
     for path in sources:
         for node in ast.walk(ast.parse(path.read_text())):
