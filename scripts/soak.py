@@ -13,8 +13,9 @@ slow launches (the Map reaches a launch after the stale-claim window while anoth
 
 Invariants (a violation is counted and printed):
 * at most one Glue run per request;
-* usage within the budget as Glue sees it: active runs of the managed jobs <= the budget, plus
-  the outside runs started since the tick before (the framework cannot have seen those);
+* usage within the budget as Glue sees it: the framework's active runs never exceed the budget,
+  and a run the framework started since the last check fits beside the outside runs Glue already
+  showed at that check (an outside run started after a launch is not the framework's doing);
 * no request CLAIMED longer than ``CLAIM_BOUND`` (2 x stale_claim_seconds + 2 ticks: a claim is
   launched, adopted or returned within one stale window of its launch marker);
 * no chain request lost: after the faults stop and the stack drains, every SUCCEEDED run of the
@@ -230,14 +231,18 @@ class Soak:
     hours: float
     seed: int
     tick_seconds: int = 60
+    intensity: float = 1.0  # every fault rate times this (a short soak raises it to meet every kind)
     violations: list[str] = field(default_factory=list)
     ticks: int = 0
     longest_wait: timedelta = timedelta(0)
     longest_wait_reason: str = ""
+    _framework_seen: set[str] = field(default_factory=set)
+    _outside_before: set[str] = field(default_factory=set)
 
     def run(self) -> int:
         rng = random.Random(self.seed)
-        chaos = Chaos(random.Random(self.seed + 1))
+        k = self.intensity
+        chaos = Chaos(random.Random(self.seed + 1), 0.03 * k, min(0.5, 0.05 * k), 0.004 * k)
         started = time.perf_counter()
         with ExitStack() as stack_of:
             stack_of.enter_context(Emulator())
@@ -259,7 +264,6 @@ class Soak:
             budget = int(settings.fallback_max_concurrent_runs * settings.quota_fraction + 1e-9)
             chaos.counts["bad_tag_job"] = 1  # badtag's schedule, cron(0 ² * * ? *), all along
             fates: dict[str, datetime] = {}
-            outside_recent: list[datetime] = []
             end = sim.now + timedelta(hours=self.hours)
             executions = 0
             refusal_until: datetime | None = None
@@ -268,14 +272,13 @@ class Soak:
                 for job in ("orders", "billing"):
                     if rng.random() < 0.25:
                         submit_requests(stack, job, rng.randint(1, 2), rng.choice([30, 50, 80]), sim.now)
-                if rng.random() < 0.04:
+                if rng.random() < 0.04 * k:
                     with contextlib.suppress(ClientError):  # the job may be at its MaxConcurrentRuns
                         stack.client("glue").start_job_run(
                             JobName=rng.choice(["orders", "elsewhere", "billing"])
                         )
                         chaos.counts["outside_run"] += 1
-                        outside_recent.append(sim.now)
-                if refusal_until is None and rng.random() < 0.01:
+                if refusal_until is None and rng.random() < 0.01 * k:
                     refusal_until = sim.now + timedelta(minutes=rng.randint(3, 10))
                     chaos.counts["refusal_window"] += 1
                 chaos.refusing = refusal_until is not None and sim.now < refusal_until
@@ -284,7 +287,7 @@ class Soak:
                 # One scheduler tick (the real ASL), sometimes two overlapping.
                 executions += 1
                 self._start(stack, scheduler.state_machine_arn, f"soak-{executions:06d}")
-                if rng.random() < 0.05:
+                if rng.random() < 0.05 * k:
                     executions += 1
                     chaos.counts["overlapping_tick"] += 1
                     self._start(stack, scheduler.state_machine_arn, f"soak-{executions:06d}")
@@ -292,10 +295,7 @@ class Soak:
                 self.ticks += 1
                 self._play_glue(driver, sim, rng, fates, chaos)
                 self._ingest(stack, rng, chaos, sim)
-                outside_recent = [
-                    t for t in outside_recent if t > sim.now - timedelta(seconds=2 * self.tick_seconds)
-                ]
-                self._check(budget + len(outside_recent), sim.now, settings)
+                self._check(budget, sim.now, settings)
                 sim.now += timedelta(seconds=self.tick_seconds)
             # The faults stop; the stack drains: every request settles, every chain is decided.
             chaos.active = False
@@ -317,7 +317,7 @@ class Soak:
         kinds = {k: chaos.counts.get(k, 0) for k in FAULT_KINDS} | dict(chaos.counts)
         faults = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items()))
         print(
-            f"SOAK hours={self.hours:g} seed={self.seed} ticks={self.ticks} wall_s={wall:.0f} "
+            f"SOAK hours={self.hours:g} seed={self.seed} intensity={self.intensity:g} ticks={self.ticks} wall_s={wall:.0f} "
             f"faults={{{faults}}} faults_total={sum(chaos.counts.values())} "
             f"longest_wait_min={self.longest_wait.total_seconds() / 60:.0f} violations={len(self.violations)}"
         )
@@ -349,7 +349,7 @@ class Soak:
 
         def slow(event: dict[str, Any], context: Any) -> Any:
             with lock:
-                late = chaos.active and rng.random() < 0.03
+                late = chaos.active and rng.random() < 0.03 * self.intensity
                 if late:
                     count["n"] += 1
                     chaos.counts["slow_launch"] += 1
@@ -368,11 +368,11 @@ class Soak:
         for driven in driver.active():
             if fates.get(driven.run_id, sim.now) <= sim.now:
                 state = rng.choices(["SUCCEEDED", "FAILED"], [0.85, 0.15])[0]
-                lost = rng.random() < 0.05
+                lost = rng.random() < 0.05 * self.intensity
                 if lost:
                     chaos.counts["lost_event"] += 1
                 driver.finish(driven, state, sim.now, publish_event=not lost)
-                if not lost and rng.random() < 0.15:  # EventBridge delivers at least once
+                if not lost and rng.random() < 0.15 * self.intensity:  # EventBridge delivers at least once
                     chaos.counts["duplicate_event"] += 1
                     publish(driver.stack, [glue_event(driven.job_name, driven.run_id, state, sim.now)])
 
@@ -394,15 +394,27 @@ class Soak:
 
         drain(stack, as_lambda, FakeLambdaContext(NAMES.function("ingest")), max_batches=50)
 
-    def _check(self, allowed_runs: int, now: datetime, settings: Settings) -> None:
+    def _check(self, budget: int, now: datetime, settings: Settings) -> None:
         runs = glue_runs()
         per_request = Counter(r.request_id for r in runs if r.request_id is not None)
         for request_id, count in per_request.items():
             if count > 1:
                 self.violations.append(f"{now:%H:%M} request {request_id} has {count} Glue runs")
         active = [r for r in runs if r.state in ACTIVE_STATES and r.job_name in MANAGED]
-        if len(active) > allowed_runs:
-            self.violations.append(f"{now:%H:%M} {len(active)} active managed runs > allowed {allowed_runs}")
+        framework = {r.run_id for r in active if r.request_id is not None}
+        outside = {r.run_id for r in active if r.request_id is None}
+        if len(framework) > budget:
+            self.violations.append(f"{now:%H:%M} {len(framework)} framework runs active > budget {budget}")
+        # A run started since the last check counts against the outside runs Glue already showed
+        # then (an outside run started after the launch is not the framework's doing).
+        started_now = framework - self._framework_seen
+        if started_now and len(framework) + len(outside & self._outside_before) > budget:
+            self.violations.append(
+                f"{now:%H:%M} launched {len(started_now)} with {len(framework)} framework + "
+                f"{len(outside & self._outside_before)} known outside runs active > budget {budget}"
+            )
+        self._framework_seen |= framework
+        self._outside_before = outside
         bound = timedelta(seconds=2 * settings.stale_claim_seconds + 2 * self.tick_seconds)
         for item in LedgerItem.active_index.query("ACTIVE"):
             if (
@@ -462,9 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tick-seconds", type=int, default=60, help="simulated seconds between ticks")
+    parser.add_argument("--intensity", type=float, default=1.0, help="fault rates times this")
     parser.add_argument("--verbose", action="store_true", help="keep the handlers' logs and metrics")
     args = parser.parse_args(argv)
-    soak = Soak(args.hours, args.seed, args.tick_seconds)
+    soak = Soak(args.hours, args.seed, args.tick_seconds, args.intensity)
     if args.verbose:
         return soak.run()
     # The handlers log and emit EMF metrics on stdout: keep only the summary.
