@@ -269,8 +269,10 @@ class Soak:
             refusal_until: datetime | None = None
             while sim.now < end:
                 # Work arrives; outside load; refusal windows.
+                # About 0.25 requests a minute plus the schedule's and chain's, against room for
+                # about 0.5 runs a minute (budget 4, runs of 2-12 minutes): busy, not overloaded.
                 for job in ("orders", "billing"):
-                    if rng.random() < 0.25:
+                    if rng.random() < 0.08:
                         submit_requests(stack, job, rng.randint(1, 2), rng.choice([30, 50, 80]), sim.now)
                 if rng.random() < 0.04 * k:
                     with contextlib.suppress(ClientError):  # the job may be at its MaxConcurrentRuns
@@ -364,7 +366,7 @@ class Soak:
         self, driver: GlueDriver, sim: SimClock, rng: random.Random, fates: dict[str, datetime], chaos: Chaos
     ) -> None:
         for driven in driver.discover(sim.now):
-            fates[driven.run_id] = sim.now + timedelta(minutes=rng.randint(2, 25))
+            fates[driven.run_id] = sim.now + timedelta(minutes=rng.randint(2, 12))
         for driven in driver.active():
             if fates.get(driven.run_id, sim.now) <= sim.now:
                 state = rng.choices(["SUCCEEDED", "FAILED"], [0.85, 0.15])[0]
