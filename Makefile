@@ -8,7 +8,7 @@ LOCALSTACK_VENV := .venv-localstack
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export POWERTOOLS_TRACE_DISABLED ?= 1
 
-.PHONY: venv test unit lint typecheck fmt-check checkov demo sandbox bench build dist clean test-localstack tf-plan chromium
+.PHONY: soak venv test unit lint typecheck fmt-check checkov demo sandbox bench build dist clean test-localstack tf-plan chromium
 
 venv: $(VENV)/.installed
 
@@ -33,6 +33,11 @@ sandbox: venv
 # first (CI runs as root).
 chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+# Chaos soak: the stack for 24 simulated hours under random faults, invariants checked against
+# Glue's own runs; one summary line. make soak SOAK_ARGS="--hours 2 --seed 3"
+soak: venv
+	POWERTOOLS_METRICS_NAMESPACE=GlueAudit $(PY) -m scripts.soak $(SOAK_ARGS)
 
 # Every default tier (unit, integration, terraform, glue_jobs) plus the static checks.
 test: venv chromium lint typecheck fmt-check tf-plan checkov

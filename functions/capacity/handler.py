@@ -42,6 +42,8 @@ def emit_metrics(result: capacity.TickResult) -> None:
     metrics.add_metric(metric_names.LAUNCHES_PLANNED, MetricUnit.Count, snapshot.launches)
     metrics.add_metric(metric_names.RECONCILED_RUNS, MetricUnit.Count, result.stats.reconciled_runs)
     metrics.add_metric(metric_names.STUCK_CLAIMS, MetricUnit.Count, result.stats.released_claims)
+    metrics.add_metric(metric_names.JOBS_SKIPPED, MetricUnit.Count, len(result.stats.skipped_jobs))
+    metrics.add_metric(metric_names.BAD_JOB_TAGS, MetricUnit.Count, result.stats.bad_declarations)
     for reason, count in snapshot.deferred.items():  # one Deferred metric, by binding dimension
         emit(metric_names.DEFERRED, MetricUnit.Count, count, {metric_names.REASON: reason})
 
@@ -76,6 +78,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "scheduled_requests": result.stats.scheduled_requests,
             "chained_requests": result.stats.chained_requests,
             "bad_declarations": result.stats.bad_declarations,
+            "skipped_jobs": result.stats.skipped_jobs,
         },
     )
     return {"tick_id": tick_id, "launches": result.launches, "snapshot": result.snapshot.to_item()}

@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.glue.models import FakeJob
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
 
@@ -31,6 +32,20 @@ from scripts.engine.api_calls import acting_as
 # StartExecution; a finished execution holds thread locks, so the second execution of a state
 # machine fails with "cannot pickle '_thread.RLock'". Executions are shared, not copied.
 ParserExecution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+
+# Glue lists a job's runs newest first ("GetJobRuns returns the job runs in chronological order,
+# with the newest jobs returned first", AWS Glue API reference, GetJobRuns,
+# https://docs.aws.amazon.com/glue/latest/webapi/API_GetJobRuns.html); moto 5 lists them oldest
+# first, which hid from every test a tick that stops paging too early. Runs are kept in the order
+# they were started, so newest first is that order reversed (moto's paginator pages the result).
+_OLDEST_FIRST = FakeJob.get_job_runs
+
+
+def _newest_first(self: FakeJob) -> list[Any]:
+    return list(reversed(_OLDEST_FIRST(self)))
+
+
+FakeJob.get_job_runs = _newest_first  # type: ignore[method-assign]
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account

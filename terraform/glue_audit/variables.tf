@@ -287,7 +287,7 @@ variable "lambda_memory_size" {
 variable "lambda_timeout_seconds" {
   type        = map(number)
   description = "Timeout in seconds per function (capacity, launcher, ingest, analyzer: all four)."
-  default     = { capacity = 120, launcher = 60, ingest = 60, analyzer = 180 }
+  default     = { capacity = 100, launcher = 60, ingest = 60, analyzer = 180 } # capacity < settings.lease_seconds
   nullable    = false
 }
 

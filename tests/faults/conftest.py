@@ -69,6 +69,9 @@ class Faults:
     # The first StartJobRun of each request reaches Glue (the run starts), then the client times out.
     lose_first_start_response: bool = False
     crash_launcher_after_call: int | None = None  # the launcher dies after its Nth AWS call (once)
+    # Glue refuses every StartJobRun with this error code (load outside the framework), while set.
+    refuse_start: str | None = None
+    refusals: int = 0
     throttled: Counter[str] = field(default_factory=Counter)
     lost_responses: int = 0
     crashes: int = 0
@@ -96,6 +99,17 @@ class Faults:
                 request_id = (body.get("Arguments") or {}).get(REQUEST_ID_ARGUMENT, "")
                 lose = request_id not in self._started
                 self._started.add(request_id)
+            refuse = target == "AWSGlue.StartJobRun" and self.refuse_start is not None and not throttle
+            if refuse:
+                self.refusals += 1
+        if refuse:
+            body = json.dumps({"__type": self.refuse_start, "message": "refused (fault)"}).encode()
+            return AWSResponse(
+                request.url,
+                400,
+                {"x-amzn-RequestId": "fault", "Content-Type": "application/x-amz-json-1.1"},
+                _Body(body),
+            )
         if throttle:
             self.throttled[target.split(".")[0]] += 1
             body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()

@@ -46,7 +46,9 @@ SAMPLE_EVENTS = 200
 JOBS = ("orders", "payments", "ledger-close", "crm-sync")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED")
 # Written by each write, not by what Glue said: not part of a run's content.
-PROCESSING_METADATA = {"updated_at", "version", "first_seen_at"}
+# pending_pk/sk on a run: the chain marker (glue_audit.flows.chains), settled by the handler, not by the
+# in-memory drive, which has no declarations.
+PROCESSING_METADATA = {"updated_at", "version", "first_seen_at", "pending_pk", "pending_sk"}
 
 
 @dataclass

@@ -73,7 +73,7 @@ def test_glue_refusing_for_capacity_returns_the_request_to_pending(
         execution = scheduler.tick("tick-refused")
     assert outcomes(execution) == {request_id: "LaunchDeferred"}
     request = RequestItem.get(*RequestItem.key(request_id))
-    assert request.status == RequestStatus.PENDING and int(request.attempts) == 1
+    assert request.status == RequestStatus.PENDING and int(request.attempts) == 0  # a wait, not an attempt
     assert "ConcurrentRunsExceededException" in request.last_reason
 
 

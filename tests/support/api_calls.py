@@ -13,6 +13,13 @@ from scripts.engine.api_calls import current_function
 
 # IAM's service prefix where botocore's signing name differs.
 _IAM_PREFIX = {"monitoring": "cloudwatch"}
+# The IAM action of each kind of TransactWriteItems item (DynamoDB: "Using IAM with transactions").
+_TRANSACT_ACTION = {
+    "ConditionCheck": "ConditionCheckItem",
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+}
 
 
 @contextmanager
@@ -25,7 +32,13 @@ def recording_calls_by_function() -> Iterator[dict[str, set[str]]]:
         function = current_function()
         if function is not None:
             prefix = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
-            actions[function].add(f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}")
+            if operation_name == "TransactWriteItems":
+                # IAM authorizes a transaction item by item: ConditionCheckItem, PutItem, ...
+                for item in api_params.get("TransactItems", []):
+                    for kind in item:
+                        actions[function].add(f"dynamodb:{_TRANSACT_ACTION[kind]}")
+            else:
+                actions[function].add(f"{_IAM_PREFIX.get(prefix, prefix)}:{operation_name}")
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = record  # type: ignore[method-assign]

@@ -213,6 +213,19 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         "needs capacity, launcher, ingest and analyzer",
     ),
     ("functions", {"reserved_concurrency": {"analyzer": 1}}, None),
+    (
+        "functions",
+        {"timeout_seconds": {"capacity": 120, "launcher": 60, "ingest": 60, "analyzer": 180}},
+        "capacity must be below settings.lease_seconds",
+    ),
+    (
+        "functions",
+        {
+            "timeout_seconds": {"capacity": 100, "launcher": 60, "ingest": 60, "analyzer": 180},
+            "settings": {"stale_claim_seconds": 60},
+        },
+        "launcher must be below settings.stale_claim_seconds",
+    ),
     ("functions", {"run_report_s3_uris": []}, "at least one s3://bucket/prefix URI"),
     ("functions", {"run_report_s3_uris": ["s3://bucket/reports/*"]}, "no wildcards"),
     ("functions", {"run_report_s3_uris": ["https://bucket.s3.amazonaws.com/reports"]}, "s3://bucket/prefix"),

@@ -24,7 +24,7 @@ module "glue_audit" {
   deletion_protection         = false
   log_level                   = "DEBUG"
   log_retention_days          = 1
-  lambda_timeout_seconds      = { capacity = 120, launcher = 60, ingest = 60, analyzer = 180 }
+  lambda_timeout_seconds      = { capacity = 100, launcher = 60, ingest = 60, analyzer = 180 }
   ingest_max_receive_count    = 3
   create_alarm_topic          = false
   # The seed's chain: Input every 30 minutes, Output after each successful Input (MaxConcurrentRuns 1).

@@ -49,11 +49,23 @@ variable "memory_size" {
 variable "timeout_seconds" {
   type        = map(number)
   description = "Timeout in seconds per function (capacity, launcher, ingest, analyzer). The ingest queue's visibility timeout is derived from ingest's."
-  default     = { capacity = 120, launcher = 60, ingest = 60, analyzer = 180 }
+  default     = { capacity = 100, launcher = 60, ingest = 60, analyzer = 180 }
 
   validation {
     condition     = alltrue([for name in ["capacity", "launcher", "ingest", "analyzer"] : contains(keys(var.timeout_seconds), name)]) && alltrue([for s in values(var.timeout_seconds) : s >= 3 && s <= 900])
     error_message = "timeout_seconds needs capacity, launcher, ingest and analyzer, each from 3 to 900 seconds."
+  }
+
+  # The fences of glue_audit/ledger/writes.py: a tick must be dead before its lease ends, and a
+  # launch's StartJobRun must have ended before its claim may be judged stale.
+  validation {
+    condition     = try(var.timeout_seconds["capacity"] < var.settings.lease_seconds, true)
+    error_message = "timeout_seconds.capacity must be below settings.lease_seconds: a tick that outlives its lease would plan on a stale view."
+  }
+
+  validation {
+    condition     = try(var.timeout_seconds["launcher"] < var.settings.stale_claim_seconds, true)
+    error_message = "timeout_seconds.launcher must be below settings.stale_claim_seconds: a claim must not be judged stale while its StartJobRun may be in flight."
   }
 }
 

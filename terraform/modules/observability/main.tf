@@ -169,6 +169,8 @@ locals {
             ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", var.state_machine_arn, { label = "Succeeded" }],
             ["AWS/States", "ExecutionsFailed", "StateMachineArn", var.state_machine_arn, { label = "Failed" }],
             [local.ns, local.metric.TICKS_SKIPPED, "service", local.svc, { label = "Ticks skipped (lease held)" }],
+            [local.ns, local.metric.JOBS_SKIPPED, "service", local.svc, { label = "Jobs skipped (unreadable answer)" }],
+            [local.ns, local.metric.BAD_JOB_TAGS, "service", local.svc, { label = "Jobs with a bad tag" }],
           ]
         }
       },

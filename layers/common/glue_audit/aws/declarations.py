@@ -15,16 +15,18 @@ job succeeded. A chain is declared with ``glue-audit:on-success-of`` alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit import facts
 from glue_audit.aws.clients import error_code
+from glue_audit.domain.errors import GlueAuditError
 from glue_audit.domain.policy import MAX_PRIORITY
 from glue_audit.domain.schedule_expressions import Schedule, ScheduleError, from_tag
 from glue_audit.domain.validation import InvalidGlueEvent
@@ -39,6 +41,12 @@ ON_SUCCESS_TAG = JOB_TAGS["on_success_of"]
 DEFAULT_PRIORITY = 50
 # How long the tags read from Glue are trusted (a warm Lambda re-reads them after this).
 TAG_REFRESH = timedelta(minutes=5)
+PRIORITY = re.compile(r"[0-9]{1,3}", re.ASCII)  # int() would also take "٣", "1_0" and " +7"
+
+
+class TagsUnreadable(GlueAuditError):
+    """Glue's tags of some managed jobs could not be read (throttled, denied): what depends on
+    every job's declaration (an on-success chain) waits; the message names the jobs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +60,25 @@ class JobDeclaration:
 
 
 def declaration(job_name: str, tags: Mapping[str, str]) -> JobDeclaration:
-    """The declaration of ``tags`` (pure); every unusable tag is named in ``problems``."""
+    """The declaration of ``tags`` (pure); every unusable tag is named in ``problems``. Never raises
+    for any tag text (property-tested with arbitrary Unicode): a bad tag is that job's problem."""
+    try:
+        return _declaration(job_name, tags)
+    except Exception as exc:  # a hole in a reader below: the job is declared with nothing, never a crash
+        return JobDeclaration(
+            job_name, problems=(f"job {job_name}: tags could not be read ({type(exc).__name__}: {exc})",)
+        )
+
+
+def _declaration(job_name: str, tags: Mapping[str, str]) -> JobDeclaration:
     problems: list[str] = []
     priority = DEFAULT_PRIORITY
     raw_priority = tags.get(PRIORITY_TAG)
     if raw_priority is not None:
-        try:
-            priority = int(raw_priority.strip(), 10)
-            if not 0 <= priority <= MAX_PRIORITY:
-                raise ValueError
-        except ValueError:
-            priority = DEFAULT_PRIORITY
+        text = raw_priority.strip() if isinstance(raw_priority, str) else ""
+        if PRIORITY.fullmatch(text) and 0 <= int(text) <= MAX_PRIORITY:
+            priority = int(text)
+        else:
             problems.append(
                 f"job {job_name}: tag {PRIORITY_TAG}={raw_priority!r} is not a whole number from 0 to "
                 f"{MAX_PRIORITY}; using {DEFAULT_PRIORITY}"
@@ -78,7 +94,9 @@ def declaration(job_name: str, tags: Mapping[str, str]) -> JobDeclaration:
     raw_upstream = tags.get(ON_SUCCESS_TAG)
     if raw_upstream is not None:
         try:
-            upstream = valid_job_name(raw_upstream.strip(), ON_SUCCESS_TAG)
+            upstream = valid_job_name(
+                raw_upstream.strip() if isinstance(raw_upstream, str) else raw_upstream, ON_SUCCESS_TAG
+            )
         except InvalidGlueEvent as exc:
             problems.append(f"job {job_name}: {exc}; not chained")
         if upstream == job_name:
@@ -86,7 +104,15 @@ def declaration(job_name: str, tags: Mapping[str, str]) -> JobDeclaration:
                 f"job {job_name}: tag {ON_SUCCESS_TAG} names the job itself (a loop); not chained"
             )
             upstream = None
-    return JobDeclaration(job_name, priority, tags.get(TEAM_TAG) or None, schedule, upstream, tuple(problems))
+    team = tags.get(TEAM_TAG)
+    return JobDeclaration(
+        job_name,
+        priority,
+        team if isinstance(team, str) and team else None,
+        schedule,
+        upstream,
+        tuple(problems),
+    )
 
 
 def without_cycles(declarations: Mapping[str, JobDeclaration]) -> dict[str, JobDeclaration]:
@@ -155,6 +181,30 @@ class TagReader:
         self._cache[job_name] = (now, tags)
         return tags
 
+    def read(self, job_names: Iterable[str], now: datetime) -> TagRead:
+        """Every job's declaration, one job at a time: a job whose tags cannot be read (throttled
+        past the client's retries, denied) is named in ``unreadable`` and the others still count."""
+        found: dict[str, JobDeclaration] = {}
+        unreadable: dict[str, str] = {}
+        for name in sorted(set(job_names)):
+            try:
+                found[name] = declaration(name, self.tags(name, now))
+            except (ClientError, BotoCoreError) as exc:
+                unreadable[name] = f"{type(exc).__name__}: {exc}"[:300]
+        return TagRead(without_cycles(found), unreadable)
+
     def declarations(self, job_names: Iterable[str], now: datetime) -> dict[str, JobDeclaration]:
-        found = {name: declaration(name, self.tags(name, now)) for name in sorted(set(job_names))}
-        return without_cycles(found)
+        """Every job's declaration; ``TagsUnreadable`` when some job's tags cannot be read (for
+        what needs them all: who declares on-success-of a job)."""
+        result = self.read(job_names, now)
+        if result.unreadable:
+            raise TagsUnreadable(
+                "tags unreadable for " + ", ".join(f"{k} ({v})" for k, v in sorted(result.unreadable.items()))
+            )
+        return result.declarations
+
+
+@dataclass(frozen=True, slots=True)
+class TagRead:
+    declarations: dict[str, JobDeclaration]
+    unreadable: dict[str, str] = field(default_factory=dict)  # job name -> why its tags were not read

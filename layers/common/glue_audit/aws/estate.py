@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws.clients import THROTTLING, error_code
 from glue_audit.aws.glue import RunDetails, run_details
+from glue_audit.domain import clock
 from glue_audit.domain.states import is_active
 from glue_audit.domain.worker_types import UnknownWorkerType, run_size
 
@@ -63,6 +65,13 @@ class RateLimiter:
             self._next = at
         if at > now:
             self._sleep(at - now)
+# A job's Timeout when its definition gives none: "When the value is left blank, the timeout is
+# defaulted to 2880 minutes" (JobRun.Timeout, AWS Glue API reference; batch jobs may not exceed
+# 10080 minutes).
+DEFAULT_TIMEOUT_MINUTES = 2880
+# Between StartJobRun and StartedOn a run may queue or provision; a run older than its timeout
+# by more than this has surely ended.
+TIMEOUT_SLACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,7 @@ class JobSizing:
     max_concurrent_runs: int
     connection: str | None
     problem: str | None = None  # why the job cannot be sized, if it cannot
+    timeout_minutes: int | None = None  # the definition's Timeout (None: Glue's default)
 
 
 def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobSizing]:
@@ -89,17 +99,37 @@ def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobSizing]:
 
 
 def job_sizing(job: Mapping[str, Any]) -> JobSizing:
+    """A job definition's size; a definition that cannot be read is that job's ``problem`` (a
+    bulkhead: one odd job never stops the tick)."""
+    try:
+        return _job_sizing(job)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return JobSizing(str(job.get("Name")), None, None, 1, None, f"unreadable job definition: {exc}")
+
+
+def _job_sizing(job: Mapping[str, Any]) -> JobSizing:
     connections = (job.get("Connections") or {}).get("Connections") or []
     max_runs = int((job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1))
     try:
         size = run_size(job.get("WorkerType"), job.get("NumberOfWorkers"), job.get("MaxCapacity"))
     except (UnknownWorkerType, ValueError) as exc:
         return JobSizing(job["Name"], None, None, max_runs, connections[0] if connections else None, str(exc))
-    return JobSizing(job["Name"], size.dpus, size.ips, max_runs, connections[0] if connections else None)
+    timeout = job.get("Timeout")
+    return JobSizing(
+        job["Name"],
+        size.dpus,
+        size.ips,
+        max_runs,
+        connections[0] if connections else None,
+        timeout_minutes=int(timeout) if isinstance(timeout, int) and timeout > 0 else None,
+    )
 
 
-def connection_subnets(glue: Any, connections: Iterable[str]) -> dict[str, str | None]:
-    """A VPC job runs in the subnet of its first connection."""
+def connection_subnets(
+    glue: Any, connections: Iterable[str], unreadable: dict[str, str] | None = None
+) -> dict[str, str | None]:
+    """A VPC job runs in the subnet of its first connection. A connection that cannot be read is
+    left out and named in ``unreadable`` (its jobs wait this tick; the others go on)."""
     subnets: dict[str, str | None] = {}
     for name in sorted(set(connections)):
         try:
@@ -109,8 +139,15 @@ def connection_subnets(glue: Any, connections: Iterable[str]) -> dict[str, str |
             subnets[name] = requirements.get("SubnetId")
         except ClientError as exc:
             if error_code(exc) != "EntityNotFoundException":
-                raise
+                if unreadable is None:
+                    raise
+                unreadable[name] = f"connection {name}: {error_code(exc)}"
+                continue
             subnets[name] = None
+        except BotoCoreError as exc:
+            if unreadable is None:
+                raise
+            unreadable[name] = f"connection {name}: {type(exc).__name__}"
     return subnets
 
 
@@ -124,8 +161,22 @@ def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInf
     ids = sorted(set(subnet_ids))
     if not ids:
         return {}
+    try:
+        found = ec2.describe_subnets(SubnetIds=ids)["Subnets"]
+    except ClientError as exc:
+        if len(ids) == 1 or error_code(exc) in THROTTLING:
+            raise
+        # One bad subnet id (deleted) fails the whole call: ask one at a time, leave out the bad ones
+        # (jobs in a subnet left out wait; the caller checks).
+        found = []
+        for subnet_id in ids:
+            try:
+                found += ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+            except ClientError as one:
+                if error_code(one) in THROTTLING:
+                    raise
     infos = {}
-    for subnet in ec2.describe_subnets(SubnetIds=ids)["Subnets"]:
+    for subnet in found:
         size = ipaddress.ip_network(subnet["CidrBlock"]).num_addresses
         infos[subnet["SubnetId"]] = SubnetInfo(
             available=int(subnet["AvailableIpAddressCount"]),
@@ -138,10 +189,11 @@ def describe_subnets(ec2: Any, subnet_ids: Iterable[str]) -> dict[str, SubnetInf
 class JobRuns:
     """What Glue says about one job's recent runs.
 
-    ``complete`` is True when the pages read reached one holding only finished runs (or the end
-    of the list): every active run of the job is then in ``active``. Runs are listed newest
-    first, so an active run older than a page of finished runs is not seen (the ledger's own
-    active rows cover the runs the framework knows; the README says what cannot be seen).
+    ``complete`` is True when the pages read reached the end of the list or a run started before
+    the job's horizon (``horizon``): every active run of the job is then in ``active``. Glue lists
+    runs newest first, so every run not read started even earlier, and a run that started more
+    than the job's Timeout (plus ``TIMEOUT_SLACK``) ago has ended. (Stopping at the first page of
+    finished runs, as before, missed a long run behind 200 newer finished ones.)
     ``readable`` is False when Glue could not be read (throttled past the client's retries).
     """
 
@@ -152,6 +204,7 @@ class JobRuns:
     complete: bool = True
     readable: bool = True
     calls: int = 0
+    problem: str | None = None  # why it is not readable
 
     def state_of(self, run_id: str) -> RunDetails | None:
         for run in self.active:
@@ -166,12 +219,25 @@ class JobRuns:
         return None
 
 
+def horizon(now: datetime, timeout_minutes: int | None) -> datetime:
+    """Runs of a job that started before this have ended (Glue stops a run at its Timeout)."""
+    return now - timedelta(minutes=timeout_minutes or DEFAULT_TIMEOUT_MINUTES) - TIMEOUT_SLACK
+
+
 def read_job_runs(
-    glue: Any, job_name: str, max_pages: int = MAX_RUN_PAGES, limiter: RateLimiter | None = None
+    glue: Any,
+    job_name: str,
+    max_pages: int = MAX_RUN_PAGES,
+    now: datetime | None = None,
+    timeout_minutes: int | None = None,
+    limiter: RateLimiter | None = None,
 ) -> JobRuns:
-    """The job's active runs as Glue reports them: GetJobRuns pages, newest first, until the first
-    page with only finished runs (usually the first page: one call per job). Each page waits for
+    """The job's active runs as Glue reports them: GetJobRuns pages, newest first (GetJobRuns:
+    "returns the job runs in chronological order, with the newest jobs returned first"), until a
+    run started before the job's ``horizon`` or the end of the list: one call for a job with fewer
+    than 200 runs within its Timeout. ``now`` defaults to the domain clock. Each page waits for
     ``limiter`` first."""
+    oldest_possible = horizon(now or clock.now(), timeout_minutes)
     active: list[RunDetails] = []
     finished: dict[str, RunDetails] = {}
     calls = 0
@@ -193,7 +259,8 @@ def read_job_runs(
                     active.append(run)
                 else:
                     finished[run.run_id] = run
-            if not any(is_active(run.state) for run in runs) or not page.get("NextToken"):
+            started = [run.started_on for run in runs if run.started_on is not None]
+            if not page.get("NextToken") or (started and min(started) < oldest_possible):
                 complete = True
                 break
             if calls >= max_pages:
@@ -202,9 +269,11 @@ def read_job_runs(
         code = error_code(exc)
         if code == "EntityNotFoundException":
             return JobRuns(job_name, calls=calls + 1)  # the job is gone: it runs nothing
-        if code in THROTTLING:
-            return JobRuns(job_name, complete=False, readable=False, calls=calls + 1)
-        raise
+        # Throttled past the retries, denied, or failing: this job is unreadable this tick (its
+        # ledger rows keep holding), the other jobs go on.
+        return JobRuns(job_name, complete=False, readable=False, calls=calls + 1, problem=code)
+    except (BotoCoreError, ValueError, KeyError, TypeError) as exc:  # a lost answer, or one we cannot read
+        return JobRuns(job_name, complete=False, readable=False, calls=calls + 1, problem=type(exc).__name__)
     request_ids = frozenset(
         run.request_id for run in (*active, *finished.values()) if run.request_id is not None
     )
@@ -217,20 +286,36 @@ def read_runs_of_jobs(
     *,
     readers: int = GLUE_READERS,
     limiter: RateLimiter | None = None,
+    now: datetime | None = None,
+    timeouts: Mapping[str, int | None] | None = None,
 ) -> dict[str, JobRuns]:
     """Every job's runs, ``readers`` jobs at a time, all under one rate ``limiter`` (default:
-    ``GLUE_READS_PER_SECOND``). boto3 clients are safe to share between threads."""
+    ``GLUE_READS_PER_SECOND``); ``timeouts``: each job's Timeout in minutes, for its paging horizon.
+    boto3 clients are safe to share between threads."""
     names = sorted(set(job_names))
     if not names:
         return {}
     limiter = limiter or RateLimiter(GLUE_READS_PER_SECOND)
+    timeouts = timeouts or {}
+    now = now or clock.now()  # read here: the readers' threads see one instant
     if readers <= 1 or len(names) == 1:
-        return {name: read_job_runs(glue, name, limiter=limiter) for name in names}
+        return {
+            name: read_job_runs(glue, name, MAX_RUN_PAGES, now, timeouts.get(name), limiter) for name in names
+        }
     with ThreadPoolExecutor(max_workers=min(readers, len(names)), thread_name_prefix="glue-read") as pool:
         # Each read runs in a copy of the caller's context (context variables: the logger's keys,
         # the tracer's segment, a test's identity), which threads do not inherit otherwise.
         futures = [
-            pool.submit(contextvars.copy_context().run, read_job_runs, glue, name, MAX_RUN_PAGES, limiter)
+            pool.submit(
+                contextvars.copy_context().run,
+                read_job_runs,
+                glue,
+                name,
+                MAX_RUN_PAGES,
+                now,
+                timeouts.get(name),
+                limiter,
+            )
             for name in names
         ]
         return {name: future.result() for name, future in zip(names, futures, strict=True)}

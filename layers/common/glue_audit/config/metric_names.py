@@ -42,6 +42,8 @@ DEFERRED = _name("DEFERRED")  # requests the policy deferred this tick, by bindi
 STUCK_CLAIMS = _name("STUCK_CLAIMS")
 RECONCILED_RUNS = _name("RECONCILED_RUNS")
 TICKS_SKIPPED = _name("TICKS_SKIPPED")  # another tick held the lease: this one planned nothing
+JOBS_SKIPPED = _name("JOBS_SKIPPED")  # jobs left for the next tick: an answer about them was unusable
+BAD_JOB_TAGS = _name("BAD_JOB_TAGS")  # jobs with a tag that could not be used (that part ignored)
 
 # Launcher.
 RUNS_STARTED = _name("RUNS_STARTED")

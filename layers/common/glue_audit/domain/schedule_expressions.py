@@ -17,6 +17,14 @@ Why not ``croniter``: its fields are Unix cron's (day of week 0-6 from Sunday, n
 sixth field that means seconds), so EventBridge's expressions would be read with different days.
 The grammar is small; the tests in ``tests/unit/test_schedule_expressions.py`` pin it.
 
+Why not ``pyawscron`` (1.0.7, Aug 2024, the AWS-specific cron library on PyPI; weighed for issue
+21): it reads EventBridge's fields and computes ``L`` and ``#``, which this parser refuses. But it
+too raises a bare ``ValueError`` on "²" (it would need the same wrapper as here), it adds a
+dependency to the Lambda layer for three features no job uses, and its errors do not name the
+field. This parser is kept: it raises ``ScheduleError`` only, for any input (``parse`` wraps the
+rest; ``tests/unit/test_parsers_total.py`` feeds it arbitrary Unicode with hypothesis), and digits
+are ASCII digits (``str.isdigit`` accepts "²" and "①", which ``int`` then refuses).
+
 Tag values: many AWS services accept only letters, digits, spaces and ``_ . : / = + - @`` in a
 tag value, which excludes ``( ) * ? ,``. A ``glue-audit:schedule`` tag may therefore hold the
 tag-safe spelling (``to_tag``; the Terraform writes it): ``rate 30 minutes``,
@@ -31,7 +39,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$")
+# ASCII digits only: ``\d`` and ``str.isdigit`` also accept "٣", "²" and "①", which EventBridge
+# refuses (and ``int`` refuses the last two, with a ValueError that is not a ScheduleError).
+RATE = re.compile(r"^rate\(\s*([0-9]+)\s+([a-z]+)\s*\)$", re.ASCII)
+NUMBER = re.compile(r"[0-9]{1,4}", re.ASCII)
 CRON = re.compile(r"^cron\((.*)\)$")
 UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 MONTHS = {
@@ -52,6 +63,9 @@ FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 )
 # A schedule that never fires within this many days of a time has no instant near it.
 SEARCH_DAYS = 366 * 8
+# The longest rate period accepted: EventBridge documents no maximum; this bound keeps every
+# instant computable (a period of 10**15 days overflows ``datetime``) and is far above any use.
+MAX_RATE_SECONDS = 3650 * 86400
 
 
 class ScheduleError(ValueError):
@@ -156,7 +170,21 @@ def from_tag(value: str) -> Schedule:
 
 
 def parse(expression: str) -> Schedule:
-    """The schedule of ``expression``; ``ScheduleError`` names what is wrong."""
+    """The schedule of ``expression``; ``ScheduleError`` names what is wrong, and nothing else
+    escapes for any input (a bulkhead: one job's tag must never stop the tick; the property test in
+    ``tests/unit/test_parsers_total.py`` feeds it arbitrary Unicode)."""
+    try:
+        return _parse(expression)
+    except ScheduleError:
+        raise
+    except (ValueError, ArithmeticError, IndexError, KeyError, TypeError) as exc:
+        # A hole in this parser, not a valid expression: refused with the cause, never a crash.
+        raise ScheduleError(
+            f"schedule {expression!r} could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _parse(expression: str) -> Schedule:
     if not isinstance(expression, str):
         raise ScheduleError(
             f"schedule must be text such as 'rate(30 minutes)', got {type(expression).__name__}"
@@ -179,6 +207,8 @@ def _rate(text: str) -> Rate:
     value, unit = int(match.group(1)), match.group(2)
     if value < 1:
         raise ScheduleError(f"{text!r}: the value must be 1 or more")
+    if value * UNITS.get(unit.removesuffix("s"), 1) > MAX_RATE_SECONDS:
+        raise ScheduleError(f"{text!r}: the period is longer than {MAX_RATE_SECONDS // 86400} days")
     singular = unit.removesuffix("s")
     if singular not in UNITS:
         raise ScheduleError(f"{text!r}: unit {unit!r} is not minute(s), hour(s) or day(s)")
@@ -230,7 +260,7 @@ def _part(text: str, part: str, name: str, low: int, high: int, names: dict[str,
     base, _, step_raw = part.partition("/")
     step = 1
     if step_raw:
-        if not step_raw.isdigit() or int(step_raw) < 1:
+        if not NUMBER.fullmatch(step_raw) or int(step_raw) < 1:
             raise ScheduleError(f"{text!r}: {name} step {step_raw!r} must be a whole number >= 1")
         step = int(step_raw)
     if base == "*":
@@ -246,7 +276,7 @@ def _part(text: str, part: str, name: str, low: int, high: int, names: dict[str,
 def _value(text: str, raw: str, name: str, low: int, high: int, names: dict[str, int]) -> int:
     if raw.upper() in names:
         return names[raw.upper()]
-    if not raw.isdigit():
+    if not NUMBER.fullmatch(raw):
         raise ScheduleError(f"{text!r}: {name} value {raw!r} is not a number from {low} to {high}")
     value = int(raw)
     if not low <= value <= high:

@@ -8,8 +8,14 @@ path as ``glue-audit submit`` (the job's priority and team tags, the same policy
   ``FIRST_LOOK_BACK``.
 * An on-success chain (``glue-audit:on-success-of``) submits one request for each job that
   declares it when a run of the upstream job is recorded SUCCEEDED, whoever records it: ingest
-  (the event) or the tick's reconciliation (a lost event repaired). A FAILED, TIMEOUT or STOPPED
-  run submits nothing.
+  (the event) or the tick's reconciliation (a lost event repaired, a stale claim's run adopted).
+  A FAILED, TIMEOUT or STOPPED run submits nothing.
+* Chains are never lost: the write that records a run SUCCEEDED also sets a durable marker on
+  the run (``RunItem.chain_pending``, the ``pending`` index's CHAIN partition). The recorder
+  settles it at once when it can read every managed job's tags (``settle_chain``: submit, then
+  clear the marker); when it cannot (GetTags throttled, a crash between the writes), the marker
+  stays and every tick settles the markers it finds once the tags are readable. Ingest never
+  fails an event for this, so the DLQ keeps only malformed events.
 
 Both are idempotent: the request id derives from the cause, (job, scheduled instant) or
 (job, upstream job, upstream run id), and the request is written with a conditional put, so
@@ -27,7 +33,8 @@ from glue_audit.aws.declarations import JobDeclaration
 from glue_audit.domain.schedule_expressions import due_instants
 from glue_audit.domain.states import RunState
 from glue_audit.flows import submission as requests
-from glue_audit.ledger.models import RequestItem
+from glue_audit.ledger import writes as ledger
+from glue_audit.ledger.models import RequestItem, RunItem
 
 FIRST_LOOK_BACK = timedelta(minutes=1)  # the scheduled tick's period
 SCHEDULE = "schedule"
@@ -62,6 +69,7 @@ class ScheduleOutcome:
     submitted: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # written by an earlier or concurrent tick
     missed: int = 0  # instants skipped by the catch-up rule
+    problems: dict[str, str] = field(default_factory=dict)  # job -> why its schedule was not evaluated
 
 
 def evaluate_schedules(
@@ -75,7 +83,11 @@ def evaluate_schedules(
     for decl in declarations.values():
         if decl.schedule is None:
             continue
-        instant, count = due_instants(decl.schedule, start, now)
+        try:
+            instant, count = due_instants(decl.schedule, start, now)
+        except (ValueError, ArithmeticError) as exc:  # bulkhead: this job's schedule only
+            outcome.problems[decl.job_name] = f"schedule {decl.schedule.expression!r} not evaluated: {exc}"
+            continue
         if instant is None:
             continue
         outcome.missed += count - 1
@@ -115,3 +127,22 @@ def submit_on_success(
         if requests.write_request_once(item):
             written.append(request_id)
     return written
+
+
+def settle_chain(declarations: Mapping[str, JobDeclaration], run: RunItem, now: datetime) -> list[str]:
+    """Decide the chain of a run recorded SUCCEEDED: its downstream requests (idempotent), then the
+    marker cleared. A crash between the two leaves the marker, and the next settlement submits
+    nothing new. Returns the request ids written now."""
+    written = submit_on_success(declarations, run.job_name, run.run_id, run.state, now)
+    ledger.clear_chain_marker(run)
+    return written
+
+
+def settle_pending_chains(declarations: Mapping[str, JobDeclaration], now: datetime) -> tuple[list[str], int]:
+    """Settle every run whose chain marker is set (the tick, with every job's tags read).
+    Returns the request ids written and the number of runs settled."""
+    written: list[str] = []
+    runs = ledger.runs_with_chain_pending()
+    for run in runs:
+        written += settle_chain(declarations, run, now)
+    return written, len(runs)

@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import glue
 from glue_audit.aws.clients import error_code
-from glue_audit.aws.declarations import JobDeclaration
+from glue_audit.aws.declarations import JobDeclaration, TagsUnreadable
+from glue_audit.aws.observability import logger
 from glue_audit.config.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
 from glue_audit.domain import validation
 from glue_audit.domain.clock import now as utcnow
@@ -65,12 +66,26 @@ def parse_event(
 ) -> GlueJobEvent:
     """Validate one SQS message body holding an EventBridge event; the error names the problem.
 
-    ``now`` and ``window`` bound the event time (see ``glue_audit.domain.validation``)."""
+    ``now`` and ``window`` bound the event time (see ``glue_audit.domain.validation``). Only
+    ``InvalidGlueEvent`` escapes, for any body (property-tested with arbitrary Unicode)."""
+    try:
+        return _parse_event(body, now, window)
+    except InvalidGlueEvent:
+        raise
+    except (ValueError, TypeError, ArithmeticError, RecursionError, AttributeError) as exc:
+        raise InvalidGlueEvent(
+            f"message body could not be read ({type(exc).__name__}: {exc})"[:500]
+        ) from None
+
+
+def _parse_event(body: str, now: datetime, window: validation.TimeWindow) -> GlueJobEvent:
     validation.body_size(body)
     try:
         raw = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise InvalidGlueEvent(f"message body is not JSON: {exc}") from None
+    # ValueError: JSONDecodeError, and also an integer of more than 4,300 digits; RecursionError:
+    # deeply nested arrays (a 256 KiB body holds 260,000 of them).
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InvalidGlueEvent(f"message body is not JSON: {type(exc).__name__}: {exc}"[:500]) from None
     if not isinstance(raw, dict):
         raise InvalidGlueEvent(
             f"message body is JSON {type(raw).__name__}, expected an EventBridge event object"
@@ -164,18 +179,28 @@ def ingest(event: GlueJobEvent, glue_client: Any, declarations: Declarations | N
     terminal state new to it), one conditional write for the run and one conditional update of
     the request. Raises ``UnknownRun`` (nothing written) when Glue does not have the run.
 
-    When the ledger holds the run as SUCCEEDED after this event (changed now or before: a retry
-    after a crash between the two writes), the jobs declaring on-success-of its job get their
-    request, once per run (``chains.submit_on_success`` is a conditional put)."""
+    When the run's chain marker is set after this event (recorded SUCCEEDED now, or before: a
+    retry after a crash between the writes), the jobs declaring on-success-of its job get their
+    request and the marker is cleared (``chains.settle_chain``). When the declarations cannot be
+    read (GetTags throttled), the marker stays for the next tick: the event is not failed for it."""
     current = ledger.get_run(event.job_name, event.run_id)
     obs = observation(event, current, glue_lookup(glue_client))
+    declared: Mapping[str, JobDeclaration] | None = None
+    if declarations is not None and obs.state == RunState.SUCCEEDED:
+        try:
+            declared = declarations()
+        except (TagsUnreadable, ClientError, BotoCoreError) as exc:
+            logger.warning(
+                "tags unreadable; the run's chain marker stays for the next tick",
+                extra={"job_name": event.job_name, "run_id": event.run_id, "error": str(exc)[:300]},
+            )
+        else:  # no job declares on-success-of this one: no marker, no extra write
+            obs = replace(obs, chain_undecided=bool(chains.downstream_of(declared, event.job_name)))
     result = ledger.record_observation(obs, current, read_first=False)
     marked = ledger.mark_request_from_run(result.run) if result.changed else False
     chained: list[str] = []
-    if declarations is not None and result.run.state == RunState.SUCCEEDED:
-        chained = chains.submit_on_success(
-            declarations(), event.job_name, event.run_id, result.run.state, utcnow()
-        )
+    if declared is not None and result.run.chain_pending:
+        chained = chains.settle_chain(declared, result.run, utcnow())
     return IngestOutcome(
         job_name=event.job_name,
         run_id=event.run_id,

@@ -11,9 +11,9 @@ StartJobRun takes no idempotency token, so it is sent once per attempt by a clie
 retries (``aws.single_attempt_client``); reads keep their retries. When the outcome is unknown
 (read timeout, connection error, 5xx) it is settled by looking the run up, never by resending:
 found, the run is adopted; not found (yet), the marker stays and ``LaunchOutcomeUnknown`` is
-raised, so a retry of this launch (ASL Retry) or the claim reconciler looks again. A refusal
-(ConcurrentRunsExceeded, ResourceNumberLimitExceeded) puts the request back to PENDING only
-after checking that no run of it exists.
+raised, so a retry of this launch (ASL Retry) or the claim reconciler looks again. A capacity
+refusal (``NO_CAPACITY``) puts the request back to PENDING, without counting an attempt, only
+after checking that no run of it exists: "not now" is a wait, never a failure.
 
 (Powertools' idempotency utility is not used here on purpose: after a crash it lets the same
 payload run again once the in-progress record expires, which would start a second Glue run.)
@@ -44,6 +44,18 @@ from glue_audit.domain.errors import (
 from glue_audit.ledger import writes as ledger
 from glue_audit.ledger.models import RequestItem, RequestStatus
 
+# Glue's "not now" answers to StartJobRun (AWS Glue API reference, StartJobRun, Errors,
+# https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html, and the exceptions page,
+# https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-exceptions.html; read 2026-12-07):
+# * ConcurrentRunsExceededException, "Too many jobs are being run concurrently": the account's
+#   concurrent-runs quota or the job's MaxConcurrentRuns (ExecutionProperty: "An error is returned
+#   when this threshold is reached");
+# * ResourceNumberLimitExceededException, "A resource numerical limit was exceeded": the account's
+#   DPU quota (max DPUs used concurrently) among others.
+# Both are waits: the request goes back to PENDING with the reason and no attempt is counted.
+# StartJobRun documents no other capacity error: a subnet out of IPs is not a refusal but a run
+# that FAILS after starting (the request did launch; its run's error message says why), and a job
+# with JobRunQueuingEnabled is queued by Glue (state WAITING) instead of refused.
 NO_CAPACITY = frozenset({"ConcurrentRunsExceededException", "ResourceNumberLimitExceededException"})
 NEVER = frozenset(
     {"EntityNotFoundException", "InvalidInputException", "AccessDeniedException", "ValidationException"}
@@ -160,8 +172,10 @@ def _refused(
             run = ledger.record_launch(request, details, now)
             return {"request_id": request.request_id, "run_id": run.run_id, "outcome": "adopted"}
     final = code in NEVER
+    waits = code in NO_CAPACITY  # not a failure of the request: no attempt counted
+    reason = f"{'waiting: ' if waits else ''}Glue refused the run: {code}: {message}"
     returned = ledger.return_request(
-        request, f"Glue refused the run: {code}: {message}", now, max_attempts, final=final
+        request, reason, now, max_attempts, final=final, counts=not waits, marker=request.launching_at
     )
     if returned is None:
         raise ClaimLost(f"request {request.request_id} changed while recording Glue's refusal")
@@ -170,5 +184,5 @@ def _refused(
             f"request {request.request_id} failed after {returned.attempts} attempt(s): {code}: {message}"
         )
     raise LaunchDeferred(
-        f"request {request.request_id} back to PENDING (attempt {returned.attempts}): {code}: {message}"
+        f"request {request.request_id} back to PENDING ({returned.attempts} attempt(s) spent): {code}: {message}"
     )

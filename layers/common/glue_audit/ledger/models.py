@@ -9,6 +9,7 @@ run by (job name, run id)               get-item ``pk=JOB#<job>, sk=RUN#<run id>
 a job's runs, newest first, paginated   ``history`` GSI: ``job_name``, ``history_sk`` (start time)
 active runs and live claims             ``active`` sparse GSI: ``active_pk=ACTIVE`` (only while active)
 pending requests by priority then age   ``pending`` sparse GSI: ``pending_pk=PENDING`` (only while pending)
+runs whose chain is undecided           ``pending`` sparse GSI: ``pending_pk=CHAIN`` (SUCCEEDED, chain not yet submitted)
 a request and its runs                  ``by_request`` GSI: ``request_id``, ``sk``
 requests in a status, newest first      ``by_status`` GSI: ``status``, ``submitted_at`` (only requests
                                         carry both, so it holds requests only)
@@ -47,6 +48,9 @@ from glue_audit.domain.snapshot import CapacitySnapshot
 ACTIVE = "ACTIVE"
 ANALYSIS = "ANALYSIS"  # partition of the active index: finished runs whose insights are not in yet
 PENDING = "PENDING"
+# Partition of the pending index: SUCCEEDED runs whose on-success chain is not decided yet (the
+# durable marker of glue_audit.flows.chains; set in the same write that records SUCCEEDED).
+CHAIN = "CHAIN"
 
 
 def iso(moment: datetime) -> str:
@@ -208,6 +212,17 @@ class RunItem(LedgerItem, discriminator="run"):
     def set_history_time(self, started: datetime) -> None:
         self.history_sk = f"{iso(started)}#{self.run_id}"
 
+    @property
+    def chain_pending(self) -> bool:
+        """Recorded SUCCEEDED, and its on-success chain not decided yet (``glue_audit.flows.chains``)."""
+        return self.pending_pk == CHAIN
+
+    def mark_chain_pending(self, pending: bool) -> None:
+        if pending:
+            self.pending_pk, self.pending_sk = CHAIN, f"{self.job_name}#{self.run_id}"
+        else:
+            self.pending_pk = self.pending_sk = None
+
 
 class RequestStatus:
     PENDING = "PENDING"
@@ -272,9 +287,12 @@ class RequestItem(LedgerItem, discriminator="request"):
         self.updated_at = now
         self.set_status(RequestStatus.CLAIMED)
 
-    def to_returned(self, reason: str, now: datetime, max_attempts: int, *, final: bool = False) -> None:
-        """attempts + 1, claim cleared, back to PENDING, or FAILED when out of attempts or ``final``."""
-        self.attempts = int(self.attempts or 0) + 1
+    def to_returned(
+        self, reason: str, now: datetime, max_attempts: int, *, final: bool = False, counts: bool = True
+    ) -> None:
+        """attempts + 1 (unless the return is a wait that does not ``count``: Glue refused for lack of
+        capacity), claim cleared, back to PENDING, or FAILED when out of attempts or ``final``."""
+        self.attempts = int(self.attempts or 0) + (1 if counts else 0)
         self.last_reason = reason
         self.claim_token = None
         self.claimed_at = None

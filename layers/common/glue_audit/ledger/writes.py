@@ -3,6 +3,34 @@
 A run row keeps the greatest observation (see ``states.supersedes``). Every write is a
 ``save`` conditioned on the version that was read, so two writers racing on the same run cannot
 lose an update: the loser re-reads and re-decides.
+
+Fences (issue 21). Two writers may believe they own a request: the launcher (claim token T, about
+to call StartJobRun) and a tick that finds the claim stale. And two ticks may believe they hold
+the lease: one that ran past it and the one that took it over.
+
+*Claim fence.* Invariant: a request is never returned to PENDING (so never claimed and launched
+again) while a StartJobRun for its claim may still be in flight. Mechanism: the launcher writes
+``launching_at`` (the launch marker) before StartJobRun, conditioned on (CLAIMED, token T,
+version read); ``return_request`` writes PENDING conditioned on (CLAIMED, token T, the marker it
+judged, version read). Both are conditional puts on the same item, so DynamoDB orders them.
+Proof sketch: (a) return first: the token is cleared, so the launcher's marker write fails and it
+never calls StartJobRun (``ClaimLost``). (b) marker first: the version moved, so a return decided
+on the unmarked item fails its condition, re-reads, sees the marker and declines; the reconciler
+returns a marked claim only when the marker is older than ``stale_claim_seconds`` and no run of
+the request exists; the marker's invocation sent StartJobRun within its own Lambda timeout, which
+Terraform requires to be below ``stale_claim_seconds``, so that call has ended (its run, if any,
+is listed; Glue's listing lag is the one residual window, seconds against minutes). A re-set
+marker (a retry after a throttle) differs from the judged one, so the return declines again.
+
+*Lease fence.* Invariant: a tick that no longer holds the scheduler lease claims nothing.
+Mechanism: every claim is a transaction with a ConditionCheck on the lease item (holder = this
+tick, expiry after this tick's own clock: its start time plus the time it has run). Proof sketch:
+another tick takes the lease only after its expiry (conditional put on the lease's version) and
+then it is the holder; a claim of the old tick committed before that is within the old lease
+(expiry not passed by its own clock) and is carried by the active index like a crashed tick's
+claims; a claim after it fails the ConditionCheck (``LeaseLost``) and the old tick stops writing.
+Terraform also requires the capacity function's timeout to be below ``lease_seconds``, so a tick
+is normally dead before its lease ends; the fence covers clock skew and any future change.
 """
 
 from __future__ import annotations
@@ -12,14 +40,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
 
 from glue_audit.aws.glue import RunDetails
 from glue_audit.domain.clock import now as utcnow
 from glue_audit.domain.states import RunState, is_active, is_terminal, rank, supersedes
 from glue_audit.ledger import request_events
-from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem
+from glue_audit.ledger.models import CHAIN, LeaseItem, LedgerItem, RequestItem, RequestStatus, RunItem
 
 WRITE_ATTEMPTS = 5
 Item = TypeVar("Item", bound=LedgerItem)
@@ -33,12 +62,54 @@ def is_condition_failure(exc: PutError | UpdateError) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+class LeaseLost(RuntimeError):
+    """This tick's scheduler lease was taken over (or ran out by its own clock): it writes nothing more."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseFence:
+    """What a claim must find on the lease item: this holder, and an expiry after ``clock()``
+    (the tick's own clock: its start time plus the time it has run)."""
+
+    pk: str
+    sk: str
+    holder: str
+    clock: Callable[[], datetime]
+
+    def condition(self) -> Condition:
+        return (LeaseItem.holder == self.holder) & (LeaseItem.expires_at_epoch > self.clock().timestamp())
+
+
+def _fenced_save(item: LedgerItem, fence: LeaseFence, condition: Condition | None) -> None:
+    """``item.save(condition)`` in one transaction with a ConditionCheck on the lease."""
+    try:
+        with TransactWrite(connection=LedgerItem._get_connection().connection) as transaction:
+            transaction.condition_check(LeaseItem, fence.pk, fence.sk, condition=fence.condition())
+            transaction.save(item, condition=condition)
+    except TransactWriteError as exc:
+        reasons = (
+            exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+        )
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise LeaseLost(f"lease no longer held by {fence.holder}") from None
+        if reasons and len(reasons) > 1 and reasons[1] is not None:
+            raise PutError("conflict", cause=_ConditionFailed()) from None  # the item moved: re-read
+        raise
+
+
+class _ConditionFailed(Exception):
+    """Stands for DynamoDB's ConditionalCheckFailedException inside a cancelled transaction."""
+
+    response = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "transaction item conflict"}}
+
+
 def save_with_retry(
     current: Item | None,
     read: Callable[[], Item | None],
     change: Callable[[Item | None], Item | None],
     what: str,
     condition: Condition | None = None,
+    fence: LeaseFence | None = None,
 ) -> tuple[Item | None, bool]:
     """The one optimistic write of the ledger: ``change`` the item as read and save it conditioned
     on its version (and ``condition``); when another writer got there first, re-read and decide
@@ -51,7 +122,10 @@ def save_with_retry(
         if updated is None:
             return item, False
         try:
-            updated.save(condition=condition)
+            if fence is None:
+                updated.save(condition=condition)
+            else:
+                _fenced_save(updated, fence, condition)
             return updated, True
         except PutError as exc:
             if not is_condition_failure(exc):
@@ -70,6 +144,9 @@ class Observation:
     observed_at: datetime
     details: RunDetails | None = None
     delay_notified: bool = False
+    # A SUCCEEDED observation leaves the chain marker unless the recorder already knows no job
+    # declares on-success-of this one (glue_audit.flows.chains).
+    chain_undecided: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +161,26 @@ def get_run(job_name: str, run_id: str) -> RunItem | None:
         return RunItem.get(*RunItem.key(job_name, run_id))
     except RunItem.DoesNotExist:
         return None
+
+
+def clear_chain_marker(run: RunItem) -> RunItem:
+    """The run's on-success chain is decided (its requests written): drop the marker."""
+
+    def change(row: RunItem | None) -> RunItem | None:
+        if row is None or not row.chain_pending:
+            return None
+        row.mark_chain_pending(False)
+        return row
+
+    saved, _ = save_with_retry(
+        run, lambda: get_run(run.job_name, run.run_id), change, f"run {run.job_name}/{run.run_id}"
+    )
+    return saved or run
+
+
+def runs_with_chain_pending() -> list[RunItem]:
+    """SUCCEEDED runs whose chain is undecided (the ``pending`` index's CHAIN partition)."""
+    return [item for item in LedgerItem.pending_index.query(CHAIN) if isinstance(item, RunItem)]
 
 
 def new_run(job_name: str, run_id: str, state: RunState, observed_at: datetime) -> RunItem:
@@ -139,6 +236,10 @@ def apply_details(run: RunItem, details: RunDetails) -> None:
 def _apply(run: RunItem, obs: Observation, now: datetime) -> bool:
     changed = False
     if supersedes(obs.state, obs.observed_at, run.state, run.state_at):
+        if obs.state == RunState.SUCCEEDED and run.state != RunState.SUCCEEDED and obs.chain_undecided:
+            # The durable chain marker, in the write that records the success: whoever records it
+            # (ingest, a repair, an adoption) and whatever fails next, a tick settles the chain.
+            run.mark_chain_pending(True)
         run.state, run.state_rank, run.state_at = str(obs.state), rank(obs.state), obs.observed_at
         run.mark_active(is_active(obs.state))
         changed = True
@@ -165,6 +266,7 @@ def merge(run: RunItem | None, obs: Observation, now: datetime) -> tuple[RunItem
     """Pure part of recording: the row after ``obs``, and whether it changed."""
     if run is None:
         run = new_run(obs.job_name, obs.run_id, obs.state, obs.observed_at)
+        run.mark_chain_pending(obs.state == RunState.SUCCEEDED and obs.chain_undecided)
         _apply(run, obs, now)
         return run, True
     return run, _apply(run, obs, now)
@@ -313,37 +415,58 @@ def read_request(request_id: str) -> RequestItem | None:
 
 
 def claim_request(
-    request: RequestItem, tick_id: str, dpus: float, ips: int, subnet_id: str | None, now: datetime
+    request: RequestItem,
+    token: str,
+    dpus: float,
+    ips: int,
+    subnet_id: str | None,
+    now: datetime,
+    fence: LeaseFence | None = None,
 ) -> bool:
-    """PENDING -> CLAIMED by this tick, conditional on the version read (a cancel wins)."""
+    """PENDING -> CLAIMED with the fencing ``token``, conditional on the version read (a cancel
+    wins) and, with a ``fence``, on the lease still being this tick's (else ``LeaseLost``)."""
 
     def change(current: RequestItem | None) -> RequestItem | None:
         if current is None or current.status != RequestStatus.PENDING:
             return None
-        current.to_claimed(tick_id, dpus, ips, subnet_id, now)
+        current.to_claimed(token, dpus, ips, subnet_id, now)
         return current
 
-    saved, written = save_with_retry(request, lambda: read_request(request.request_id), change, "claim")
+    saved, written = save_with_retry(
+        request, lambda: read_request(request.request_id), change, "claim", fence=fence
+    )
     if written and saved is not None:
-        request_events.record(saved.request_id, "claimed", now, request=saved, reason=f"tick {tick_id}")
+        request_events.record(saved.request_id, "claimed", now, request=saved, reason=f"claim {token}")
     return written
 
 
 def return_request(
-    request: RequestItem, reason: str, now: datetime, max_attempts: int, *, final: bool = False
+    request: RequestItem,
+    reason: str,
+    now: datetime,
+    max_attempts: int,
+    *,
+    final: bool = False,
+    counts: bool = True,
+    marker: datetime | None = None,
 ) -> RequestItem | None:
-    """A claim that produced no run: attempts + 1, the claim cleared, back to PENDING (FAILED after
-    ``max_attempts``, or at once when ``final``). Applies only while the request is still held by
-    the same claim and no run of it is known; returns the request as written, else None (it changed
-    hands: launched, cancelled or re-claimed, and its new owner settles it)."""
+    """A claim that produced no run: attempts + 1 (not when ``counts`` is False: a capacity
+    refusal is a wait, not a failure of the request), the claim cleared, back to PENDING (FAILED
+    after ``max_attempts``, or at once when ``final``). Applies only while the request is still held
+    by the same claim and no run of it is known; returns the request as written, else None (it
+    changed hands: launched, cancelled or re-claimed, and its new owner settles it).
+
+    The claim fence (module docstring): it applies only while the launch marker is exactly
+    ``marker``, the one the caller judged (None: no launch began). A launch that marked the
+    request since then may have a StartJobRun in flight: the return declines."""
     token = request.claim_token
 
     def change(current: RequestItem | None) -> RequestItem | None:
         if current is None or current.status != RequestStatus.CLAIMED or current.claim_token != token:
             return None
-        if current.run_id:
+        if current.run_id or current.launching_at != marker:
             return None
-        current.to_returned(reason, now, max_attempts, final=final)
+        current.to_returned(reason, now, max_attempts, final=final, counts=counts)
         return current
 
     saved, written = save_with_retry(

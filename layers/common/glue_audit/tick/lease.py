@@ -1,5 +1,9 @@
 """The scheduler lease: one tick at a time plans and claims capacity.
 
+A tick that lost its lease writes nothing more: every claim is fenced by the lease (``fence``;
+the invariant and its proof sketch are in ``glue_audit.ledger.writes``), and the release is
+conditional on the version the tick took, so a taken-over lease is never overwritten.
+
 The lease item also carries the claims of the last ticks (``recent_claims``): the next tick reads
 those requests with a strongly consistent get, so a claim counts even before the (eventually
 consistent) active index shows it, and stops counting as soon as its request is no longer
@@ -8,7 +12,8 @@ CLAIMED (launched, refused, released or failed).
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError
@@ -41,6 +46,15 @@ def acquire_lease(holder: str, now: datetime, seconds: int) -> LeaseItem | None:
             return None
         raise
     return lease
+
+
+def fence(lease: LeaseItem, now: datetime) -> ledger.LeaseFence:
+    """The condition each claim of the tick holding ``lease`` must meet: still the holder, and the
+    expiry still ahead by the tick's own clock (``now``, when it started, plus the time since)."""
+    started = time.monotonic()
+    return ledger.LeaseFence(
+        lease.pk, lease.sk, lease.holder, lambda: now + timedelta(seconds=time.monotonic() - started)
+    )
 
 
 def carried_claims(lease: LeaseItem, now: datetime) -> list[dict[str, Any]]:

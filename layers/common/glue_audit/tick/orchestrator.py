@@ -15,17 +15,15 @@ those claims as used capacity and cannot over-commit.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from glue_audit.aws import estate
-from glue_audit.aws.declarations import JobDeclaration, TagReader
-from glue_audit.aws.glue import RunDetails
+from glue_audit.aws.declarations import TagRead, TagReader
 from glue_audit.aws.observability import logger
 from glue_audit.aws.quotas import AccountQuotas, read_quotas
 from glue_audit.config.settings import Settings
@@ -52,7 +50,7 @@ from glue_audit.ledger.models import (
     SnapshotItem,
 )
 from glue_audit.tick import coverage
-from glue_audit.tick.lease import acquire_lease, carried_claims, release_lease
+from glue_audit.tick.lease import acquire_lease, carried_claims, fence, release_lease
 from glue_audit.tick.reconcile import ReconcileStats, adopt_unknown_runs, reconcile_claims, reconcile_runs
 from glue_audit.tick.usage import Holding, SubnetView, holding_of_claim, holding_of_run, measure, with_unheld
 
@@ -84,7 +82,10 @@ class TickStats(ReconcileStats):
     scheduled_requests: int = 0  # submitted by schedules this tick
     missed_instants: int = 0  # schedule instants skipped by the catch-up rule
     chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
+    chains_settled: int = 0  # runs whose chain marker this tick settled
+    lease_lost: bool = False  # the lease was taken over mid-tick: claiming stopped, nothing more written
     bad_declarations: int = 0  # jobs whose schedule/chain tags could not be used
+    unreadable_tags: int = 0  # jobs whose tags could not be read this tick
 
 
 @dataclass
@@ -126,10 +127,17 @@ def _plan_and_claim(
 ) -> TickResult:
     stats = TickStats()
     quotas = read_quotas(clients.service_quotas, settings)
-    declarations = _declarations(clients, settings, now, stats)
-    if declarations is not None:  # unreadable tags: the cursor stays, the next tick evaluates
-        scheduled = chains.evaluate_schedules(declarations, lease.schedule_cursor, now)
-        lease.schedule_cursor = scheduled.cursor
+    tag_read = _declarations(clients, settings, now, stats)
+    declarations = tag_read.declarations if not tag_read.unreadable else None
+    if tag_read.declarations:
+        scheduled = chains.evaluate_schedules(tag_read.declarations, lease.schedule_cursor, now)
+        for job_name, why in scheduled.problems.items():  # its schedule only: its requests still run
+            logger.warning("schedule not evaluated", extra={"job_name": job_name, "problem": why})
+            stats.bad_declarations += 1
+        # Some job's tags unreadable: the cursor stays, so its instants are still due next tick
+        # (the others' are submitted again as no-ops: the request id is the instant's).
+        if not tag_read.unreadable:
+            lease.schedule_cursor = scheduled.cursor
         stats.scheduled_requests = len(scheduled.submitted)
         stats.missed_instants = scheduled.missed
         if scheduled.submitted or scheduled.missed:
@@ -137,13 +145,6 @@ def _plan_and_claim(
                 "scheduled requests submitted",
                 extra={"request_ids": scheduled.submitted, "missed_instants": scheduled.missed},
             )
-
-    def on_finished(details: RunDetails) -> None:
-        if declarations:
-            written = chains.submit_on_success(
-                declarations, details.job_name, details.run_id, details.state, now
-            )
-            stats.chained_requests += len(written)
 
     active_items = list(LedgerItem.active_index.query(ACTIVE))
     runs = [item for item in active_items if isinstance(item, RunItem)]
@@ -157,7 +158,14 @@ def _plan_and_claim(
     busy = {r.job_name for r in [*runs, *claims, *pending_items]}
     busy |= {c["job_name"] for c in carried_claims(lease, now)}
     watched = coverage.jobs_to_read(busy, settings.managed_jobs, now)
-    views = estate.read_runs_of_jobs(clients.glue, watched)
+    # Job definitions first: each job's Timeout bounds how far back its runs are read.
+    jobs = estate.load_jobs(clients.glue, watched)
+    views = estate.read_runs_of_jobs(
+        clients.glue, watched, now=now, timeouts={n: j.timeout_minutes for n, j in jobs.items()}
+    )
+    for view in views.values():
+        if not view.readable:  # its ledger rows keep holding; its requests wait (usage unknown)
+            stats.skip(view.job_name, f"GetJobRuns unreadable: {view.problem}")
     stats.jobs_watched = len(views)
     stats.glue_calls = sum(v.calls for v in views.values())
     settled = {r.request_id for r in [*claims, *pending_items]}
@@ -165,25 +173,46 @@ def _plan_and_claim(
     carried = _carried_requests(lease, now, settled)
     stats.items_read += len(active_items) + len(pending_items) + len(carried) + 1  # + the lease
 
-    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats, on_finished)
+    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats)
     claims, adopted = reconcile_claims(claims, views, clients.glue, now, settings, stats)
     known = {(r.job_name, r.run_id) for r in [*runs, *adopted]}
     held_runs += adopted + adopt_unknown_runs(views, known, now, stats)
+    # Chains of runs recorded SUCCEEDED (repaired above, or by an ingest that could not read the
+    # tags or died): settled once every managed job's tags are readable, else next tick.
+    if declarations is not None:
+        chained, stats.chains_settled = chains.settle_pending_chains(declarations, now)
+        stats.chained_requests += len(chained)
     # A released claim, or a request a repaired run's chain submitted, is planned in this same tick.
     if stats.released_claims or stats.chained_requests:
         pending_items = [
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
 
-    jobs = estate.load_jobs(clients.glue, {r.job_name for r in held_runs} | watched)
-    subnet_of = estate.connection_subnets(clients.glue, [j.connection for j in jobs.values() if j.connection])
+    unloaded = {r.job_name for r in held_runs} - watched
+    if unloaded:
+        jobs = {**jobs, **estate.load_jobs(clients.glue, unloaded)}
+    unreadable_connections: dict[str, str] = {}
+    subnet_of = estate.connection_subnets(
+        clients.glue, [j.connection for j in jobs.values() if j.connection], unreadable_connections
+    )
     holdings = _holdings(held_runs, claims, carried, views, jobs, subnet_of)
     subnets = estate.describe_subnets(
         clients.ec2, [s for s in subnet_of.values() if s] + [h.subnet_id for h in holdings if h.subnet_id]
     )
+    for info in jobs.values():
+        subnet = subnet_of.get(info.connection) if info.connection else None
+        if info.connection in unreadable_connections:
+            stats.skip(info.name, unreadable_connections[info.connection])
+        elif subnet and subnet not in subnets:
+            stats.skip(info.name, f"subnet {subnet} of connection {info.connection} cannot be described")
 
     pending: list[policy.PendingRequest] = []
     for request in pending_items:
+        if request.job_name in stats.skipped_jobs:
+            reason = f"waiting: job skipped this tick ({stats.skipped_jobs[request.job_name]})"
+            if request.last_reason != reason:
+                ledger.note_wait(request, reason, "skipped", now)
+            continue
         job = jobs.get(request.job_name)
         problem = (
             f"Glue job {request.job_name!r} no longer exists"
@@ -217,11 +246,23 @@ def _plan_and_claim(
 
     by_id = {r.request_id: r for r in pending_items}
     launches = []
+    lease_fence = fence(lease, now)
     for launch in decided.launches[: settings.max_launches_per_tick]:
         request = by_id[launch.request_id]
-        if ledger.claim_request(request, tick_id, launch.dpus, launch.ips, launch.subnet_id, now):
+        token = f"{tick_id}:{secrets.token_hex(4)}"  # the claim's fencing token (ledger.writes)
+        try:
+            claimed = ledger.claim_request(
+                request, token, launch.dpus, launch.ips, launch.subnet_id, now, lease_fence
+            )
+        except ledger.LeaseLost:
+            # Another tick holds the lease now and plans on its own reads: claim nothing more. The
+            # claims made so far were made under the lease and are launched.
+            logger.warning("lease lost mid-tick; this tick stops writing", extra={"tick_id": tick_id})
+            stats.lease_lost = True
+            break
+        if claimed:
             launches.append(
-                {"request_id": request.request_id, "claim_token": tick_id, "job_name": request.job_name}
+                {"request_id": request.request_id, "claim_token": token, "job_name": request.job_name}
             )
             claims_made.append(
                 {
@@ -234,7 +275,7 @@ def _plan_and_claim(
                     "at": now.timestamp(),
                 }
             )
-    for deferral in decided.deferrals:
+    for deferral in decided.deferrals if not stats.lease_lost else ():
         note_deferral(by_id[deferral.request_id], deferral, now)
 
     snapshot = build_snapshot(
@@ -252,31 +293,32 @@ def _plan_and_claim(
         by_id,
         views,
     )
-    SnapshotItem(
-        *SnapshotItem.key(now, tick_id),
-        taken_at=now,
-        data=snapshot.to_item(),
-        expires_at=now + timedelta(days=settings.snapshot_ttl_days),
-        updated_at=now,
-    ).save()
+    if not stats.lease_lost:  # the tick holding the lease writes the snapshot
+        SnapshotItem(
+            *SnapshotItem.key(now, tick_id),
+            taken_at=now,
+            data=snapshot.to_item(),
+            expires_at=now + timedelta(days=settings.snapshot_ttl_days),
+            updated_at=now,
+        ).save()
     return TickResult(tick_id, launches, snapshot, decided, stats)
 
 
-def _declarations(
-    clients: Clients, settings: Settings, now: datetime, stats: TickStats
-) -> dict[str, JobDeclaration] | None:
-    """What the managed jobs declare in their tags; None when Glue's tags cannot be read."""
+def _declarations(clients: Clients, settings: Settings, now: datetime, stats: TickStats) -> TagRead:
+    """What the managed jobs declare in their tags, job by job: a job whose tags cannot be read is
+    named in ``unreadable`` (its schedule waits), a bad tag is that job's problem (that part ignored)."""
     assert clients.tags is not None
-    try:
-        declarations = clients.tags.declarations(settings.managed_jobs, now)
-    except (ClientError, BotoCoreError) as exc:
-        logger.warning("could not read the jobs' tags; schedules wait", extra={"error": str(exc)})
-        return None
-    for decl in declarations.values():
+    read = clients.tags.read(settings.managed_jobs, now)
+    for job_name, error in read.unreadable.items():
+        logger.warning(
+            "could not read the job's tags; its schedule waits", extra={"job_name": job_name, "error": error}
+        )
+    for decl in read.declarations.values():
         for problem in decl.problems:
             logger.warning("bad job tag", extra={"job_name": decl.job_name, "problem": problem})
-    stats.bad_declarations = sum(1 for d in declarations.values() if d.problems)
-    return declarations
+    stats.bad_declarations = sum(1 for d in read.declarations.values() if d.problems)
+    stats.unreadable_tags = len(read.unreadable)
+    return read
 
 
 def _holdings(

@@ -9,17 +9,20 @@
   or by a launcher that has not recorded them yet) are adopted: written as ``origin=external``
   unless they carry a request id, and counted in the same tick.
 * Claims older than ``stale_claim_seconds`` are settled: their run is adopted if Glue has one,
-  else the claim goes back to PENDING (or FAILED after too many attempts).
+  else the claim goes back to PENDING (or FAILED after too many attempts). A claim whose launch
+  marker is younger than ``stale_claim_seconds`` is never returned (its StartJobRun may be in
+  flight), and the return is fenced against a marker written since it was read (the claim fence:
+  invariant and proof sketch in ``glue_audit.ledger.writes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import glue as glue_access
 from glue_audit.aws.clients import error_code
@@ -38,6 +41,18 @@ class ReconcileStats:
     adopted_runs: int = 0  # active runs Glue lists that the ledger did not hold
     released_claims: int = 0
     adopted_claims: int = 0
+    # Bulkhead: jobs left as they were this tick because an answer about them could not be used
+    # (job name -> reason; logged, and counted in the JobsSkipped metric).
+    skipped_jobs: dict[str, str] = field(default_factory=dict)
+
+    def skip(self, job_name: str, reason: str) -> None:
+        if job_name not in self.skipped_jobs:
+            logger.warning("job skipped this tick", extra={"job_name": job_name, "reason": reason})
+        self.skipped_jobs.setdefault(job_name, reason)
+
+
+# What may go wrong asking Glue about one job or run: a refusal, a lost answer, an answer we cannot read.
+ONE_JOB_FAULTS = (ClientError, BotoCoreError, ValueError, KeyError, TypeError)
 
 
 def _observation(details: glue_access.RunDetails, now: datetime) -> ledger.Observation:
@@ -52,11 +67,6 @@ def _record(obs: ledger.Observation, run: RunItem | None) -> RunItem:
     return result.run
 
 
-# Called with a finished run before its repair is written (glue_audit.flows.chains submits the
-# on-success requests; idempotent, so a repair retried after a crash submits nothing new).
-OnFinished = Callable[[glue_access.RunDetails], object]
-
-
 def reconcile_runs(
     runs: list[RunItem],
     views: Mapping[str, JobRuns],
@@ -64,11 +74,11 @@ def reconcile_runs(
     now: datetime,
     settings: Settings,
     stats: ReconcileStats,
-    on_finished: OnFinished | None = None,
 ) -> list[RunItem]:
     """The ledger's active runs that still hold capacity: those Glue lists as active, and those
     Glue's listing did not cover and that are still active (looked up once the ledger has not heard
-    of them for ``stale_run_seconds``). A repair calls ``on_finished`` first."""
+    of them for ``stale_run_seconds``). A repair to SUCCEEDED sets the run's chain marker in the
+    same write (``glue_audit.flows.chains`` settles it)."""
     stale_before = now - timedelta(seconds=settings.stale_run_seconds)
     holding = []
     for run in runs:
@@ -83,8 +93,6 @@ def reconcile_runs(
             stats.reconciled_runs += 1
             ended = details.completed_on or now
             if ended <= stale_before:  # its terminal event is lost (or very late): repair
-                if on_finished is not None:
-                    on_finished(details)
                 _record(_observation(details, now), run)
                 stats.repaired_runs += 1
                 logger.info(
@@ -98,9 +106,11 @@ def reconcile_runs(
             continue
         try:
             found: glue_access.RunDetails | None = glue_access.get_job_run(glue, run.job_name, run.run_id)
-        except ClientError as exc:
-            if error_code(exc) != "EntityNotFoundException":
-                raise
+        except ONE_JOB_FAULTS as exc:
+            if not isinstance(exc, ClientError) or error_code(exc) != "EntityNotFoundException":
+                stats.skip(run.job_name, f"GetJobRun {run.run_id}: {type(exc).__name__}: {exc}"[:300])
+                holding.append(run)  # cannot tell: it keeps holding, the next tick asks again
+                continue
             found = None
         if found is None:
             logger.warning(
@@ -108,8 +118,6 @@ def reconcile_runs(
             )
             run = _record(ledger.Observation(run.job_name, run.run_id, RunState.ERROR, now), run)
         else:
-            if on_finished is not None and is_terminal(found.state):
-                on_finished(found)
             run = _record(_observation(found, now), run)
         if run.active_pk == ACTIVE:
             holding.append(run)
@@ -168,6 +176,11 @@ def reconcile_claims(
         if claim.claimed_at is None or claim.claimed_at >= stale_before:
             live.append(claim)
             continue
+        if claim.launching_at is not None and claim.launching_at >= stale_before:
+            # A launch began less than stale_claim_seconds ago: its StartJobRun may be in flight
+            # (the claim fence, glue_audit.ledger.writes). Wait until it has surely ended.
+            live.append(claim)
+            continue
         view = views.get(claim.job_name)
         if view is not None and not view.readable:
             live.append(claim)  # cannot tell whether it started: keep holding, decide next tick
@@ -176,9 +189,11 @@ def reconcile_claims(
         if details is None:
             try:
                 details = glue_access.find_run_for_request(glue, claim.job_name, claim.request_id)
-            except ClientError as exc:
-                if error_code(exc) != "EntityNotFoundException":
-                    raise
+            except ONE_JOB_FAULTS as exc:
+                if not isinstance(exc, ClientError) or error_code(exc) != "EntityNotFoundException":
+                    stats.skip(claim.job_name, f"finding the run of {claim.request_id}: {type(exc).__name__}")
+                    live.append(claim)
+                    continue
                 details = None
         if details is not None:
             run = ledger.record_launch(claim, details, now)
@@ -187,7 +202,11 @@ def reconcile_claims(
             if run.active_pk == ACTIVE:
                 adopted.append(run)
         elif ledger.return_request(
-            claim, "claim expired without a run; retrying", now, settings.max_launch_attempts
+            claim,
+            "claim expired without a run; retrying",
+            now,
+            settings.max_launch_attempts,
+            marker=claim.launching_at,  # declines if a launch marked it since this read
         ):
             stats.released_claims += 1
             logger.info("released a stale claim", extra={"request_id": claim.request_id})
