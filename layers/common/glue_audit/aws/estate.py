@@ -65,6 +65,8 @@ class RateLimiter:
             self._next = at
         if at > now:
             self._sleep(at - now)
+
+
 # A job's Timeout when its definition gives none: "When the value is left blank, the timeout is
 # defaulted to 2880 minutes" (JobRun.Timeout, AWS Glue API reference; batch jobs may not exceed
 # 10080 minutes).
