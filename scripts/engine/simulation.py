@@ -292,7 +292,7 @@ def submit_api(names: ResourceNames) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in (API_URL_VARIABLE, TEAMS_VARIABLE)}
     with LocalFunctionUrl([identity], names).running() as server:
         os.environ[API_URL_VARIABLE] = server.url
-        os.environ.setdefault(TEAMS_VARIABLE, json.dumps(teams))
+        os.environ[TEAMS_VARIABLE] = json.dumps(teams)  # this scenario's team, whatever the shell had
         try:
             yield
         finally:

@@ -20,7 +20,7 @@ def _new_shell_path() -> str:
 def test_a_new_shell_finds_glue_audit_after_sourcing_the_env_file(tmp_path: Path) -> None:
     env_file = tmp_path / "env"
     # As scripts/sandbox.py writes it (that module is not imported: it sets the sandbox's environment).
-    env_file.write_text("\n".join(env_lines(Emulator())) + "\n")
+    env_file.write_text("\n".join(env_lines(Emulator(), "http://127.0.0.1:4599")) + "\n")
     shell_env = {"PATH": _new_shell_path(), "HOME": str(tmp_path)}
     before = subprocess.run(
         ["bash", "-c", "command -v glue-audit"], env=shell_env, capture_output=True, text=True

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from glue_audit.domain.text import wrap
 from glue_audit.simulate.engine import Measures
 from glue_audit.simulate.model import Estate, Workload
 
@@ -192,8 +193,8 @@ def table(summaries: Sequence[Mapping[str, Any]]) -> str:
     """One row per strategy; waits in minutes."""
     width = max([15, *(len(s["strategy"]) for s in summaries)])
     header = (
-        f"{'strategy':<{width}} {'p50':>6} {'p95':>7} {'max':>7} {'starve':>7} {'makespan':>8} {'/LB':>5} "
-        f"{'binding':<8} {'util':>5} {'bound':>5} {'done':>5} {'refused':>7} {'ipfail':>6} {'overq':>6} "
+        f"{'strategy':<{width}} {'p50':>5} {'p95':>6} {'max':>6} {'starve':>6} {'makespan':>8} {'/LB':>5} "
+        f"{'binding':<8} {'util':>4} {'bound':>5} {'done':>4} {'refused':>7} {'ipfail':>6} {'overq':>5} "
         f"{'breach':>6} {'noRun':>5}"
     )
     lines = []
@@ -216,10 +217,10 @@ def table(summaries: Sequence[Mapping[str, Any]]) -> str:
         w = s["wait"]["all"]
         b = s["binding"]
         lines.append(
-            f"{s['strategy']:<{width}} {_minutes(w['p50_s']):>6} {_minutes(w['p95_s']):>7} {_minutes(w['max_s']):>7} "
-            f"{_minutes(s['starvation_max_wait_s']):>7} {_minutes(s['makespan_s']):>8} "
-            f"{s['makespan_over_lower_bound']:>5.2f} {b['dimension']:<8} {b['mean']:>5.2f} {b['of_bound']:>5.2f} "
-            f"{b['done']:>5.2f} {s['refused_total']:>7} {s['failed_ips']:>6} {s['over_quota']:>6} "
+            f"{s['strategy']:<{width}} {_minutes(w['p50_s']):>5} {_minutes(w['p95_s']):>6} {_minutes(w['max_s']):>6} "
+            f"{_minutes(s['starvation_max_wait_s']):>6} {_minutes(s['makespan_s']):>8} "
+            f"{s['makespan_over_lower_bound']:>5.2f} {b['dimension']:<8} {b['mean']:>4.2f} {b['of_bound']:>5.2f} "
+            f"{b['done']:>4.2f} {s['refused_total']:>7} {s['failed_ips']:>6} {s['over_quota']:>5} "
             f"{s['budget_breaches_total']:>6} {s['never_ran']:>5}"
         )
     lines.append("")
@@ -297,5 +298,5 @@ def verdict(
             ideal = _figures(by_name[oracle]).get(figure)
             if ideal is not None:
                 text += f"; {oracle} {_show(ideal[0], unit)}"
-        lines.append(f"  {figure}: {text}")
+        lines.extend(wrap(f"  {figure}: {text}").splitlines())  # within 120 columns
     return lines
