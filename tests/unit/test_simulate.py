@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from glue_audit.cli import app as cli
-from glue_audit.simulate import STRATEGIES, compare, simulate
+from glue_audit.simulate import STRATEGIES, compare, simulate, strategies
 from glue_audit.simulate.model import (
     Duration,
     Estate,
@@ -26,7 +27,6 @@ from glue_audit.simulate.model import (
     SimulationInputError,
     Workload,
     load_workload,
-    settings_default,
     with_overrides,
 )
 from glue_audit.simulate.presets import START, burst, estate, standard
@@ -437,17 +437,25 @@ def test_the_text_says_where_this_project_loses() -> None:
     assert "who wins" in table(summaries)
 
 
-def test_urgent_work_first_on_the_standard_day_without_starving_the_nightly_batch() -> None:
-    """Aging 0.2 points a minute (Settings): the 01:00 nightly batch (priority 40) no longer outranks
-    the 04:30 urgent batch (priority 90) until it has waited 250 minutes, and every request is
-    overtaken only by requests submitted within (100 - priority) / 0.2 minutes after it."""
+def test_urgent_work_first_on_the_standard_day_without_starving_the_nightly_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With AGING_PER_MINUTE=0.2 (one point per 5 minutes; the default stays 1.0, see Settings), the
+    01:00 nightly batch (priority 40) no longer outranks the 04:30 urgent batch (priority 90) until
+    it has waited 250 minutes, and every request is overtaken only by requests submitted within
+    (100 - priority) / 0.2 minutes after it."""
+    aging = 0.2
+    original = strategies.simulation_settings
+    monkeypatch.setattr(
+        strategies, "simulation_settings", lambda est: replace(original(est), aging_per_minute=aging)
+    )
     est = estate()
     (outcome,) = compare(est, standard(1), 1, ("event-driven",))
     s = outcome.summary
     assert s["wait"]["p90"]["p50_s"] <= 40 * 60
     # The lowest class: its overtaking window, then at most the longest run ahead of it to drain
     # (it holds the reservation by then).
-    window = (100 - 40) / settings_default("aging_per_minute")
+    window = (100 - 40) / aging
     longest_run = max(job.duration.max_minutes for job in est.jobs.values())
     assert s["lowest_class"] == "p40"
     assert s["starvation_max_wait_s"] <= (window + longest_run) * 60
