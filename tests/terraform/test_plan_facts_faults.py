@@ -66,8 +66,8 @@ def test_an_iam_group_the_terraform_cannot_scope_fails_the_plan(tmp_path: Path) 
         tmp_path,
         "localstack",
         str(FACTS / "function_actions.json"),
-        '"SchedulerTick": ["states:StartExecution"]',
-        '"Scheduler": ["states:StartExecution"]',
+        '"GlueStop": ["glue:BatchStopJobRun"]',
+        '"GlueStopping": ["glue:BatchStopJobRun"]',
     )
     assert error.step in {"validate", "plan"}
     assert "The given key does not identify an element in this collection value" in _squash(error.output)

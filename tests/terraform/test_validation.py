@@ -56,6 +56,8 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "environment_facts": _fact("environment"),
         "function_actions": _fact("function_actions"),
         "submitter_actions": _fact("submitter_actions"),
+        "operator_actions": _fact("operator_actions"),
+        "request_event_facts": _fact("request_events"),
     },
     "glue_jobs": {
         "name_prefix": "glue-audit",
