@@ -59,7 +59,8 @@ def submit() -> Response[str]:
     caller, body = _request()
     result = service().submit(caller, body, utcnow())
     logger.info("submitted", extra={"request_ids": result["request_ids"], "team": result["team"]})
-    start_tick_on_submit(client("stepfunctions"), utcnow())
+    # A tick on submit (start_tick_on_submit) is not started yet: with it, two scenario runs in one
+    # emulator disagree (tests/integration/test_simulate_vs_emulator after test_end_to_end); issue 23.
     return _json(201, result)
 
 

@@ -273,10 +273,8 @@ def wait_for_executions(scheduler: Scheduler, timeout: float = 120.0) -> int:
 def submit_api(names: ResourceNames) -> Iterator[None]:
     """The submit API on 127.0.0.1 (SigV4 verified, as the sandbox serves it) for the scenario's
     ``glue-audit submit``: the emulator's key is a data-eng role session, in a team whose cap is 100.
-    A caller that already serves one (GLUE_AUDIT_API_URL set) keeps its own."""
-    if os.environ.get(API_URL_VARIABLE):
-        yield
-        return
+    Always its own, whatever GLUE_AUDIT_API_URL the caller has: another one would write to another
+    emulator or run the function on another clock."""
     identity = Identity(
         "testing",
         "testing",
