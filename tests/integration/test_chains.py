@@ -47,8 +47,10 @@ SETTINGS = Settings(
     managed_jobs=frozenset({"input", "output", "other"}),
 )
 # Events must be near the real clock (ingest refuses far-future or ancient events): the story
-# runs around the last half hour.
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+# runs around the last half hour. Never on the half hour itself: a first tick looks back one minute
+# and would fire input's rate(30 minutes) at NOW (a 1-in-30 flake that CI met at 20:30).
+_MINUTE = datetime.now(UTC).replace(second=0, microsecond=0)
+NOW = _MINUTE - timedelta(minutes=1) if _MINUTE.minute % 30 == 0 else _MINUTE
 HALF_HOUR = NOW.replace(minute=0 if NOW.minute < 30 else 30)
 
 
