@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import logging
 import os
 import random
@@ -40,8 +39,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,25 +47,21 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.endpoint import Endpoint
 from botocore.exceptions import ClientError, ReadTimeoutError
-from botocore.retries.standard import ExponentialBackoff
-from moto.backends import get_backend
 
 from glue_audit.aws.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG
-from glue_audit.config.resources import REQUEST_ID_ARGUMENT, ResourceNames
+from glue_audit.config.resources import ResourceNames
 from glue_audit.config.settings import Settings
 from glue_audit.domain import clock
 from glue_audit.domain.states import ACTIVE_STATES
-from glue_audit.domain.worker_types import run_size
 from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem
 from scripts.engine import api_calls
 from scripts.engine.emulator import (
-    ACCOUNT_ID,
-    REGION,
     Emulator,
     FakeLambdaContext,
     LambdaDispatcher,
     load_handler,
 )
+from scripts.engine.faults import SimulatedCrash, error_response, glue_runs, injected, target_of
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import JobSpec, build_estate, submit_requests
 from scripts.engine.scheduler import provision_scheduler
@@ -105,24 +99,6 @@ FAULT_KINDS = (
 )
 
 
-class SimulatedCrash(Exception):
-    """The Lambda died here: nothing after this point ran."""
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-def _error(request: Any, code: str) -> AWSResponse:
-    body = json.dumps({"__type": code, "message": f"{code} (soak fault)"}).encode()
-    headers = {"x-amzn-RequestId": "soak", "Content-Type": "application/x-amz-json-1.1"}
-    return AWSResponse(request.url, 400, headers, _Body(body))
-
-
 @dataclass
 class Chaos:
     """Faults at botocore's HTTP layer, for calls the handlers make (never the harness's own)."""
@@ -140,8 +116,7 @@ class Chaos:
         function = api_calls.current_function()
         if function not in HANDLERS or not self.active:
             return original(endpoint, request)  # type: ignore[no-any-return]
-        value = request.headers.get("X-Amz-Target", b"")
-        target = value.decode() if isinstance(value, bytes) else str(value)
+        target = target_of(request)
         with self._lock:
             throttle = (
                 target.startswith(("AWSGlue.", "DynamoDB_")) and self.rng.random() < self.throttle_share
@@ -155,9 +130,9 @@ class Chaos:
             if refuse:
                 self.counts["refusal"] += 1
         if throttle:
-            return _error(request, "ThrottlingException")
+            return error_response(request, "ThrottlingException", "soak fault")
         if refuse:
-            return _error(request, "ConcurrentRunsExceededException")
+            return error_response(request, "ConcurrentRunsExceededException", "soak fault")
         response = original(endpoint, request)
         if lose:
             with self._lock:
@@ -168,43 +143,6 @@ class Chaos:
                 self.counts[f"crash_{function}"] += 1
             raise SimulatedCrash(f"{function} died after {target}")
         return response  # type: ignore[no-any-return]
-
-
-@contextmanager
-def chaos_installed(chaos: Chaos) -> Iterator[None]:
-    original_send = Endpoint._send
-    original_delay = ExponentialBackoff.delay_amount
-
-    def send(self: Endpoint, request: Any) -> AWSResponse:
-        return chaos.send(original_send, self, request)
-
-    Endpoint._send = send  # type: ignore[method-assign]
-    ExponentialBackoff.delay_amount = lambda self, context: 0.001  # type: ignore[method-assign,assignment,misc]
-    try:
-        yield
-    finally:
-        Endpoint._send = original_send  # type: ignore[method-assign]
-        ExponentialBackoff.delay_amount = original_delay  # type: ignore[method-assign]
-
-
-@dataclass(frozen=True)
-class GlueRun:
-    job_name: str
-    run_id: str
-    state: str
-    request_id: str | None
-    dpus: float
-
-
-def glue_runs() -> list[GlueRun]:
-    """Every run Glue (the emulator's backend) holds, straight from the source."""
-    runs = []
-    for job in get_backend("glue")[ACCOUNT_ID][REGION].jobs.values():
-        size = run_size(job.worker_type, job.number_of_workers, job.max_capacity)
-        for run in job.job_runs:
-            request_id = (run.arguments or {}).get(REQUEST_ID_ARGUMENT)
-            runs.append(GlueRun(job.name, run.job_run_id, str(run.status), request_id, size.dpus))
-    return runs
 
 
 def soak_settings(arn: str) -> Settings:
@@ -257,7 +195,7 @@ class Soak:
             stack_of.enter_context(clock.driven_by(sim))
             stack_of.enter_context(handlers_configured(settings))
             driver = stack_of.enter_context(GlueDriver(stack, estate.job_subnets))
-            stack_of.enter_context(chaos_installed(chaos))
+            stack_of.enter_context(injected(chaos.send))
             self._install_slow_launches(
                 dispatcher, stack, scheduler.state_machine_arn, sim, settings, rng, chaos
             )

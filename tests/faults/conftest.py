@@ -22,16 +22,15 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.endpoint import Endpoint
 from botocore.exceptions import ReadTimeoutError
-from botocore.retries.standard import ExponentialBackoff
-from moto.backends import get_backend
 
+from glue_audit.config.resources import REQUEST_ID_ARGUMENT
 from glue_audit.config.settings import Settings
 from glue_audit.domain import clock
 from glue_audit.domain.states import ACTIVE_STATES
-from glue_audit.domain.worker_types import run_size
 from glue_audit.ledger.models import RequestItem, RequestStatus
 from scripts.engine import api_calls
-from scripts.engine.emulator import ACCOUNT_ID, REGION, FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.emulator import FakeLambdaContext, LambdaDispatcher, load_handler
+from scripts.engine.faults import SimulatedCrash, error_response, glue_runs, injected, target_of
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate, submit_requests
 from scripts.engine.scheduler import Scheduler, provision_scheduler
@@ -40,24 +39,6 @@ from scripts.engine.stack import Stack, drain
 from tests.conftest import NAMES
 
 HANDLERS = frozenset({"capacity", "launcher", "ingest"})
-REQUEST_ID_ARGUMENT = "--glue_audit_request_id"
-
-
-class SimulatedCrash(Exception):
-    """The Lambda died here (timeout, out of memory): nothing after this point ran."""
-
-
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-def _target(request: Any) -> str:
-    value = request.headers.get("X-Amz-Target", b"")
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass
@@ -86,7 +67,7 @@ class Faults:
         function = api_calls.current_function()
         if function not in HANDLERS:
             return original(endpoint, request)  # type: ignore[no-any-return]
-        target = _target(request)
+        target = target_of(request)
         with self._lock:
             throttle = (
                 self.throttle_share > 0
@@ -103,22 +84,11 @@ class Faults:
             if refuse:
                 self.refusals += 1
         if refuse:
-            body = json.dumps({"__type": self.refuse_start, "message": "refused (fault)"}).encode()
-            return AWSResponse(
-                request.url,
-                400,
-                {"x-amzn-RequestId": "fault", "Content-Type": "application/x-amz-json-1.1"},
-                _Body(body),
-            )
+            assert self.refuse_start is not None
+            return error_response(request, self.refuse_start, "refused")
         if throttle:
             self.throttled[target.split(".")[0]] += 1
-            body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-            return AWSResponse(
-                request.url,
-                400,
-                {"x-amzn-RequestId": "fault", "Content-Type": "application/x-amz-json-1.1"},
-                _Body(body),
-            )
+            return error_response(request, "ThrottlingException", "Rate exceeded")
         response = original(endpoint, request)
         if lose:
             self.lost_responses += 1
@@ -136,45 +106,10 @@ class Faults:
 
 
 @pytest.fixture
-def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
-    injected = Faults()
-    original = Endpoint._send
-    # botocore's own backoff between retries of a throttled call sleeps up to 20 s: keep the
-    # retries (they are what is tested), not the wall-clock wait.
-    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.001)
-
-    def send(self: Endpoint, request: Any) -> AWSResponse:
-        return injected.send(original, self, request)
-
-    monkeypatch.setattr(Endpoint, "_send", send)
-    return injected
-
-
-@dataclass(frozen=True)
-class GlueRun:
-    job_name: str
-    run_id: str
-    state: str
-    request_id: str | None
-    dpus: float
-
-
-def glue_runs() -> list[GlueRun]:
-    """Every run Glue (the emulator's backend) holds, straight from the source."""
-    runs = []
-    for job in get_backend("glue")[ACCOUNT_ID][REGION].jobs.values():
-        size = run_size(job.worker_type, job.number_of_workers, job.max_capacity)
-        for run in job.job_runs:
-            runs.append(
-                GlueRun(
-                    job.name,
-                    run.job_run_id,
-                    str(run.status),
-                    (run.arguments or {}).get(REQUEST_ID_ARGUMENT),
-                    size.dpus,
-                )
-            )
-    return runs
+def faults() -> Iterator[Faults]:
+    chosen = Faults()
+    with injected(chosen.send):
+        yield chosen
 
 
 @dataclass
