@@ -16,7 +16,16 @@ import boto3
 from localstack_client.config import get_service_ports
 from localstack_client.session import Session
 
-from glue_audit.config.resources import GLUE_EVENT_PATTERN, GLUE_EVENT_SOURCE, STATE_CHANGE, ResourceNames
+from glue_audit.config.resources import (
+    API_CALL,
+    GLUE_API_CALL_PATTERN,
+    GLUE_API_EVENT_SOURCE,
+    GLUE_EVENT_PATTERN,
+    GLUE_EVENT_SOURCE,
+    START_JOB_RUN,
+    STATE_CHANGE,
+    ResourceNames,
+)
 from glue_audit.ledger import models
 
 # Matches the ingest module's redrive policy: after this many receives a message goes to the DLQ.
@@ -79,6 +88,10 @@ def provision(names: ResourceNames | None = None) -> Stack:
     events = clients["events"]
     events.put_rule(Name=names.glue_events_rule, EventPattern=json.dumps(GLUE_EVENT_PATTERN), State="ENABLED")
     events.put_targets(Rule=names.glue_events_rule, Targets=[{"Id": "ingest-queue", "Arn": queue_arn}])
+    events.put_rule(
+        Name=names.glue_api_calls_rule, EventPattern=json.dumps(GLUE_API_CALL_PATTERN), State="ENABLED"
+    )
+    events.put_targets(Rule=names.glue_api_calls_rule, Targets=[{"Id": "ingest-queue", "Arn": queue_arn}])
     return Stack(names=names, clients=clients, queue_url=queue_url, dlq_url=dlq_url)
 
 
@@ -100,6 +113,30 @@ def glue_event(
             {"jobName": job_name, "severity": "INFO", "state": state, "jobRunId": run_id, "message": message}
         ),
     }
+
+
+def start_call_event(
+    job_name: str, run_id: str, time: datetime | None = None, error_code: str | None = None
+) -> dict[str, Any]:
+    """A StartJobRun call as CloudTrail delivers it to EventBridge (``PutEvents`` entry form): the
+    record's request and response members in lower camel case, ``errorCode`` when it failed."""
+    time = time or datetime.now(UTC)
+    detail: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/etl/someone"},
+        "eventTime": time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": GLUE_API_EVENT_SOURCE,
+        "eventName": START_JOB_RUN,
+        "awsRegion": "us-east-1",
+        "requestParameters": {"jobName": job_name},
+        "responseElements": None if error_code else {"jobRunId": run_id},
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+    }
+    if error_code:
+        detail["errorCode"] = error_code
+        detail["errorMessage"] = f"{error_code} (recorded by CloudTrail)"
+    return {"Source": GLUE_EVENT_SOURCE, "DetailType": API_CALL, "Time": time, "Detail": json.dumps(detail)}
 
 
 def publish(stack: Stack, entries: list[dict[str, Any]]) -> None:

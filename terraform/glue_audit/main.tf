@@ -30,6 +30,7 @@ locals {
     metrics            = jsondecode(file("${local.facts_dir}/metrics.json"))
     deferral_reasons   = jsondecode(file("${local.facts_dir}/deferral_reasons.json"))
     glue_event_pattern = jsondecode(file("${local.facts_dir}/glue_event_pattern.json"))
+    glue_api_calls     = jsondecode(file("${local.facts_dir}/glue_api_call_pattern.json"))
     job_tags           = jsondecode(file("${local.facts_dir}/job_tags.json"))
   }
   metrics_namespace = coalesce(var.metrics_namespace, local.facts.metrics.namespace)
@@ -160,6 +161,8 @@ module "ingest" {
 
   name_prefix                     = var.name_prefix
   glue_event_pattern              = local.facts.glue_event_pattern
+  glue_api_call_pattern           = local.facts.glue_api_calls
+  notice_outside_starts           = var.notice_outside_starts
   ingest_function_arn             = module.functions.function_arns["ingest"]
   function_timeout_seconds        = var.lambda_timeout_seconds["ingest"]
   max_receive_count               = var.ingest_max_receive_count

@@ -346,6 +346,13 @@ variable "ingest_maximum_concurrency" {
   nullable    = false
 }
 
+variable "notice_outside_starts" {
+  type        = bool
+  description = "Route successful Glue StartJobRun calls, as CloudTrail records them, to ingest: a run started outside the framework holds capacity from the next tick instead of a round of idle-job slices later. Needs a CloudTrail trail with management events logging in the account; without one the rule matches nothing."
+  default     = true
+  nullable    = false
+}
+
 # --- Glue jobs -------------------------------------------------------------------------------
 
 variable "seed_jobs" {

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from glue_audit.flows.ingest import InvalidGlueEvent, parse_event
-from scripts.engine.stack import Stack, publish
+from scripts.engine.stack import Stack, publish, start_call_event
 from tests.terraform.plan import ENVIRONMENTS, planned_resources
 
 ACCOUNT = "123456789012"
@@ -119,7 +119,7 @@ def _delivered_body(entry: dict[str, Any]) -> str:
             "account": ACCOUNT,
             "time": entry["Time"].strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": REGION,
-            "resources": entry["Resources"],
+            "resources": entry.get("Resources", []),
             "detail": json.loads(entry["Detail"]),
         }
     )
@@ -148,3 +148,35 @@ def test_planned_rule_routes_exactly_what_ingest_accepts(stack: Stack, env: str)
     assert accepted == sorted(ROUTED)
     publish(stack, EVENTS)
     assert received_detail_types(stack, queue_url, expected=len(accepted)) == accepted
+
+
+# CloudTrail's records of Glue calls (EventBridge detail-type "AWS API Call via CloudTrail"): only a
+# successful StartJobRun started a run.
+RUN_ID = "jr_" + "4" * 64
+STARTED = start_call_event("glue-audit-input", RUN_ID)
+REFUSED = start_call_event("glue-audit-input", RUN_ID, error_code="ConcurrentRunsExceededException")
+OTHER_CALL = start_call_event("glue-audit-input", RUN_ID)
+OTHER_CALL["Detail"] = OTHER_CALL["Detail"].replace('"StartJobRun"', '"GetJobRun"')
+API_CALLS = {"started": STARTED, "refused": REFUSED, "other-call": OTHER_CALL}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_planned_starts_rule_routes_successful_start_calls_that_ingest_accepts(
+    stack: Stack, env: str
+) -> None:
+    rule = planned_resources(env, "aws_cloudwatch_event_rule")[
+        "module.ingest.aws_cloudwatch_event_rule.starts[0]"
+    ]
+    name = f"planned-starts-{uuid.uuid4().hex[:8]}"
+    sqs, events = stack.client("sqs"), stack.client("events")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name=name, EventPattern=rule["event_pattern"], State="ENABLED")
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    accepted = [kind for kind, entry in API_CALLS.items() if _accepted_by_ingest(entry)]
+    assert accepted == ["started"]
+    publish(stack, [*API_CALLS.values(), *EVENTS])
+    routed = received_detail_types(stack, queue_url, expected=1)
+    assert routed == [STARTED["DetailType"]]

@@ -47,6 +47,8 @@ def test_planned_names_are_the_codes_resource_names(env: str) -> None:
     assert _values(env, "module.ingest.aws_sqs_queue.this")["name"] == NAMES.events_queue
     assert _values(env, "module.ingest.aws_sqs_queue.dlq")["name"] == NAMES.events_dlq
     assert _values(env, "module.ingest.aws_cloudwatch_event_rule.this")["name"] == NAMES.glue_events_rule
+    starts = _values(env, "module.ingest.aws_cloudwatch_event_rule.starts[0]")
+    assert starts["name"] == NAMES.glue_api_calls_rule
     assert _values(env, "module.scheduler.aws_cloudwatch_event_rule.schedule")["name"] == NAMES.schedule_rule
     assert _values(env, "module.scheduler.aws_sfn_state_machine.this")["name"] == NAMES.state_machine
     functions = planned_resources(env, "aws_lambda_function")
@@ -80,9 +82,10 @@ def test_events_queue_takes_messages_from_its_rule_only_and_reports_batch_failur
         queue_arn,
         {"Service": "events.amazonaws.com"},
     )
-    assert allow["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{NAMES.glue_events_rule}"}
-    }
+    rules = {NAMES.glue_events_rule, NAMES.glue_api_calls_rule}  # job events, CloudTrail's StartJobRun
+    assert set(allow["Condition"]) == {"ArnEquals"} and sorted(
+        _listed(allow["Condition"]["ArnEquals"]["aws:SourceArn"])
+    ) == sorted(f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule}" for rule in rules)
     policy = _values(env, "module.ingest.aws_sqs_queue_policy.this")
     assert json.loads(policy["policy"])["Statement"] == statements
     (mapping,) = planned_resources(env, "aws_lambda_event_source_mapping").values()

@@ -73,6 +73,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
         "ingest_function_arn": ARN.format("ingest"),
         "function_timeout_seconds": 60,
         "glue_event_pattern": _fact("glue_event_pattern"),
+        "glue_api_call_pattern": _fact("glue_api_call_pattern"),
     },
     "ledger": {"name_prefix": "glue-audit"},
     "observability": {

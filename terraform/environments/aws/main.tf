@@ -42,6 +42,7 @@ module "glue_audit" {
   ingest_batch_size                = var.ingest_batch_size
   ingest_batching_window_seconds   = var.ingest_batching_window_seconds
   ingest_maximum_concurrency       = var.ingest_maximum_concurrency
+  notice_outside_starts            = var.notice_outside_starts
   seed_jobs                        = var.seed_jobs
   glue_version                     = var.glue_version
   input_job                        = var.input_job

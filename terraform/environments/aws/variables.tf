@@ -228,6 +228,12 @@ variable "ingest_maximum_concurrency" {
   default     = null
 }
 
+variable "notice_outside_starts" {
+  type        = any
+  description = "Route successful Glue StartJobRun calls, as CloudTrail records them, to ingest: a run started outside the framework holds capacity from the next tick instead of a round of idle-job slices later. Needs a CloudTrail trail with management events logging in the account; without one the rule matches nothing."
+  default     = null
+}
+
 variable "seed_jobs" {
   type        = any
   description = "Deploy the seeds' Input and Output jobs (input_job, output_job) and their buckets' landing/staging/output flow. False: only extra_jobs, for a platform team that runs the framework for its own jobs."

@@ -19,6 +19,9 @@ locals {
   queue_arn  = "${local.arn_prefix}:sqs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:${var.name_prefix}-glue-events"
   dlq_arn    = "${local.queue_arn}-dlq"
   rule_arn   = "${local.arn_prefix}:events:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:rule/${var.name_prefix}-glue-job-events"
+  starts_arn = "${local.arn_prefix}:events:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:rule/${var.name_prefix}-glue-job-starts"
+  # The rules that may send to the queue and its DLQ.
+  rule_arns = var.notice_outside_starts ? [local.rule_arn, local.starts_arn] : [local.rule_arn]
   # AWS recommends a visibility timeout of at least 6x the function timeout for SQS event sources.
   visibility_timeout_seconds = max(var.visibility_timeout_seconds, 6 * var.function_timeout_seconds)
 }
@@ -34,6 +37,39 @@ resource "aws_cloudwatch_event_rule" "this" {
 
 resource "aws_cloudwatch_event_target" "this" {
   rule      = aws_cloudwatch_event_rule.this.name
+  target_id = "ingest-queue"
+  arn       = aws_sqs_queue.this.arn
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+}
+
+# Glue emits no event when a run starts; CloudTrail records every successful StartJobRun, so a run
+# started outside the framework reaches the ledger minutes later (glue_audit.flows.ingest) and its job
+# is read by every tick from then on. It needs a CloudTrail trail with logging on (EventBridge user
+# guide, "AWS service events delivered via AWS CloudTrail"); without one this rule matches nothing and
+# the idle-job slices (glue_audit.tick.coverage) remain the only bound.
+resource "aws_cloudwatch_event_rule" "starts" {
+  count = var.notice_outside_starts ? 1 : 0
+
+  name          = "${var.name_prefix}-glue-job-starts"
+  description   = "Successful Glue StartJobRun calls (CloudTrail) to the ingest queue: runs started outside the framework"
+  event_pattern = jsonencode(var.glue_api_call_pattern)
+  state         = "ENABLED"
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "starts" {
+  count = var.notice_outside_starts ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.starts[0].name
   target_id = "ingest-queue"
   arn       = aws_sqs_queue.this.arn
 
@@ -99,7 +135,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [local.rule_arn]
+      values   = local.rule_arns
     }
   }
 
@@ -142,7 +178,7 @@ data "aws_iam_policy_document" "dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [local.rule_arn]
+      values   = local.rule_arns
     }
   }
 

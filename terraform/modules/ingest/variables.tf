@@ -1,6 +1,6 @@
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name: <name_prefix>-glue-job-events (rule), <name_prefix>-glue-events (queue), <name_prefix>-glue-events-dlq."
+  description = "Prefix of every resource name: <name_prefix>-glue-job-events and <name_prefix>-glue-job-starts (rules), <name_prefix>-glue-events (queue), <name_prefix>-glue-events-dlq."
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
@@ -16,6 +16,22 @@ variable "glue_event_pattern" {
     condition     = try(contains(var.glue_event_pattern.source, "aws.glue"), false)
     error_message = "glue_event_pattern must be an EventBridge pattern on source aws.glue (glue_audit/facts/glue_event_pattern.json)."
   }
+}
+
+variable "glue_api_call_pattern" {
+  type        = any
+  description = "glue_audit/facts/glue_api_call_pattern.json: the EventBridge pattern of successful Glue StartJobRun calls as CloudTrail delivers them (glue_audit.config.resources.GLUE_API_CALL_PATTERN reads the same file)."
+
+  validation {
+    condition     = try(contains(var.glue_api_call_pattern.source, "aws.glue") && contains(var.glue_api_call_pattern["detail-type"], "AWS API Call via CloudTrail"), false)
+    error_message = "glue_api_call_pattern must be an EventBridge pattern on source aws.glue and detail-type \"AWS API Call via CloudTrail\" (glue_audit/facts/glue_api_call_pattern.json)."
+  }
+}
+
+variable "notice_outside_starts" {
+  type        = bool
+  default     = true
+  description = "Route successful Glue StartJobRun calls (CloudTrail) to ingest, so a run started outside the framework holds capacity from the next tick. Needs a CloudTrail trail with management events logging; without one the rule matches nothing."
 }
 
 variable "ingest_function_arn" {

@@ -7,6 +7,7 @@ and the test harness and demo provision the emulator with them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from glue_audit import facts
 
@@ -20,6 +21,14 @@ GLUE_EVENT_PATTERN: dict[str, list[str]] = facts.load("glue_event_pattern.json")
 (GLUE_EVENT_SOURCE,) = GLUE_EVENT_PATTERN["source"]
 # Terminal state changes (SUCCEEDED, FAILED, TIMEOUT, STOPPED), and "run exceeded NotifyDelayAfter".
 STATE_CHANGE, RUN_STATUS = GLUE_EVENT_PATTERN["detail-type"]
+
+# The EventBridge pattern of successful StartJobRun calls as CloudTrail records them
+# (glue_audit/facts/glue_api_call_pattern.json; the ingest module's second rule): the start of a run
+# by anyone, outside the framework too, minutes after it happens instead of a slice round later.
+GLUE_API_CALL_PATTERN: dict[str, Any] = facts.load("glue_api_call_pattern.json")
+(API_CALL,) = GLUE_API_CALL_PATTERN["detail-type"]
+(GLUE_API_EVENT_SOURCE,) = GLUE_API_CALL_PATTERN["detail"]["eventSource"]
+(START_JOB_RUN,) = GLUE_API_CALL_PATTERN["detail"]["eventName"]
 
 FUNCTIONS = ("capacity", "launcher", "ingest", "analyzer", "submit_api")
 
@@ -43,6 +52,10 @@ class ResourceNames:
     @property
     def glue_events_rule(self) -> str:
         return f"{self.prefix}-glue-job-events"
+
+    @property
+    def glue_api_calls_rule(self) -> str:
+        return f"{self.prefix}-glue-job-starts"
 
     @property
     def schedule_rule(self) -> str:

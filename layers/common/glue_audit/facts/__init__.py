@@ -10,6 +10,8 @@ them too); Terraform reads the same files with ``jsondecode(file(...))``. Nothin
   the values of the ``Deferred`` metric's ``Reason`` dimension, one line each on the dashboard).
 * ``glue_event_pattern.json``: the EventBridge pattern of the Glue events ingest records
   (``glue_audit.config.resources``; the ingest module's rule).
+* ``glue_api_call_pattern.json``: the EventBridge pattern of successful ``StartJobRun`` calls as
+  CloudTrail delivers them (``glue_audit.config.resources``; the ingest module's second rule).
 * ``environment.json``: the functions' environment variables: ``wired`` (set from other
   resources), ``settings`` (variable name -> attribute of the functions module's ``settings``
   object; ``glue_audit.config.settings``) and ``powertools``.
@@ -38,6 +40,7 @@ FILES = (
     "metrics.json",
     "deferral_reasons.json",
     "glue_event_pattern.json",
+    "glue_api_call_pattern.json",
     "environment.json",
     "function_actions.json",
     "submitter_actions.json",

@@ -4,7 +4,16 @@ The EventBridge events of source ``aws.glue`` that matter here:
 
 * ``Glue Job State Change``: ``detail = {jobName, severity, state, jobRunId, message}``, emitted only
   for SUCCEEDED, FAILED, TIMEOUT and STOPPED;
-* ``Glue Job Run Status``: the run is still RUNNING past its ``NotifyDelayAfter``.
+* ``Glue Job Run Status``: the run is still RUNNING past its ``NotifyDelayAfter``;
+* ``AWS API Call via CloudTrail`` for a successful ``StartJobRun``: ``detail = {eventSource,
+  eventName, eventTime, requestParameters: {jobName, ...}, responseElements: {jobRunId}, ...}``. Glue
+  emits no event when a run starts; CloudTrail records every call, so a run started outside the
+  framework is in the ledger minutes later and its job is read by every tick from then on
+  (``glue_audit.tick.coverage``), not a slice round later. It needs a CloudTrail trail with logging
+  on ("To record events with a detail-type value of AWS API Call via CloudTrail, a CloudTrail trail
+  with logging enabled is required", EventBridge user guide, "AWS service events delivered via AWS
+  CloudTrail"); delivery is best effort, so the slices stay the bound. The state recorded for it is
+  Glue's own (GetJobRun), never assumed.
 
 Delivery is at least once and unordered; ``ledger.record_observation`` makes that harmless.
 """
@@ -24,7 +33,14 @@ from glue_audit.aws import glue
 from glue_audit.aws.clients import error_code
 from glue_audit.aws.declarations import JobDeclaration, TagsUnreadable
 from glue_audit.aws.observability import logger
-from glue_audit.config.resources import GLUE_EVENT_SOURCE, RUN_STATUS, STATE_CHANGE
+from glue_audit.config.resources import (
+    API_CALL,
+    GLUE_API_EVENT_SOURCE,
+    GLUE_EVENT_SOURCE,
+    RUN_STATUS,
+    START_JOB_RUN,
+    STATE_CHANGE,
+)
 from glue_audit.domain import validation
 from glue_audit.domain.clock import now as utcnow
 from glue_audit.domain.states import RunState, is_terminal
@@ -59,6 +75,11 @@ class GlueJobEvent:
     @property
     def is_delay_notification(self) -> bool:
         return self.detail_type == RUN_STATUS
+
+    @property
+    def is_start_call(self) -> bool:
+        """A StartJobRun call CloudTrail recorded: the run exists; its state is Glue's to say."""
+        return self.detail_type == API_CALL
 
 
 def parse_event(
@@ -96,13 +117,16 @@ def _parse_event(body: str, now: datetime, window: validation.TimeWindow) -> Glu
             f"source is {validation.shown(event.get('source'))}, expected {GLUE_EVENT_SOURCE!r}"
         )
     detail_type = event.get("detail-type")
-    if detail_type not in (STATE_CHANGE, RUN_STATUS):
+    if detail_type not in (STATE_CHANGE, RUN_STATUS, API_CALL):
         raise InvalidGlueEvent(
-            f"detail-type {validation.shown(detail_type)} is not {STATE_CHANGE!r} or {RUN_STATUS!r}"
+            f"detail-type {validation.shown(detail_type)} is not {STATE_CHANGE!r}, {RUN_STATUS!r} "
+            f"or {API_CALL!r}"
         )
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise InvalidGlueEvent("detail is missing or not an object")
+    if detail_type == API_CALL:
+        return _start_call(event, detail, now, window)
     message = detail.get("message")
     return GlueJobEvent(
         event_id=str(event.get("id", "")),
@@ -112,6 +136,35 @@ def _parse_event(body: str, now: datetime, window: validation.TimeWindow) -> Glu
         state=validation.run_state(detail.get("state"), detail_type),
         time=validation.event_time(event.get("time"), now, window),
         message=message if isinstance(message, str) else None,
+    )
+
+
+def _start_call(
+    event: EventBridgeEvent, detail: dict[str, Any], now: datetime, window: validation.TimeWindow
+) -> GlueJobEvent:
+    """A successful StartJobRun as CloudTrail records it (request and response members in lower
+    camel case). A failed call (``errorCode``) started nothing: refused, as the rule never routes it."""
+    for field, expected in (("eventSource", GLUE_API_EVENT_SOURCE), ("eventName", START_JOB_RUN)):
+        if detail.get(field) != expected:
+            raise InvalidGlueEvent(
+                f"detail.{field} is {validation.shown(detail.get(field))}, expected {expected!r}"
+            )
+    if detail.get("errorCode") is not None:
+        raise InvalidGlueEvent(
+            f"detail.errorCode is {validation.shown(detail.get('errorCode'))}: the call started no run"
+        )
+    request, response = detail.get("requestParameters"), detail.get("responseElements")
+    if not isinstance(request, dict) or not isinstance(response, dict):
+        raise InvalidGlueEvent(
+            "detail.requestParameters or detail.responseElements is missing or not an object"
+        )
+    return GlueJobEvent(
+        event_id=str(event.get("id", "")),
+        detail_type=API_CALL,
+        job_name=validation.job_name(request.get("jobName"), "detail.requestParameters.jobName"),
+        run_id=validation.run_id(response.get("jobRunId"), "detail.responseElements.jobRunId"),
+        state=RunState.STARTING,  # what StartJobRun leaves; recorded only as Glue confirms it
+        time=validation.event_time(event.get("time"), now, window),
     )
 
 
@@ -154,6 +207,8 @@ def observation(event: GlueJobEvent, current: RunItem | None, lookup: Lookup) ->
     obs = ledger.Observation(
         event.job_name, event.run_id, event.state, event.time, delay_notified=event.is_delay_notification
     )
+    if event.is_start_call and current is not None:
+        return obs  # the ledger has the run already (the launcher's own start): nothing new
     if current is not None and not ledger.needs_details(current, obs):
         return obs
     details = lookup(event.job_name, event.run_id)
@@ -164,6 +219,11 @@ def observation(event: GlueJobEvent, current: RunItem | None, lookup: Lookup) ->
                 "(GetJobRun: EntityNotFoundException); not recorded"
             )
         return obs
+    if event.is_start_call:
+        # The run's state now, as Glue says (it may have ended already), with its size and request
+        # id: an outside run holds capacity from the next tick on, a framework run keeps its link.
+        ended = details.completed_on if is_terminal(details.state) and details.completed_on else None
+        return replace(obs, state=details.state, observed_at=ended or obs.observed_at, details=details)
     # Details go with a terminal observation only (a new run's first event may be a delay notice).
     if is_terminal(obs.state) and is_terminal(details.state):
         return replace(obs, details=details)
