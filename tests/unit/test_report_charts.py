@@ -3,6 +3,7 @@ data, and ``flow.png`` drawn as bars of the ratio per run (not text)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,73 @@ def test_flow_chart_without_measured_runs_keeps_its_message_inside_the_figure(
     for text in fig.axes[0].texts:
         extent = text.get_window_extent(renderer)
         assert extent.x0 >= box.x0 and extent.x1 <= box.x1, text.get_text()
+
+
+def _snapshot_at(taken: datetime, runs: int) -> SnapshotItem:
+    item = _snapshot(0, runs, 40, 40)
+    data = item.snapshot()
+    moved = CapacitySnapshot(
+        tick_id=f"t{taken.timestamp()}",
+        taken_at=taken,
+        account_runs=data.account_runs,
+        dpus=data.dpus,
+        subnets=data.subnets,
+        pending=data.pending,
+    )
+    pk, sk = SnapshotItem.key(taken, moved.tick_id)
+    return SnapshotItem(pk, sk, taken_at=taken, data=moved.to_item())
+
+
+def _stated_span(text: str) -> tuple[datetime, datetime]:
+    """The span the summary says capacity.png shows."""
+    found = re.search(
+        r"capacity\.png shows (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)Z to (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)Z",
+        " ".join(text.split()),
+    )
+    assert found is not None, text
+    start, end = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for t in found.groups())
+    return start, end
+
+
+def _drawn_span(fig: Figure) -> tuple[datetime, datetime]:
+    low, high = fig.axes[3].get_xlim()
+    return matplotlib.dates.num2date(low), matplotlib.dates.num2date(high)
+
+
+def test_a_sandbox_s_seconds_of_snapshots_in_a_week_are_drawn_over_their_span_and_labelled(
+    tmp_path: Path, figures: list[Figure]
+) -> None:
+    """A sandbox ticks every few seconds: a 7-day report of it gets an axis of those seconds, with
+    distinct tick labels, and the summary says what the chart spans and that it is not the week."""
+    until = START + timedelta(days=7)
+    first = until - timedelta(minutes=5)
+    snapshots = [_snapshot_at(first + timedelta(seconds=3 * i), runs=i % 4) for i in range(6)]
+    data = reporting.ReportData(since=START, until=until, snapshots=snapshots)
+
+    files = reporting.write_report(data, tmp_path / "report")
+
+    fig = figures[1]  # flow.png, capacity.png, dpu_hours.png
+    start, end = _drawn_span(fig)
+    assert (start, end) == (first, first + timedelta(seconds=18))  # 6 steps of 3 seconds
+    stated_start, stated_end = _stated_span(files.text)
+    assert abs(stated_start - start) < timedelta(seconds=1) and abs(stated_end - end) < timedelta(seconds=1)
+    assert "the snapshots cover only 18s of the 7d period" in " ".join(files.text.split())
+    assert "cover only 18s of the 7d period" in fig.texts[0].get_text()  # the chart's title
+    _renderer(fig)
+    labels = [label.get_text() for label in fig.axes[3].get_xticklabels() if label.get_text()]
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+
+
+def test_snapshots_over_most_of_the_period_are_drawn_over_the_whole_period(
+    tmp_path: Path, figures: list[Figure]
+) -> None:
+    until = START + timedelta(days=1)
+    snapshots = [_snapshot_at(START + timedelta(hours=h), runs=h % 5) for h in range(4, 24)]
+    data = reporting.ReportData(since=START, until=until, snapshots=snapshots)
+
+    files = reporting.write_report(data, tmp_path / "report")
+
+    drawn = _drawn_span(figures[1])
+    assert drawn == (START, until)
+    assert _stated_span(files.text) == drawn
+    assert "cover only" not in files.text

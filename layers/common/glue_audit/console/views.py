@@ -43,7 +43,7 @@ from glue_audit.insights.collect import (
     runs_between,
 )
 from glue_audit.insights.operator_report import job_cost, job_names, snapshots_between
-from glue_audit.ledger.models import LedgerItem, RequestItem, RequestStatus, RunItem, iso
+from glue_audit.ledger.models import WAIT_HISTORY_LIMIT, LedgerItem, RequestItem, RequestStatus, RunItem, iso
 from glue_audit.ledger.writes import get_run
 
 DEFAULT_HOURS = 6
@@ -277,19 +277,9 @@ def request_page(ctx: Context, request_id: str) -> dict[str, Any]:
             story.append((completed, f"the run ended {run.state}"))
     if request.status in (RequestStatus.FAILED, RequestStatus.CANCELLED):
         story.append((request.updated_at, f"{request.status.lower()}: {request.last_reason or '-'}"))
-    # Each tick's snapshot names the oldest pending request and why it waits: this request's
-    # reasons over time, for the ticks at which it was the oldest (one Query per day).
-    reasons: list[tuple[datetime, str]] = []
-    end = request.launched_at or (
-        ctx.now if request.status in (RequestStatus.PENDING, RequestStatus.CLAIMED) else request.updated_at
-    )
-    start = max(request.submitted_at, end - timedelta(days=2))
-    last_reason = None
-    for item in snapshots_between(start, end):
-        oldest = item.snapshot().oldest_pending
-        if oldest is not None and oldest.request_id == request.request_id and oldest.reason != last_reason:
-            reasons.append((item.taken_at, oldest.reason or "no reason given"))
-            last_reason = oldest.reason
+    # Its wait reasons over time: each change of the dimension it waited on, as the ticks recorded
+    # it on the request itself (``RequestItem.wait_history``; read with the request, no other call).
+    reasons = [(change.at, change.dimension, change.reason) for change in request.wait_history or []]
     return {
         "request": request,
         "view": view,
@@ -300,6 +290,7 @@ def request_page(ctx: Context, request_id: str) -> dict[str, Any]:
         "waited": waited_seconds(request, ctx.now),
         "story": sorted(story, key=lambda s: s[0]),
         "reasons": reasons,
+        "history_limit": WAIT_HISTORY_LIMIT,
         "arguments": request.arguments.as_dict() if request.arguments else {},
     }
 

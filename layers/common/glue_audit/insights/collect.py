@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import boto3
@@ -62,6 +63,13 @@ class JobDefinition:
         return value.strip() if value and value.strip() else None
 
 
+@cache
+def partition_of(region: str) -> str:
+    """The AWS partition of ``region`` (aws, aws-cn, ...). Cached: botocore reads its endpoints
+    file (about 0.25 s of JSON) for each new session that asks."""
+    return str(boto3.session.Session().get_partition_for_region(region))
+
+
 def _caller_account() -> str:
     return str(aws.client("sts").get_caller_identity()["Account"])
 
@@ -93,7 +101,7 @@ class JobCatalog:
 
     def arn(self, name: str) -> str:
         region = self.glue.meta.region_name
-        partition = boto3.session.Session().get_partition_for_region(region)
+        partition = partition_of(region)
         if self._account is None:
             self._account = self._account_id()
         return f"arn:{partition}:glue:{region}:{self._account}:job/{name}"

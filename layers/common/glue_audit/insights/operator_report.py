@@ -3,7 +3,8 @@
 * ``flow.png``: the data-flow ratio of every downstream run of each chained pair (jobs tagged
   ``glue-audit:upstream``), with the healthy band;
 * ``capacity.png``: concurrent runs and DPUs in use from the capacity snapshots, against the
-  budget and the quota, and the pending requests;
+  budget and the quota, and the pending requests, over the period asked for (or over the
+  snapshots' span when they cover less than half of it: the chart's title and the summary say so);
 * ``dpu_hours.png``: DPU-hours per job from the ledger;
 * ``summary.txt``: the same in words.
 
@@ -17,7 +18,7 @@ import itertools
 import statistics
 import textwrap
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -262,17 +263,78 @@ def step_edges(times: Sequence[datetime], until: datetime | None = None) -> list
     return [*times, end]
 
 
+# The capacity chart spans the period asked for, unless the snapshots cover less than this share of
+# it (a sandbox's minutes of a 7-day report, days whose snapshots expired): then it spans the
+# snapshots, and the chart's title and the summary say so.
+MIN_COVERAGE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpan:
+    """The x-axis of ``capacity.png``."""
+
+    start: datetime
+    end: datetime
+    narrowed: bool  # the snapshots' span, narrower than the period asked for
+    period: timedelta | None = None  # the period asked for (None: not given)
+
+    def describe(self) -> str:
+        shown = f"{self.start:%Y-%m-%d %H:%M:%S}Z to {self.end:%Y-%m-%d %H:%M:%S}Z"
+        if not self.narrowed:
+            return shown
+        period = f" of the {_span_text(self.period)} period" if self.period is not None else ""
+        return f"{shown}: the snapshots cover only {_span_text(self.end - self.start)}{period}"
+
+
+def _span_text(span: timedelta) -> str:
+    """7d, 6h30m, 15s: the largest two units."""
+    seconds = round(span.total_seconds())
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            count, seconds = divmod(seconds, size)
+            parts.append(f"{count}{unit}")
+    return "".join(parts[:2])
+
+
+def capacity_span(
+    snapshots: Sequence[SnapshotItem], since: datetime | None = None, until: datetime | None = None
+) -> ChartSpan | None:
+    """What ``capacity.png`` spans: the period ``[since, until]``, or the snapshots' steps (see
+    ``step_edges``) when they cover less than ``MIN_COVERAGE`` of it or no period is given; None
+    without snapshots."""
+    edges = step_edges([s.taken_at for s in snapshots], until)
+    if not edges:
+        return None
+    first, last = edges[0], edges[-1]
+    if since is None or until is None:
+        return ChartSpan(first, last, narrowed=False)
+    period = until - since
+    if last - first >= MIN_COVERAGE * period:
+        return ChartSpan(since, until, narrowed=False, period=period)
+    return ChartSpan(first, last, narrowed=True, period=period)
+
+
 def _held(values: Sequence[float]) -> list[float]:
     """The y values matching ``step_edges``: the last value repeated at the right edge."""
     return [*values, values[-1]] if values else []
 
 
-def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path, until: datetime | None = None) -> None:
+def plot_capacity(
+    snapshots: Sequence[SnapshotItem],
+    path: Path,
+    until: datetime | None = None,
+    since: datetime | None = None,
+) -> ChartSpan | None:
     """Runs, DPUs, free IPs per subnet and pending requests, as steps: each snapshot's values hold
     until the next snapshot, the last one's for one tick (see ``step_edges``). Legends sit right
-    of the panels, outside the data."""
+    of the panels, outside the data. The x-axis is ``capacity_span`` (returned, as drawn), with
+    date labels as fine as it needs (seconds for a sandbox's minutes, days for a week)."""
     plt = _pyplot()
+    import matplotlib.dates as mdates
+
     fig, axes = plt.subplots(4, 1, figsize=(11, 11), sharex=True)
+    span = capacity_span(snapshots, since, until)
     if not snapshots:
         for ax in axes:
             _empty(ax, "no capacity snapshots in this period")
@@ -313,10 +375,19 @@ def plot_capacity(snapshots: Sequence[SnapshotItem], path: Path, until: datetime
         axes[3].set_title("pending requests")
         axes[3].set_ylim(bottom=0)
         axes[3].set_xlabel("UTC")
-        fig.autofmt_xdate()
+        assert span is not None
+        axes[3].set_xlim(span.start, span.end)
+        locator = mdates.AutoDateLocator()
+        axes[3].xaxis.set_major_locator(locator)
+        axes[3].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        fig.suptitle(f"capacity {span.describe()}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    if span is None:
+        return None
+    low, high = axes[3].get_xlim()  # as drawn
+    return replace(span, start=mdates.num2date(low), end=mdates.num2date(high))
 
 
 def plot_dpu_hours(costs: Sequence[JobCost], path: Path) -> None:
@@ -372,7 +443,9 @@ def _lines(data: ReportData) -> Iterator[str]:
         yield "Data flow: no chained jobs (tag a downstream job with glue-audit:upstream)"
     yield ""
     if data.snapshots:
-        yield f"Capacity: {len(data.snapshots)} snapshots"
+        span = capacity_span(data.snapshots, data.since, data.until)
+        assert span is not None
+        yield f"Capacity: {len(data.snapshots)} snapshots; {CAPACITY_PNG} shows {span.describe()}"
         for name, label in (("account_runs", "concurrent runs"), ("dpus", "DPUs")):
             used = [_dimension(s, name).used for s in data.snapshots]
             latest = _dimension(data.snapshots[-1], name)
@@ -401,7 +474,7 @@ def write_report(data: ReportData, directory: Path) -> ReportFiles:
         "dpu_hours": directory / DPU_HOURS_PNG,
     }
     plot_flow(data.flows, plots["flow"])
-    plot_capacity(data.snapshots, plots["capacity"], until=data.until)
+    plot_capacity(data.snapshots, plots["capacity"], until=data.until, since=data.since)
     plot_dpu_hours(data.costs, plots["dpu_hours"])
     text = summary_text(data)
     summary = directory / SUMMARY_TXT

@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
     JSONAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -234,6 +235,21 @@ class RequestStatus:
     ALL = (PENDING, CLAIMED, LAUNCHED, FAILED, CANCELLED)
 
 
+# A request's wait history keeps the last WAIT_HISTORY_LIMIT changes of its binding dimension, each
+# reason cut to WAIT_REASON_CHARS: at most about 5 KB on an item the pending index copies and every
+# tick reads, far below DynamoDB's 400 KB item limit.
+WAIT_HISTORY_LIMIT = 20
+WAIT_REASON_CHARS = 200
+
+
+class WaitChange(MapAttribute[str, Any]):
+    """One change of the dimension a PENDING request waits on: when, which, and the reason then."""
+
+    at = UTCDateTimeAttribute()
+    dimension = UnicodeAttribute()
+    reason = UnicodeAttribute()
+
+
 class RequestItem(LedgerItem, discriminator="request"):
     """A data team's request to run a Glue job: waits in PENDING until the scheduler launches it."""
 
@@ -246,6 +262,9 @@ class RequestItem(LedgerItem, discriminator="request"):
     attempts = NumberAttribute(default=0)
     last_reason = UnicodeAttribute(null=True)
     wait_dimension = UnicodeAttribute(null=True)  # the policy dimension that last deferred it
+    # Its wait reasons over time: a WaitChange per change of wait dimension, oldest first, the
+    # last WAIT_HISTORY_LIMIT of them (written with last_reason, never in a write of its own).
+    wait_history = ListAttribute[WaitChange](of=WaitChange, null=True)
     claim_token = UnicodeAttribute(null=True)
     claimed_at = UTCDateTimeAttribute(null=True)
     launching_at = UTCDateTimeAttribute(null=True)  # set just before StartJobRun
@@ -300,6 +319,20 @@ class RequestItem(LedgerItem, discriminator="request"):
         self.updated_at = now
         failed = final or self.attempts >= max_attempts
         self.set_status(RequestStatus.FAILED if failed else RequestStatus.PENDING)
+
+    def to_waiting(self, reason: str, dimension: str, now: datetime) -> None:
+        """Why it waits now; a change of dimension (from the last one the history holds) is
+        appended to ``wait_history``, which keeps its newest WAIT_HISTORY_LIMIT entries."""
+        self.last_reason = reason
+        self.wait_dimension = dimension
+        self.updated_at = now
+        history = list(self.wait_history or [])
+        if not history or history[-1].dimension != dimension:
+            text = " ".join(reason.split())
+            if len(text) > WAIT_REASON_CHARS:
+                text = text[: WAIT_REASON_CHARS - 1] + "…"
+            history.append(WaitChange(at=now, dimension=dimension, reason=text))
+            self.wait_history = history[-WAIT_HISTORY_LIMIT:]
 
     def to_failed(self, reason: str, now: datetime) -> None:
         self.last_reason = reason

@@ -515,10 +515,11 @@ def set_launch_marker(request: RequestItem, token: str, now: datetime | None) ->
 
 
 def note_wait(request: RequestItem, reason: str, dimension: str, now: datetime) -> bool:
-    """Record why a PENDING request waits (one conditional write; a request that moved on is left)."""
-    request.last_reason = reason
-    request.wait_dimension = dimension
-    request.updated_at = now
+    """Record why a PENDING request waits, and a change of dimension in its ``wait_history``: one
+    conditional write (a request that moved on is left). Not fenced by the lease: a wait reason
+    claims nothing, and the write is conditioned on the version read, so it never undoes a claim,
+    a cancellation or a launch that came first."""
+    request.to_waiting(reason, dimension, now)
     try:
         request.save(condition=RequestItem.status == RequestStatus.PENDING)
     except PutError as exc:

@@ -1,7 +1,8 @@
 """``glue-audit requests`` and ``glue-audit request ID``: data teams follow their run requests.
 
 Each shows a request's state, why it waits (the scheduler's last reason), attempts, priority,
-owner, when it was submitted and how long it waited, the run it became and that run's state.
+owner, when it was submitted and how long it waited, the run it became and that run's state;
+``request ID`` also what it waited on over time (each change of the binding dimension, the last 20).
 
 Which ledger query serves what (never a Scan):
 
@@ -103,6 +104,16 @@ def waited_seconds(request: RequestItem, now: datetime) -> float:
     else:
         end = request.updated_at
     return max(0.0, (end - request.submitted_at).total_seconds())
+
+
+def wait_lines(request: RequestItem) -> list[str]:
+    """``wait_history`` as lines of at most TABLE_WIDTH columns: time, dimension, reason (cut)."""
+    width = max((len(change.dimension) for change in request.wait_history or []), default=0)
+    lines = []
+    for change in request.wait_history or []:
+        head = f"  {fmt_time(change.at)}  {change.dimension:<{width}}  "
+        lines.append(head + truncate(change.reason, TABLE_WIDTH - len(head)))
+    return lines
 
 
 def _as_json(
@@ -281,6 +292,10 @@ def run_one(args: argparse.Namespace, ctx: Context) -> int:
             {"run_id": run.run_id, "state": run.state, "error_message": run.error_message}
             for run in view.runs
         ]
+        data["wait_history"] = [
+            {"at": change.at.isoformat(), "dimension": change.dimension, "reason": change.reason}
+            for change in request.wait_history or []
+        ]
         if args.events:
             data["events"] = [_event_json(e) for e in events]
         ctx.print_json(data)
@@ -308,6 +323,10 @@ def run_one(args: argparse.Namespace, ctx: Context) -> int:
         lines.append(("run error", truncate(run.error_message, 100)))
     for label, value in lines:
         ctx.print(f"{label + ':':<11} {value}")
+    if request.wait_history:
+        ctx.print("waited on:  (each change of the binding dimension, oldest first)")
+        for line in wait_lines(request):
+            ctx.print(line)
     if args.events:
         ctx.print()
         ctx.print(events_table(events))
