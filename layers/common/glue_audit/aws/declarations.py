@@ -197,7 +197,8 @@ class TagReader:
                 name = job_name_of(str(mapping.get("ResourceARN", "")))
                 if name is not None:
                     found[name] = {
-                        str(tag.get("Key", "")): str(tag.get("Value", "")) for tag in mapping.get("Tags") or []
+                        str(tag.get("Key", "")): str(tag.get("Value", ""))
+                        for tag in mapping.get("Tags") or []
                     }
         return found
 
