@@ -28,7 +28,7 @@ def settings() -> Settings:
 # Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
 @cache
 def tag_reader() -> TagReader:
-    return TagReader(client("glue"))
+    return TagReader(client("resourcegroupstaggingapi"))
 
 
 def emit_metrics(result: capacity.TickResult) -> None:
@@ -52,7 +52,6 @@ def emit_metrics(result: capacity.TickResult) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    tag_reader().know_account(context.invoked_function_arn)
     tick_id = f"tick-{context.aws_request_id}"
     clients = capacity.Clients(
         glue=client("glue"), ec2=client("ec2"), service_quotas=client("service-quotas"), tags=tag_reader()

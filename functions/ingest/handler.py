@@ -45,7 +45,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 # Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
 @cache
 def tag_reader() -> TagReader:
-    return TagReader(client("glue"))
+    return TagReader(client("resourcegroupstaggingapi"))
 
 
 def declarations() -> dict[str, JobDeclaration]:
@@ -120,7 +120,6 @@ def kick_scheduler() -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    tag_reader().know_account(context.invoked_function_arn)
     with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
         processed = processor.process()
     recorded = [result for status, result, _ in processed if status == "success"]

@@ -2,7 +2,7 @@
 
 Part 1: the tick time schedule evaluation adds with N scheduled jobs (median of ``--ticks`` ticks,
 tags cached as in a warm Lambda), against the same jobs without a schedule tag; the requests
-submitted per instant; and the cold read of the tags (one GetTags per job).
+submitted per instant; and the cold read of the tags (GetResources pages: one per 100 tagged jobs).
 Part 2: ``--events`` Glue events (duplicated and shuffled) about ``--runs`` upstream runs, a share
 of them FAILED, through the real ``ingest.ingest``; requests submitted per upstream run.
 
@@ -27,7 +27,7 @@ from glue_audit.domain.states import RunState
 from glue_audit.flows import chains, ingest
 from glue_audit.flows import submission as requests
 from glue_audit.tick import orchestrator as capacity
-from scripts.engine.emulator import ACCOUNT_ID, Emulator
+from scripts.engine.emulator import Emulator
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import JobSpec, build_estate
 from scripts.engine.stack import Stack, provision
@@ -44,7 +44,7 @@ def settings(jobs: list[str]) -> Settings:
 
 
 def tick_times(stack: Stack, jobs: list[str], start: datetime, ticks: int) -> tuple[list[float], int, int]:
-    reader = TagReader(stack.client("glue"), ACCOUNT_ID)
+    reader = TagReader(stack.client("resourcegroupstaggingapi"))
     clients = capacity.Clients(
         stack.client("glue"), stack.client("ec2"), stack.client("service-quotas"), reader
     )
@@ -91,7 +91,7 @@ def part1(emulator: Emulator, jobs: int, ticks: int) -> None:
     print(f"  median tick without schedules {without_s[0] * 1000:7.1f} ms")
     print(f"  added by schedule evaluation  {(with_s[0] - without_s[0]) * 1000:7.1f} ms (median difference)")
     print(
-        f"  cold tag read: {with_s[2]} GetTags calls on the first tick; scheduled requests submitted: {with_s[1]}"
+        f"  cold tag read: {with_s[2]} GetResources calls on the first tick; scheduled requests submitted: {with_s[1]}"
     )
     print(f"  requests per (job, instant): {copies} over {len(per_instant)} instants")
     # The evaluation alone, in a minute with no instant due (no ledger write): pure computation.
@@ -137,7 +137,7 @@ def part2(emulator: Emulator, events: int, runs: int, seed: int) -> None:
             )
     bodies = [driven[i % len(driven)] for i in range(events)]
     rng.shuffle(bodies)
-    reader = TagReader(glue, ACCOUNT_ID)
+    reader = TagReader(stack.client("resourcegroupstaggingapi"))
     managed = frozenset({"input", "output"})
     began = time.perf_counter()
     for run in bodies:

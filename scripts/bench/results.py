@@ -2,7 +2,9 @@
 
 Run: ``.venv/bin/python -m scripts.bench.results [--million]``. Keys: ``tick.jobs.<N>.glue_calls``
 and ``tick.jobs.<N>.seconds`` (N = 1, 10, 100, 1000; 5% active; 50 ms per Glue call),
-``tick.jobs.1000.throttled`` (Glue limited to 10 calls/s), ``policy.pending_10000_ms`` and
+``tick.jobs.1000.throttled`` (Glue limited to 10 calls/s), ``tick.jobs.<N>.tag_calls_per_refresh`` and
+``tick.jobs.<N>.tag_refresh_seconds`` (one refresh of the jobs' tags: GetResources pages of 100),
+``tick.jobs.1000.tag_calls_per_refresh_before`` (one GetTags a job, before issue 23 item 1), ``policy.pending_10000_ms`` and
 ``policy.pending_100000_ms`` (median CPU ms, 500 active runs), ``simulate.requests_100000_cpu_s``
 (CPU seconds to simulate 100,000 requests event-driven) and, with ``--million`` (longer than the
 two minutes a shared machine allows by default), ``simulate.requests_1000000_cpu_s``.

@@ -10,6 +10,11 @@ rate limit) and their definitions (``aws.estate.load_jobs``: BatchGetJobs). Glue
 takes 50 ms per call; in the throttling run it is also a token bucket of 10 calls a second (burst
 10), as AWS rate limits are, and answers ThrottlingException when empty. The ledger and EC2 parts
 of the tick are not in these figures.
+
+Also counted: the calls of one refresh of the jobs' tags (``aws.declarations.TagReader``, every
+``TAG_REFRESH``), on a fake Resource Groups Tagging API whose GetResources answers
+``ResourcesPerPage`` (at most 100) tagged jobs a page. Before issue 23 item 1 the reader made one
+Glue GetTags a managed job: N calls a refresh (``tag_calls_per_refresh_before``).
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from glue_audit.aws import estate
+from glue_audit.aws.declarations import SCHEDULE_TAG, TAG_REFRESH, TagReader
 from glue_audit.tick import coverage
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 CALL_SECONDS = 0.05
 ACTIVE_SHARE = 0.05
 SIZES = (1, 10, 100, 1000)
+TAG_REFRESH_MINUTES = int(TAG_REFRESH.total_seconds() // 60)
 GOALS = {"glue_calls": 100, "seconds": 5.0}
 
 
@@ -87,6 +94,48 @@ class FakeGlue:
         }
 
 
+class FakeTagging:
+    """GetResources over ``jobs`` tagged Glue jobs, ``ResourcesPerPage`` a page, ``CALL_SECONDS`` a call."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.calls = 0
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "get_resources"
+        tagging = self
+
+        class Paginator:
+            def paginate(
+                self, ResourceTypeFilters: list[str], ResourcesPerPage: int
+            ) -> Iterator[dict[str, Any]]:
+                assert ResourceTypeFilters == ["glue:job"] and 1 <= ResourcesPerPage <= 100
+                for start in range(0, tagging.jobs, ResourcesPerPage):
+                    tagging.calls += 1
+                    time.sleep(CALL_SECONDS)
+                    yield {
+                        "ResourceTagMappingList": [
+                            {
+                                "ResourceARN": f"arn:aws:glue:us-east-1:123456789012:job/job-{i:04d}",
+                                "Tags": [{"Key": SCHEDULE_TAG, "Value": "rate(1 hour)"}],
+                            }
+                            for i in range(start, min(start + ResourcesPerPage, tagging.jobs))
+                        ]
+                    }
+
+        return Paginator()
+
+
+def tag_refresh(jobs: int) -> tuple[int, float]:
+    """The calls and seconds of one refresh of every managed job's declaration."""
+    tagging = FakeTagging(jobs)
+    managed = [f"job-{i:04d}" for i in range(jobs)]
+    started = time.perf_counter()
+    read = TagReader(tagging).read(managed, NOW)
+    assert not read.unreadable and all(d.schedule is not None for d in read.declarations.values())
+    return tagging.calls, time.perf_counter() - started
+
+
 def steady_tick(jobs: int, glue: FakeGlue) -> tuple[int, float, int]:
     managed = [f"job-{i:04d}" for i in range(jobs)]
     active = managed[:: int(1 / ACTIVE_SHARE)][: max(1, round(jobs * ACTIVE_SHARE))]
@@ -103,6 +152,12 @@ def figures(repeats: int = 3) -> dict[str, float]:
         runs = [steady_tick(jobs, FakeGlue()) for _ in range(repeats)]
         results[f"tick.jobs.{jobs}.glue_calls"] = runs[0][0]
         results[f"tick.jobs.{jobs}.seconds"] = round(statistics.median(r[1] for r in runs), 3)
+        refreshes = [tag_refresh(jobs) for _ in range(repeats)]
+        results[f"tick.jobs.{jobs}.tag_calls_per_refresh"] = refreshes[0][0]
+        results[f"tick.jobs.{jobs}.tag_refresh_seconds"] = round(
+            statistics.median(r[1] for r in refreshes), 3
+        )
+    results["tick.jobs.1000.tag_calls_per_refresh_before"] = 1000  # one GetTags a managed job
     _, seconds, throttled = steady_tick(1000, FakeGlue(rate=10.0))
     results["tick.jobs.1000.throttled"] = throttled
     results["tick.jobs.1000.seconds_at_10_per_second"] = round(seconds, 3)
@@ -117,11 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     results = figures(args.repeats)
     print(f"steady tick, {ACTIVE_SHARE:.0%} of jobs active, {CALL_SECONDS * 1000:.0f} ms per Glue call, "
           f"{estate.GLUE_READERS} readers, client-side limit {estate.GLUE_READS_PER_SECOND:.0f}/s")  # fmt: skip
-    print(f"{'jobs':>6} {'glue calls':>10} {'seconds (median)':>17}")
+    print(
+        f"{'jobs':>6} {'glue calls':>10} {'seconds (median)':>17} {'tag calls/refresh':>18} {'refresh s':>10}"
+    )
     for jobs in SIZES:
         print(
             f"{jobs:>6} {results[f'tick.jobs.{jobs}.glue_calls']:>10.0f} {results[f'tick.jobs.{jobs}.seconds']:>17.2f}"
+            f" {results[f'tick.jobs.{jobs}.tag_calls_per_refresh']:>18.0f}"
+            f" {results[f'tick.jobs.{jobs}.tag_refresh_seconds']:>10.2f}"
         )
+    print(f"tags of 1,000 jobs, one refresh (every {TAG_REFRESH_MINUTES} min): "
+          f"{results['tick.jobs.1000.tag_calls_per_refresh_before']:.0f} GetTags calls before, "
+          f"{results['tick.jobs.1000.tag_calls_per_refresh']:.0f} GetResources calls now")  # fmt: skip
     print(f"1,000 jobs, Glue limited to 10 calls/s: {results['tick.jobs.1000.throttled']:.0f} throttled calls, "
           f"{results['tick.jobs.1000.seconds_at_10_per_second']:.2f} s")  # fmt: skip
     print(f"an outside run on an idle job is seen within {results['tick.jobs.1000.unseen_bound_s'] / 60:.0f} min "

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typing import Any
 import requests
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.glue.models import FakeJob
+from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
 from moto.server import ThreadedMotoServer
 from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
 
@@ -46,6 +48,25 @@ def _newest_first(self: FakeJob) -> list[Any]:
 
 
 FakeJob.get_job_runs = _newest_first  # type: ignore[method-assign]
+
+
+# GetResources pages by ResourcesPerPage ("a maximum value of 100"); TagsPerPage is a limit the
+# caller may set instead ("Amazon Web Services recommends using ResourcesPerPage instead of this
+# parameter", Resource Groups Tagging API reference, GetResources). moto 5.2 bounds every page by
+# TagsPerPage all the same, defaulting it to 100 tags when the request has none, so a page of jobs
+# with three tags each held 33 of them. The emulator applies TagsPerPage only when it is given.
+def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> str:
+    token, mappings = self.backend.get_resources(
+        pagination_token=self._get_param("PaginationToken"),
+        tag_filters=self._get_param("TagFilters", []),
+        resources_per_page=self._get_int_param("ResourcesPerPage", 50),
+        tags_per_page=self._get_int_param("TagsPerPage", sys.maxsize),
+        resource_type_filters=self._get_param("ResourceTypeFilters", []),
+    )
+    return json.dumps({"ResourceTagMappingList": mappings, "PaginationToken": token})
+
+
+ResourceGroupsTaggingAPIResponse.get_resources = _get_resources  # type: ignore[method-assign]
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account

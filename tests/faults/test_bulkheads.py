@@ -1,5 +1,7 @@
 """Bulkheads: a bad tag, an unreadable job or a refused answer about ONE job affects that job only.
-Everything else in the tick and in ingest proceeds; the bad job is skipped with a reason.
+Everything else in the tick and in ingest proceeds; the bad job is skipped with a reason. The
+jobs' tags are one read for all jobs (GetResources): when it is refused, the schedules wait and
+everything else in the tick proceeds.
 
 Each of these failed on c9221ef: a ``cron(0 ² * * ? *)`` tag made every tick and every SUCCEEDED
 event raise ``ValueError``; an AccessDenied on one job's GetJobRuns or GetTags failed the tick or
@@ -16,11 +18,11 @@ from botocore.exceptions import ClientError
 from glue_audit.aws.declarations import ON_SUCCESS_TAG, SCHEDULE_TAG, TagReader
 from glue_audit.ledger.models import RequestItem
 from glue_audit.tick import orchestrator as capacity
-from scripts.engine.emulator import ACCOUNT_ID
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate, submit_requests
 from scripts.engine.stack import Stack, eventbridge_body
 from tests.integration.test_chains import HALF_HOUR, NOW, SETTINGS, deliver, requests_of, tick
+from tests.support import tagging
 
 BAD_CRON = "cron(0 ² * * ? *)"
 JOBS = [
@@ -48,11 +50,6 @@ class OneJobRefused:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._glue, name)
 
-    def get_tags(self, **kwargs: Any) -> Any:
-        if "get_tags" in self._operations and kwargs["ResourceArn"].endswith(f"job/{self._job}"):
-            raise denied("GetTags")
-        return self._glue.get_tags(**kwargs)
-
     def get_paginator(self, name: str) -> Any:
         paginator = self._glue.get_paginator(name)
         if name != "get_job_runs" or "get_job_runs" not in self._operations:
@@ -69,10 +66,9 @@ class OneJobRefused:
         return Refusing()
 
 
-def clients_with(glue: Any, stack: Stack) -> capacity.Clients:
-    return capacity.Clients(
-        glue, stack.client("ec2"), stack.client("service-quotas"), TagReader(glue, ACCOUNT_ID)
-    )
+def clients_with(glue: Any, stack: Stack, tags: Any = None) -> capacity.Clients:
+    tagging = stack.client("resourcegroupstaggingapi") if tags is None else tags
+    return capacity.Clients(glue, stack.client("ec2"), stack.client("service-quotas"), TagReader(tagging))
 
 
 def test_a_digit_lookalike_in_one_jobs_schedule_leaves_the_other_jobs_running(
@@ -113,11 +109,24 @@ def test_one_job_whose_runs_cannot_be_read_waits_and_the_others_launch(stack: St
     assert RequestItem.get(*RequestItem.key(other)).status == "CLAIMED"
 
 
-def test_one_job_whose_tags_cannot_be_read_holds_only_its_own_schedule(stack: Stack, estate: Estate) -> None:
-    glue = OneJobRefused(stack.client("glue"), "other", {"get_tags"})
-    tick(stack, HALF_HOUR - timedelta(minutes=2))
+def test_a_denied_tag_read_holds_the_schedules_and_every_job_still_launches(
+    stack: Stack, estate: Estate
+) -> None:
+    tick(stack, HALF_HOUR - timedelta(minutes=2))  # the cursor: input's half hour is due next
+    submitted = {job: submit_requests(stack, job, 1, at=HALF_HOUR)[0] for job in ("input", "output", "other")}
+    refused = tagging.denied()
     result = capacity.run_tick(
-        SETTINGS, clients_with(glue, stack), HALF_HOUR + timedelta(minutes=1), "t-tags"
+        SETTINGS,
+        clients_with(stack.client("glue"), stack, refused),
+        HALF_HOUR + timedelta(minutes=1),
+        "t-tags-denied",
     )
-    assert result.stats.scheduled_requests == 1 and result.stats.unreadable_tags == 1
-    assert [r.scheduled_for for r in requests_of("input")] == [HALF_HOUR]
+    assert refused.attempts == 1
+    assert result.stats.unreadable_tags == 3 and result.stats.scheduled_requests == 0  # every schedule waits
+    assert sorted(launch["job_name"] for launch in result.launches) == ["input", "other", "output"]
+    assert all(RequestItem.get(*RequestItem.key(r)).status == "CLAIMED" for r in submitted.values())
+    assert [r for r in requests_of("input") if r.trigger == "schedule"] == []
+    # Readable again: the cursor did not move, so the half hour is still due, once.
+    later = tick(stack, HALF_HOUR + timedelta(minutes=2))
+    assert later.stats.unreadable_tags == 0 and later.stats.scheduled_requests == 1
+    assert [r.scheduled_for for r in requests_of("input") if r.trigger == "schedule"] == [HALF_HOUR]

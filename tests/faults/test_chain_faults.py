@@ -1,4 +1,4 @@
-"""Schedules and chains under faults: Glue's tags unreadable (throttled) and a crash between
+"""Schedules and chains under faults: the jobs' tags unreadable (GetResources throttled) and a crash between
 recording a success and submitting its downstream. The tick still plans, nothing is lost, and
 nothing is submitted twice."""
 
@@ -8,33 +8,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from glue_audit.aws.declarations import TagReader
 from glue_audit.domain.states import RunState
 from glue_audit.flows import chains, ingest
 from glue_audit.flows.ingest import GlueJobEvent
 from glue_audit.tick import orchestrator as capacity
-from scripts.engine.emulator import ACCOUNT_ID
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, submit_requests
 from scripts.engine.stack import Stack
 from tests.integration.test_chains import HALF_HOUR, NOW, SETTINGS, estate, requests_of, tick
+from tests.support import tagging
 
 __all__ = ["estate"]
-
-
-class ThrottledTags:
-    """The Glue client, except that GetTags is throttled."""
-
-    def __init__(self, glue: Any) -> None:
-        self._glue = glue
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._glue, name)
-
-    def get_tags(self, **_: Any) -> Any:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetTags")
 
 
 def test_unreadable_tags_delay_the_schedule_without_stopping_the_tick(stack: Stack, estate: Estate) -> None:
@@ -42,7 +28,7 @@ def test_unreadable_tags_delay_the_schedule_without_stopping_the_tick(stack: Sta
     tick(stack, HALF_HOUR - timedelta(minutes=2))  # the cursor: the schedule was evaluated then
     submit_requests(stack, "other", 1, at=HALF_HOUR)
     throttled = capacity.Clients(
-        glue, stack.client("ec2"), stack.client("service-quotas"), TagReader(ThrottledTags(glue), ACCOUNT_ID)
+        glue, stack.client("ec2"), stack.client("service-quotas"), TagReader(tagging.throttled())
     )
     result = capacity.run_tick(SETTINGS, throttled, HALF_HOUR + timedelta(minutes=1), "throttled")
     assert [launch["job_name"] for launch in result.launches] == ["other"]  # submitted work still launches
@@ -64,7 +50,7 @@ def test_a_crash_after_recording_a_success_submits_the_downstream_on_redelivery(
     event = GlueJobEvent(
         "e1", "Glue Job State Change", "input", run.run_id, RunState.SUCCEEDED, NOW - timedelta(minutes=5)
     )
-    reader = TagReader(glue, ACCOUNT_ID)
+    reader = TagReader(stack.client("resourcegroupstaggingapi"))
 
     def declarations() -> Any:
         return reader.declarations(SETTINGS.managed_jobs, NOW)

@@ -1,6 +1,6 @@
-"""Chains are never lost: a success whose chain cannot be decided now (GetTags throttled, a crash
-between the writes) leaves a durable marker on the run, and a later tick settles it. The DLQ is
-for malformed events only.
+"""Chains are never lost: a success whose chain cannot be decided now (the jobs' tags unreadable,
+GetResources throttled; a crash between the writes) leaves a durable marker on the run, and a
+later tick settles it. The DLQ is for malformed events only.
 
 On c9221ef: a throttled GetTags in ingest failed the record (after 3 receives: DLQ, chain lost);
 in a repairing tick the repair was written with nothing submitted and never looked at again."""
@@ -20,13 +20,13 @@ from glue_audit.flows import chains, ingest
 from glue_audit.flows.ingest import GlueJobEvent
 from glue_audit.ledger import writes as ledger
 from glue_audit.tick import orchestrator as capacity
-from scripts.engine.emulator import ACCOUNT_ID, FakeLambdaContext
+from scripts.engine.emulator import FakeLambdaContext
 from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import Estate, submit_requests
 from scripts.engine.simulation import reset_handlers
 from scripts.engine.stack import Stack, eventbridge_body, sqs_lambda_event
-from tests.faults.test_chain_faults import ThrottledTags
 from tests.integration.test_chains import NOW, SETTINGS, estate, requests_of, tick
+from tests.support import tagging
 
 __all__ = ["estate"]
 
@@ -34,7 +34,7 @@ __all__ = ["estate"]
 def throttled_clients(stack: Stack) -> capacity.Clients:
     glue = stack.client("glue")
     return capacity.Clients(
-        glue, stack.client("ec2"), stack.client("service-quotas"), TagReader(ThrottledTags(glue), ACCOUNT_ID)
+        glue, stack.client("ec2"), stack.client("service-quotas"), TagReader(tagging.throttled())
     )
 
 
@@ -47,13 +47,13 @@ def finished_input_run(stack: Stack, estate: Estate) -> str:
     return run.run_id
 
 
-def test_a_throttled_get_tags_in_ingest_leaves_a_marker_the_next_tick_settles(
+def test_throttled_tags_in_ingest_leave_a_marker_the_next_tick_settles(
     stack: Stack, estate: Estate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = finished_input_run(stack, estate)
     monkeypatch.setenv("MANAGED_JOBS", SETTINGS.to_env()["MANAGED_JOBS"])
     reset_handlers()
-    reader = TagReader(ThrottledTags(stack.client("glue")), ACCOUNT_ID)
+    reader = TagReader(tagging.throttled())
     monkeypatch.setattr(ingest_handler, "tag_reader", lambda: reader)
     body = eventbridge_body("input", run_id, "SUCCEEDED", NOW - timedelta(minutes=5))
     message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "r", "Body": body, "Attributes": {}}
@@ -72,7 +72,7 @@ def test_a_throttled_get_tags_in_ingest_leaves_a_marker_the_next_tick_settles(
     assert len(requests_of("output")) == 1  # once
 
 
-def test_a_repair_under_throttled_get_tags_is_chained_by_a_later_tick(stack: Stack, estate: Estate) -> None:
+def test_a_repair_under_throttled_tags_is_chained_by_a_later_tick(stack: Stack, estate: Estate) -> None:
     submit_requests(stack, "input", 1, at=NOW - timedelta(minutes=20))
     with GlueDriver(stack, estate.job_subnets) as driver:
         tick(stack, NOW - timedelta(minutes=20))  # launched through the framework: the ledger holds it active
@@ -93,7 +93,7 @@ def test_a_crash_between_recording_and_chaining_with_no_redelivery_is_settled_by
     event = GlueJobEvent(
         "e1", "Glue Job State Change", "input", run_id, RunState.SUCCEEDED, NOW - timedelta(minutes=5)
     )
-    reader = TagReader(stack.client("glue"), ACCOUNT_ID)
+    reader = TagReader(stack.client("resourcegroupstaggingapi"))
 
     def crash(*_: Any, **__: Any) -> list[str]:
         raise RuntimeError("Lambda timed out")

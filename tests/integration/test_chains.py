@@ -24,7 +24,7 @@ from glue_audit.flows import launch as launcher
 from glue_audit.flows import submission as requests
 from glue_audit.ledger.models import RequestItem, RequestStatus
 from glue_audit.tick import orchestrator as capacity
-from scripts.engine.emulator import ACCOUNT_ID, FakeLambdaContext
+from scripts.engine.emulator import FakeLambdaContext
 from scripts.engine.glue_driver import DrivenRun, GlueDriver
 from scripts.engine.scenario import Estate, JobSpec, build_estate
 from scripts.engine.simulation import reset_handlers
@@ -70,7 +70,7 @@ def clients(stack: Stack) -> capacity.Clients:
         stack.client("glue"),
         stack.client("ec2"),
         stack.client("service-quotas"),
-        TagReader(stack.client("glue"), ACCOUNT_ID),
+        TagReader(stack.client("resourcegroupstaggingapi")),
     )
 
 
@@ -111,7 +111,7 @@ def test_a_schedule_submits_once_per_instant_over_repeated_and_concurrent_ticks(
     assert requests_of("other") == []
 
     # Ticks racing on the same instant (a tick that died before saving its cursor, say): one request.
-    reader = TagReader(stack.client("glue"), ACCOUNT_ID)
+    reader = TagReader(stack.client("resourcegroupstaggingapi"))
     declarations = reader.declarations(SETTINGS.managed_jobs, NOW)
     outcomes: list[chains.ScheduleOutcome] = []
     barrier = threading.Barrier(6)
@@ -155,7 +155,7 @@ def deliver(stack: Stack, bodies: list[str], monkeypatch: pytest.MonkeyPatch) ->
     """The real ingest handler, in batches of 10, as the SQS event source would call it."""
     monkeypatch.setenv("MANAGED_JOBS", SETTINGS.to_env()["MANAGED_JOBS"])
     reset_handlers()  # a cold start reads it
-    reader = TagReader(stack.client("glue"))
+    reader = TagReader(stack.client("resourcegroupstaggingapi"))
     monkeypatch.setattr(ingest_handler, "tag_reader", lambda: reader)
     context = FakeLambdaContext("glue-audit-test-ingest")
     for start in range(0, len(bodies), 10):

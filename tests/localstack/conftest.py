@@ -5,7 +5,8 @@ example ``localhost:4566`` after ``localstack start``), or starts a host-mode on
 (``scripts/localstack/run.py``). LocalStack's community edition serves no Glue and no Service
 Quotas, so those two come from the embedded moto server, through the per-service endpoint
 variables (``AWS_ENDPOINT_URL_GLUE``, ``AWS_ENDPOINT_URL_SERVICE_QUOTAS``) that botocore reads for
-every client, the product's included. Everything else (DynamoDB, SQS, EventBridge, EC2, Step
+every client, the product's included; so does the Resource Groups Tagging API, which reads the
+Glue jobs' tags (``AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API``). Everything else (DynamoDB, SQS, EventBridge, EC2, Step
 Functions) is LocalStack's, through ``AWS_ENDPOINT_URL``.
 
 Every test gets resources with unique names (a user's LocalStack is not reset between runs) and
@@ -41,7 +42,9 @@ from tests.terraform.plan import planned_resources
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_ENVIRONMENT = ROOT / "terraform" / "environments" / "localstack" / "main.tf"
 # Services LocalStack does not serve in the community edition: the embedded moto server does.
-FROM_MOTO = ("GLUE", "SERVICE_QUOTAS")
+# The Resource Groups Tagging API answers the tags of the service that holds the resources: the
+# Glue jobs' tags (aws.declarations.TagReader) are moto's, so it is moto's too.
+FROM_MOTO = ("GLUE", "SERVICE_QUOTAS", "RESOURCE_GROUPS_TAGGING_API")
 
 
 def _unquote(value: Any) -> Any:
@@ -84,7 +87,8 @@ def localstack_endpoint() -> str:
 
 @pytest.fixture(scope="session")
 def moto_server(localstack_endpoint: str) -> Iterator[Emulator]:
-    """The embedded moto server, for Glue and Service Quotas; LocalStack for everything else."""
+    """The embedded moto server, for Glue, Service Quotas and the Glue jobs' tags; LocalStack for
+    everything else."""
     emulator = Emulator().start()  # points AWS_ENDPOINT_URL at itself; restored on stop
     os.environ["AWS_ENDPOINT_URL"] = localstack_endpoint
     for service in FROM_MOTO:

@@ -12,7 +12,7 @@ from botocore.client import BaseClient
 from scripts.engine.api_calls import current_function
 
 # IAM's service prefix where botocore's signing name differs.
-_IAM_PREFIX = {"monitoring": "cloudwatch"}
+_IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
 # The IAM action of each kind of TransactWriteItems item (DynamoDB: "Using IAM with transactions").
 _TRANSACT_ACTION = {
     "ConditionCheck": "ConditionCheckItem",

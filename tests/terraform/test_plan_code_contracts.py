@@ -65,6 +65,7 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "servicequotas:GetAWSDefaultServiceQuota",
         "servicequotas:GetServiceQuota",
         "servicequotas:ListAWSDefaultServiceQuotas",
+        "tag:GetResources",
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "xray:PutTelemetryRecords",

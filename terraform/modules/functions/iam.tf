@@ -72,7 +72,8 @@ locals {
     RunReports = local.run_report_object_arns
     # These actions have no resource-level permissions: AWS accepts only "*" for them (Service
     # Authorization Reference: ec2:DescribeSubnets, servicequotas:GetServiceQuota,
-    # servicequotas:ListAWSDefaultServiceQuotas, cloudwatch:GetMetricData, cloudwatch:ListMetrics).
+    # servicequotas:ListAWSDefaultServiceQuotas, cloudwatch:GetMetricData, cloudwatch:ListMetrics,
+    # tag:GetResources: the jobs' tags, all at once).
     NoResourceLevelPermissions = ["*"]
   }
 

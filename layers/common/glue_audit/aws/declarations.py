@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit import facts
-from glue_audit.aws.clients import error_code
+from glue_audit.aws.observability import logger
 from glue_audit.domain.errors import GlueAuditError
 from glue_audit.domain.policy import MAX_PRIORITY
 from glue_audit.domain.schedule_expressions import Schedule, ScheduleError, from_tag
@@ -39,14 +38,19 @@ UPSTREAM_TAG = JOB_TAGS["upstream"]
 SCHEDULE_TAG = JOB_TAGS["schedule"]
 ON_SUCCESS_TAG = JOB_TAGS["on_success_of"]
 DEFAULT_PRIORITY = 50
-# How long the tags read from Glue are trusted (a warm Lambda re-reads them after this).
+# How long the tags read are trusted (a warm Lambda re-reads them after this).
 TAG_REFRESH = timedelta(minutes=5)
+# How old the last complete read may be and still stand in when a refresh fails (TagReader).
+STALE_LIMIT = 3 * TAG_REFRESH
+# GetResources takes ResourcesPerPage "a minimum of 1 and a maximum value of 100".
+RESOURCES_PER_PAGE = 100
+GLUE_JOB_TYPE = "glue:job"  # service:resourceType, as in the ARN
 PRIORITY = re.compile(r"[0-9]{1,3}", re.ASCII)  # int() would also take "٣", "1_0" and " +7"
 
 
 class TagsUnreadable(GlueAuditError):
-    """Glue's tags of some managed jobs could not be read (throttled, denied): what depends on
-    every job's declaration (an on-success chain) waits; the message names the jobs."""
+    """The managed jobs' tags could not be read (throttled, denied): what depends on every job's
+    declaration (an on-success chain) waits; the message names the jobs and the reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,69 +143,102 @@ def without_cycles(declarations: Mapping[str, JobDeclaration]) -> dict[str, JobD
 
 
 class TagReader:
-    """The tags of Glue jobs (GetTags, one call a job), kept for ``TAG_REFRESH``.
+    """The tags of every Glue job of the account and region, read at once and kept for ``TAG_REFRESH``.
 
-    A job Glue does not have reads as no tags; any other error is raised (the caller retries)."""
+    One refresh is one paginated ``GetResources`` of the Resource Groups Tagging API filtered to
+    ``glue:job``: ⌈tagged Glue jobs / 100⌉ calls (``ResourcesPerPage`` is at most 100; a page may
+    hold fewer, so the paginator follows ``PaginationToken`` until it is null), whatever the number
+    of jobs asked for, instead of one Glue ``GetTags`` a job. The API answers only resources that
+    are or were tagged ("GetResources does not return untagged resources"; a resource whose tags
+    were all removed comes with ``"Tags": []``), so a job absent from the answer has no tags: the
+    default declaration. AWS Resource Groups Tagging API reference, GetResources
+    (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html);
+    "The GetResources, GetTagKeys, and GetTagValues operations support all resource types"
+    (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/supported-services.html).
+    IAM: ``tag:GetResources``, which takes no resource-level permission (Resource ``"*"``).
 
-    def __init__(self, glue: Any, account_id: str | None = None, sts: Any = None) -> None:
-        self.glue = glue
-        self._account_id = account_id
-        self._sts = sts
-        self._partition: str | None = None
-        self._cache: dict[str, tuple[datetime, dict[str, str]]] = {}
-        self.calls = 0
+    A refresh that fails (``ThrottledException`` past the client's retries, ``AccessDenied``,
+    ``PaginationTokenExpiredException``) is never used in part: a job missing from a partial
+    answer would read as untagged and lose its schedule silently. Instead the last complete read
+    stands in while it is younger than ``STALE_LIMIT`` (a warning is logged: a tag changed since
+    is seen late, not lost); past that, every job asked for is unreadable with the reason and what
+    depends on it waits (its schedule, an on-success chain). A failed refresh is not remembered:
+    the next call tries again."""
 
-    def know_account(self, arn: str) -> None:
-        """Take the account from an ARN of this account (a Lambda's ``invoked_function_arn``), so
-        no STS call is needed."""
-        parts = arn.split(":")
-        if len(parts) > 4 and parts[4].isdigit():
-            self._account_id = parts[4]
+    def __init__(self, tagging: Any) -> None:
+        self.tagging = tagging  # a resourcegroupstaggingapi client
+        self._read_at: datetime | None = None
+        self._tags: dict[str, dict[str, str]] = {}
+        self.calls = 0  # GetResources pages read
 
-    def _arn(self, job_name: str) -> str:
-        region = self.glue.meta.region_name
-        if self._account_id is None:
-            sts = self._sts or boto3.client("sts", region_name=region)
-            self._account_id = str(sts.get_caller_identity()["Account"])
-        if self._partition is None:  # a Session loads botocore's data: once per reader
-            self._partition = boto3.session.Session().get_partition_for_region(region)
-        return f"arn:{self._partition}:glue:{region}:{self._account_id}:job/{job_name}"
+    def _refresh(self, now: datetime) -> None:
+        if self._read_at is not None and now - self._read_at < TAG_REFRESH:
+            return
+        try:
+            tags = self._read_all()
+        except (ClientError, BotoCoreError) as exc:
+            if self._read_at is None or now - self._read_at >= STALE_LIMIT:
+                raise
+            logger.warning(
+                "could not refresh the jobs' tags; using the last read",
+                extra={"read_at": self._read_at.isoformat(), "error": f"{type(exc).__name__}: {exc}"[:300]},
+            )
+            return
+        self._tags, self._read_at = tags, now
+
+    def _read_all(self) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        pages = self.tagging.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=[GLUE_JOB_TYPE], ResourcesPerPage=RESOURCES_PER_PAGE
+        )
+        for page in pages:
+            self.calls += 1
+            for mapping in page.get("ResourceTagMappingList") or []:
+                name = job_name_of(str(mapping.get("ResourceARN", "")))
+                if name is not None:
+                    found[name] = {
+                        str(tag.get("Key", "")): str(tag.get("Value", ""))
+                        for tag in mapping.get("Tags") or []
+                    }
+        return found
 
     def tags(self, job_name: str, now: datetime) -> dict[str, str]:
-        cached = self._cache.get(job_name)
-        if cached is not None and now - cached[0] < TAG_REFRESH:
-            return cached[1]
-        self.calls += 1
-        try:
-            tags = dict(self.glue.get_tags(ResourceArn=self._arn(job_name)).get("Tags") or {})
-        except ClientError as exc:
-            if error_code(exc) not in ("EntityNotFoundException", "ResourceNotFoundException"):
-                raise
-            tags = {}
-        self._cache[job_name] = (now, tags)
-        return tags
+        """The job's tags (none when the answer does not name it); raises the read's error when
+        the tags cannot be read (see the class)."""
+        self._refresh(now)
+        return dict(self._tags.get(job_name, {}))
 
     def read(self, job_names: Iterable[str], now: datetime) -> TagRead:
-        """Every job's declaration, one job at a time: a job whose tags cannot be read (throttled
-        past the client's retries, denied) is named in ``unreadable`` and the others still count."""
-        found: dict[str, JobDeclaration] = {}
-        unreadable: dict[str, str] = {}
-        for name in sorted(set(job_names)):
-            try:
-                found[name] = declaration(name, self.tags(name, now))
-            except (ClientError, BotoCoreError) as exc:
-                unreadable[name] = f"{type(exc).__name__}: {exc}"[:300]
-        return TagRead(without_cycles(found), unreadable)
+        """Every job's declaration. When the tags cannot be read, every job asked for is named in
+        ``unreadable`` with the reason (their schedules wait); a bad tag stays its job's problem."""
+        names = sorted(set(job_names))
+        if not names:
+            return TagRead({})
+        try:
+            self._refresh(now)
+        except (ClientError, BotoCoreError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            return TagRead({}, dict.fromkeys(names, reason))
+        found = {name: declaration(name, self._tags.get(name, {})) for name in names}
+        return TagRead(without_cycles(found))
 
     def declarations(self, job_names: Iterable[str], now: datetime) -> dict[str, JobDeclaration]:
-        """Every job's declaration; ``TagsUnreadable`` when some job's tags cannot be read (for
-        what needs them all: who declares on-success-of a job)."""
+        """Every job's declaration; ``TagsUnreadable`` when the tags cannot be read (for what
+        needs them all: who declares on-success-of a job)."""
         result = self.read(job_names, now)
         if result.unreadable:
             raise TagsUnreadable(
                 "tags unreadable for " + ", ".join(f"{k} ({v})" for k, v in sorted(result.unreadable.items()))
             )
         return result.declarations
+
+
+def job_name_of(arn: str) -> str | None:
+    """The job of a Glue job ARN (``arn:<partition>:glue:<region>:<account>:job/<name>``), else None."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "glue" and parts[5].startswith("job/"):
+        return parts[5][len("job/") :] or None
+    return None
 
 
 @dataclass(frozen=True, slots=True)

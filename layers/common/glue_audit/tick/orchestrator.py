@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from glue_audit.aws import estate
+from glue_audit.aws.clients import client
 from glue_audit.aws.declarations import TagRead, TagReader
 from glue_audit.aws.observability import logger
 from glue_audit.aws.quotas import AccountQuotas, read_quotas
@@ -55,6 +56,7 @@ from glue_audit.tick.reconcile import ReconcileStats, adopt_unknown_runs, reconc
 from glue_audit.tick.usage import Holding, SubnetView, holding_of_claim, holding_of_run, measure, with_unheld
 
 REASON_REFRESH = timedelta(minutes=10)
+TAGGING = "resourcegroupstaggingapi"  # the jobs' tags, all at once (aws.declarations.TagReader)
 
 
 class TickSkipped(Exception):
@@ -70,7 +72,7 @@ class Clients:
 
     def __post_init__(self) -> None:
         if self.tags is None:
-            self.tags = TagReader(self.glue)
+            self.tags = TagReader(client(TAGGING))
 
 
 @dataclass
@@ -305,8 +307,9 @@ def _plan_and_claim(
 
 
 def _declarations(clients: Clients, settings: Settings, now: datetime, stats: TickStats) -> TagRead:
-    """What the managed jobs declare in their tags, job by job: a job whose tags cannot be read is
-    named in ``unreadable`` (its schedule waits), a bad tag is that job's problem (that part ignored)."""
+    """What the managed jobs declare in their tags: when the tags cannot be read, every job is named
+    in ``unreadable`` (the schedules wait, the tick goes on); a bad tag is that job's problem (that
+    part ignored)."""
     assert clients.tags is not None
     read = clients.tags.read(settings.managed_jobs, now)
     for job_name, error in read.unreadable.items():
