@@ -25,6 +25,7 @@ from glue_audit.simulate.model import (
     SimRequest,
     SimSubnet,
     SimulationInputError,
+    Timing,
     Workload,
     load_workload,
     with_overrides,
@@ -459,3 +460,27 @@ def test_urgent_work_first_on_the_standard_day_without_starving_the_nightly_batc
     longest_run = max(job.duration.max_minutes for job in est.jobs.values())
     assert s["lowest_class"] == "p40"
     assert s["starvation_max_wait_s"] <= (window + longest_run) * 60
+
+
+def test_enis_that_do_not_linger_are_free_to_every_tick_at_the_instant_the_run_ends() -> None:
+    """With ``eni_linger_seconds`` 0 a run's ENIs go with its end, as the emulator's Glue driver
+    releases them: a tick due at that same instant (the schedule's, a submission's) sees the run
+    gone and its IPs free, never the run gone and its IPs still held."""
+    timing = Timing(
+        schedule_rate_minutes=5, event_latency=0.0, tick_dedup_seconds=60, launch_latency=0.0,
+        eni_attach_seconds=0.0, eni_linger_seconds=0.0, ip_lag_seconds=60,
+    )  # fmt: skip
+    estate = Estate(
+        jobs={
+            "wide": SimJob("wide", "G.1X", 10, 2, "a"),  # 12 IPs: one at a time in 27 - 4 reserved
+            "novpc": SimJob("novpc", "G.1X", 2, 1, None),
+        },
+        subnets={"a": SimSubnet("a", "10.0.0.0/27")},
+        ip_reserve=4,
+        timing=timing,
+    )
+    # The first wide run ends at 600 s, on the schedule's tick and on the novpc submission's tick.
+    workload = _workload([("wide", 50, 0.0), ("wide", 90, 60.0), ("novpc", 10, 600.0)])
+    durations = {"r000": 600.0, "r001": 60.0, "r002": 60.0}
+    waits = simulate(estate, workload, "event-driven", 1, durations=durations).measures.waits
+    assert waits["r001"] == 540.0  # started at 600 s, when the first run's ENIs went

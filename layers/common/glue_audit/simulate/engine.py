@@ -332,7 +332,13 @@ class Simulator:
             self.team_dpus[run.team] -= run.dpus
         if run.subnet is not None:
             subnet, ips = run.subnet, run.ips
-            self.at(self.now + self.estate.timing.eni_linger_seconds, lambda: self._eni_release(subnet, ips))
+            linger = self.estate.timing.eni_linger_seconds
+            if linger > 0:
+                self.at(self.now + linger, lambda: self._eni_release(subnet, ips))
+            else:
+                # Released with the end, not as an event queued behind the ticks already due at
+                # this instant: no tick sees the run gone while its ENIs still hold the subnet.
+                self._eni_release(subnet, ips)
         self.m.finished += 1
         self._outstanding(run.job, -1)
         self.m.last_end = max(self.m.last_end, self.now)

@@ -137,7 +137,7 @@ class Timing:
     eni_attach_seconds: float = 30.0
     """ENIs of a started run show in DescribeSubnets this long after the start."""
     eni_linger_seconds: float = 60.0
-    """ENIs of an ended run are released this long after the end."""
+    """ENIs of an ended run are released this long after the end (0: with the end itself)."""
     ip_lag_seconds: int = settings_default("ip_lag_seconds")
     max_launches_per_tick: int = settings_default("max_launches_per_tick")
 
