@@ -173,7 +173,7 @@ variable "settings" {
     glue-audit:team tag), fallback_max_concurrent_runs 50, fallback_max_job_concurrent_runs 50,
     fallback_max_dpus 1000 (when Service Quotas does not answer), stale_run_seconds 120,
     stale_claim_seconds 600, ip_lag_seconds 120, lease_seconds 120, max_launch_attempts 5,
-    max_launches_per_tick 100, aging_per_minute 1, reserve_after_seconds 1800, snapshot_ttl_days 30,
+    max_launches_per_tick 100, aging_per_minute 0.2, reserve_after_seconds 1800, snapshot_ttl_days 30,
     tick_dedup_seconds 30, event_clock_skew_seconds 300, event_max_age_days 365. The functions module's `settings` variable types and validates them.
   EOT
   default     = {}

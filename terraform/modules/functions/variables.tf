@@ -253,7 +253,7 @@ variable "settings" {
     lease_seconds                    = optional(number, 120)
     max_launch_attempts              = optional(number, 5)
     max_launches_per_tick            = optional(number, 100)
-    aging_per_minute                 = optional(number, 1)
+    aging_per_minute                 = optional(number, 0.2)
     reserve_after_seconds            = optional(number, 1800)
     snapshot_ttl_days                = optional(number, 30)
     tick_dedup_seconds               = optional(number, 30)
@@ -272,7 +272,7 @@ variable "settings" {
     lease_seconds: lease of the planning lock, one tick plans at a time [120];
     max_launch_attempts: a request that failed to launch this many times is FAILED [5];
     max_launches_per_tick: most launches one tick plans [100];
-    aging_per_minute: priority points a pending request gains per minute of waiting, so nothing starves [1];
+    aging_per_minute: priority points a pending request gains per minute of waiting, so nothing starves [0.2];
     reserve_after_seconds: a request waiting this long reserves capacity; smaller ones only backfill around it [1800];
     snapshot_ttl_days: capacity snapshots expire (DynamoDB TTL) after this many days [30];
     tick_dedup_seconds: event-driven ticks started by ingest are deduplicated per window of this many seconds [30];

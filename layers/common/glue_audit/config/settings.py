@@ -137,13 +137,12 @@ class Settings:
     max_launch_attempts: int = 5
     max_launches_per_tick: int = 100
     # Policy.
-    # One priority point per minute of waiting: a request is overtaken only by requests submitted
-    # less than (100 - its priority) minutes after it (starvation bound). 0.2 (a point per 5 minutes)
-    # gets the urgent class of `simulate --preset standard` a 35-minute median instead of 109, but the
-    # emulator's real tick and the simulator then disagree (tests/integration/test_simulate_vs_emulator:
-    # longest wait 720 s apart, subnet peak 1 IP apart), so it is not the default until that is
-    # understood. AGING_PER_MINUTE sets it.
-    aging_per_minute: float = 1.0
+    # A priority point per 5 minutes of waiting: a request is overtaken only by requests submitted
+    # less than (100 - its priority) / 0.2 minutes after it (the starvation bound: 200 minutes for
+    # priority 60 behind priority 100). At 1.0 a night's batch outranked the morning's urgent work
+    # within the hour (`simulate --preset standard`: urgent class median 79.5 min; 0.2: 35.4).
+    # AGING_PER_MINUTE sets it.
+    aging_per_minute: float = 0.2
     reserve_after_seconds: int = 1800
     snapshot_ttl_days: int = 30
     # The Glue jobs the framework may launch (Terraform's launchable jobs). Every tick reads their
