@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from functools import partial
 from typing import Protocol
 
 from glue_audit.simulate.model import Estate, SimRequest, Workload
@@ -165,16 +164,33 @@ class Simulator:
 
     def run(self) -> Measures:
         # Submissions first: a request submitted at the same second as a tick is seen by that tick.
-        for req in self.workload.requests:
-            self.at(req.submitted_at, partial(self._submit, req))
+        # They are read in time order beside the event queue, not pushed into it: a submission
+        # goes before a queued event of the same time (as if queued first), and the queue holds
+        # only what is in flight (hundreds of events, not a million submissions).
+        requests = self.workload.requests
+        submissions = sorted(
+            ((max(req.submitted_at, 0.0), req) for req in requests), key=lambda item: item[0]
+        )  # stable: same-time submissions in workload order
         self.strategy.attach(self)
-        self.m.first_submit = self.workload.requests[0].submitted_at if self.workload.requests else 0.0
-        while self._queue:
-            when, _, action = heapq.heappop(self._queue)
-            if when > self.horizon:
+        self.m.first_submit = requests[0].submitted_at if requests else 0.0
+        queue, pop, horizon, advance = self._queue, heapq.heappop, self.horizon, self._advance
+        count, index = len(submissions), 0
+        while True:
+            if index < count and (not queue or submissions[index][0] <= queue[0][0]):
+                when, request = submissions[index]
+                index += 1
+                if when > horizon:
+                    break
+                advance(when)
+                self._submit(request)
+            elif queue:
+                when, _, action = pop(queue)
+                if when > horizon:
+                    break
+                advance(when)
+                action()
+            else:
                 break
-            self._advance(when)
-            action()
             if self.waiting == 0 and not self.active and self._only_timers_left():
                 break
         self.m.end = self.now
