@@ -80,7 +80,7 @@ requests = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     items=requests,
     subnet_size=st.sampled_from([26, 27]),
