@@ -7,7 +7,8 @@ and ``tick.jobs.<N>.seconds`` (N = 1, 10, 100, 1000; 5% active; 50 ms per Glue c
 ``tick.jobs.1000.tag_calls_per_refresh_before`` (one GetTags a job, before issue 23 item 1), ``policy.pending_10000_ms`` and
 ``policy.pending_100000_ms`` (median CPU ms, 500 active runs), ``simulate.requests_100000_cpu_s``
 (CPU seconds to simulate 100,000 requests event-driven) and, with ``--million`` (longer than the
-two minutes a shared machine allows by default), ``simulate.requests_1000000_cpu_s``.
+two minutes a shared machine allows by default), ``simulate.requests_1000000_cpu_s`` and
+``simulate.requests_1000000_maxrss_mb`` (the process's peak resident memory after it, in MiB).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +41,12 @@ def simulate_cpu_seconds(requests: int, seed: int = 1) -> float:
     return round(time.process_time() - started, 2)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far, in MiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--million", action="store_true", help="also time 1,000,000 simulated requests")
@@ -49,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     results["simulate.requests_100000_cpu_s"] = simulate_cpu_seconds(100_000)
     if args.million:
         results["simulate.requests_1000000_cpu_s"] = simulate_cpu_seconds(1_000_000)
+        results["simulate.requests_1000000_maxrss_mb"] = peak_rss_mb()
     results["python"] = platform.python_version()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

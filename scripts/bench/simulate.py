@@ -6,7 +6,8 @@ prints figures, goals met or not. Seeded, hence the same figures on every run (t
 
 Goals (issue 15): with event-driven launching the median wait is at most a tenth of the 5-minute
 poll's in the standard day; utilisation is at least 95% of the binding bound in the burst; 0
-budget breaches and 0 IP failures for this project; 100,000 requests simulated in <= 60 s.
+budget breaches and 0 IP failures for this project. Issue 23: 100,000 requests simulated in <= 8 s
+of CPU (``time.process_time``: a shared machine's other load does not count).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from glue_audit.simulate.report import table
 
 GOAL_MEDIAN_RATIO = 0.10
 GOAL_BOUND = 0.95
-GOAL_SECONDS_100K = 60.0
+GOAL_CPU_SECONDS_100K = 8.0  # issue 23
 GOAL_URGENT_MINUTES = 40.0  # issue 23
 
 
@@ -98,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     big = standard(args.seed, days=days)
     requests = big.requests[: args.requests]
     big = type(big)(big.name, big.start, requests)
-    started = time.perf_counter()
+    started = time.process_time()
     result = simulate(est, big, "event-driven", args.seed).summary
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     print(
-        f"{len(requests):,} requests over {days} days: {seconds:.1f} s "
+        f"{len(requests):,} requests over {days} days: {seconds:.1f} s CPU "
         f"({result['ticks']:,} ticks, {len(requests) / seconds:,.0f} requests/s)"
     )
 
@@ -122,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{day['oracle']['wait']['p90']['p50_s'] / 60:.1f} min")  # fmt: skip
     print(f"this project's limit breaches (budget or quota): {breaches} ({_verdict(breaches == 0)})")
     print(f"this project's IP failures: {ip_failures} ({_verdict(ip_failures == 0)})")
-    print(f"{len(requests):,} requests in {seconds:.1f} s <= {GOAL_SECONDS_100K:.0f} s: "
-          f"{_verdict(seconds <= GOAL_SECONDS_100K)}")  # fmt: skip
+    print(f"{len(requests):,} requests in {seconds:.1f} s CPU <= {GOAL_CPU_SECONDS_100K:.0f} s: "
+          f"{_verdict(seconds <= GOAL_CPU_SECONDS_100K)}")  # fmt: skip
     return 0
 
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from glue_audit.aws.estate import JobSizing, SubnetInfo
@@ -71,6 +71,9 @@ GLUE_WAITING_ATTEMPT_SECONDS = GLUE_WAITING_LIMIT_SECONDS / 10
 AIRFLOW_SCHEDULER_SECONDS = 5.0
 SAMPLE_POLL_SECONDS = 300.0
 SAMPLE_WORKERS_PER_JOB = 10
+#: Slack on the DPU bounds of ``ProjectStrategy._candidates``: far above float rounding of DPU sums,
+#: and any slack only keeps more requests than needed.
+_DPU_SLACK = 1e-6
 
 
 class _Base:
@@ -139,14 +142,26 @@ def simulation_quotas(estate: Estate) -> AccountQuotas:
 class ProjectStrategy(_Base):
     """The real capacity measurement and policy, on ticks from the schedule (and run ends)."""
 
-    def __init__(self, event_driven: bool, tick_on_submit: bool = False) -> None:
+    def __init__(self, event_driven: bool, tick_on_submit: bool = False, *, reference: bool = False) -> None:
         super().__init__()
         self.event_driven = event_driven
         self.tick_on_submit = tick_on_submit
+        self.reference = reference
+        """Plan every pending request each tick instead of :meth:`_candidates` (same launches, slower;
+        the tests compare the two)."""
         self.name = ("event-driven" if tick_on_submit else "event-no-submit") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
         self.claims: dict[str, Holding] = {}
+        self.runs: dict[str, Holding] = {}
+        """A holding per active run, made once at its start, in ``sim.active``'s order (the float sums
+        of ``measure`` depend on the order)."""
+        self._classes: dict[
+            tuple[str, str | None, int], list[tuple[datetime, str, policy.PendingRequest]]
+        ] = {}
+        """Pending requests by (job, team, priority), each list in rank order: see :meth:`_candidates`."""
+        self._visible: tuple[tuple[str, int], ...] | None = None
+        self._subnets: dict[str, SubnetInfo] = {}
         self._windows: set[int] = set()
         self._unchecked: list[str] = []
         """Pending requests not yet checked for ``never_fits`` (the limits do not change here)."""
@@ -173,7 +188,7 @@ class ProjectStrategy(_Base):
         job = sim.estate.jobs[request.job]
         size = sim.sizes[request.job]
         self.requests[request.request_id] = request
-        self.pending[request.request_id] = policy.PendingRequest(
+        pending = policy.PendingRequest(
             request_id=request.request_id,
             job_name=request.job,
             priority=request.priority,
@@ -183,6 +198,9 @@ class ProjectStrategy(_Base):
             subnet_id=job.subnet,
             team=request.team or job.team,
         )
+        self.pending[request.request_id] = pending
+        members = self._classes.setdefault((pending.job_name, pending.team, pending.priority), [])
+        bisect.insort(members, (pending.submitted_at, pending.request_id, pending))
         self._unchecked.append(request.request_id)
         if self.tick_on_submit and not self.requeueing:
             self._event_tick()
@@ -190,8 +208,82 @@ class ProjectStrategy(_Base):
     requeueing = False
 
     def on_run_end(self, run: SimRun) -> None:
+        self.runs.pop(run.request.request_id, None)
         if self.event_driven:
             self._event_tick()
+
+    def _forget(self, request_id: str) -> policy.PendingRequest:
+        """Take ``request_id`` out of the pending requests (launched, or never fits)."""
+        pending = self.pending.pop(request_id)
+        key = (pending.job_name, pending.team, pending.priority)
+        members = self._classes[key]
+        del members[bisect.bisect_left(members, (pending.submitted_at, request_id))]
+        if not members:
+            del self._classes[key]
+        return pending
+
+    def _candidates(
+        self, limits: policy.Limits, usage: policy.Usage, now: datetime
+    ) -> list[policy.PendingRequest]:
+        """The pending requests that can change this tick's launches; ``policy.plan`` of these gives
+        the same launches, in the same order, as of every pending request (the reservation it names
+        and the deferrals may differ: the simulator reads neither).
+
+        Why. A request the pass does not launch and that does not take the reservation changes
+        nothing for the others (the pass's totals move only on a launch), so it can be left out.
+        Within one class (job, team, priority: the same needs and limits) the rank order is the
+        submission order (same priority, so the older ranks higher), and the pass's totals only
+        grow, so once a member of a class does not launch no later member does. A class can launch
+        at most ``k`` members, ``k`` the fewest that its job's free slots, the account's free run
+        slots, the free DPUs, its team's free DPUs or its subnet's free IPs above the reserve allow
+        (the DPU bounds rounded up, so float sums cannot make them too tight): its first ``k``
+        members are kept. The next one matters only as the holder of the reservation, so only if it
+        has waited ``reserve_after`` (the members after it rank lower and are younger). A class
+        whose job has no free slot, or whose subnet's free IPs are unknown, keeps none: it can
+        neither launch nor hold the reservation.
+        """
+        job_limit_of = limits.job_max_concurrent_runs.get
+        job_used_of = usage.job_runs.get
+        free_ips_of = limits.subnet_free_ips.get
+        budget_of = limits.team_dpu_budgets.get
+        team_used_of = usage.team_dpus.get
+        ip_reserve = limits.ip_reserve
+        account_free = limits.max_concurrent_runs - usage.runs
+        dpus_free = limits.max_dpus - usage.dpus + _DPU_SLACK
+        old_enough = now - self.config.reserve_after
+        candidates: list[policy.PendingRequest] = []
+        take = candidates.append
+        for (job, team, _), members in self._classes.items():
+            room = job_limit_of(job, policy.DEFAULT_JOB_MAX_CONCURRENT_RUNS) - job_used_of(job, 0)
+            if room <= 0:
+                continue
+            if account_free < room:
+                room = account_free
+            first = members[0][2]
+            need = first.dpus
+            if first.subnet_id is not None:
+                free_ips = free_ips_of(first.subnet_id)
+                if free_ips is None:
+                    continue
+                if first.ips > 0 and (free_ips - ip_reserve) // first.ips < room:
+                    room = (free_ips - ip_reserve) // first.ips
+            if need > 0 and room > 0:
+                fits = math.floor(dpus_free / need) + 1
+                if fits < room:
+                    room = fits
+                budget = None if team is None else budget_of(team)
+                if team is not None and budget is not None:
+                    fits = math.floor((budget - team_used_of(team, 0.0) + _DPU_SLACK) / need) + 1
+                    if fits < room:
+                        room = fits
+            if room > 0:
+                for member in members[:room]:
+                    take(member[2])
+            else:
+                room = 0
+            if room < len(members) and members[room][0] <= old_enough:
+                take(members[room][2])
+        return candidates
 
     def _event_tick(self) -> None:
         sim = self.s
@@ -207,30 +299,30 @@ class ProjectStrategy(_Base):
         sim = self.s
         sim.m.ticks += 1
         now = sim.dt(sim.now)
-        holdings = [
-            Holding(f"run:{r.job}:{rid}", r.job, r.dpus, r.ips, r.subnet, r.team, rid, r.launched_at_dt)
-            for rid, r in sim.active.items()
-        ]
-        holdings.extend(self.claims.values())
-        subnets = {
-            name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
-            for name, spec in sim.estate.subnets.items()
-        }
-        limits, usage, _ = measure(self.settings, self.quotas, self.jobs, holdings, subnets, now)
+        holdings = [*self.runs.values(), *self.claims.values()]
+        visible = tuple(sim.eni_visible.items())
+        if visible != self._visible:  # DescribeSubnets' answer changed since the last tick
+            self._visible = visible
+            self._subnets = {
+                name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
+                for name, spec in sim.estate.subnets.items()
+            }
+        limits, usage, _ = measure(self.settings, self.quotas, self.jobs, holdings, self._subnets, now)
         # A request that would wait forever: report it, stop planning it. The plan would defer it as
         # never_fits; checking each request once here spares reading every tick's deferrals.
         for request_id in self._unchecked:
             pending = self.pending.get(request_id)
             reason = None if pending is None else policy.never_fits_reason(limits, pending)
             if reason is not None:
-                del self.pending[request_id]
+                self._forget(request_id)
                 sim.m.refused[f"never fits ({reason})"] += 1
                 sim.give_up(self.requests[request_id])
         self._unchecked.clear()
-        decided = policy.plan(limits, usage, list(self.pending.values()), now, self.config)
+        candidates = list(self.pending.values()) if self.reference else self._candidates(limits, usage, now)
+        decided = policy.plan(limits, usage, candidates, now, self.config)
         latency = sim.estate.timing.launch_latency
         for launch in decided.launches[: self.settings.max_launches_per_tick]:
-            pending = self.pending.pop(launch.request_id)
+            pending = self._forget(launch.request_id)
             self.claims[launch.request_id] = Holding(
                 f"claim:{launch.request_id}", launch.job_name, launch.dpus, launch.ips,
                 launch.subnet_id, pending.team, launch.request_id, now,
@@ -242,7 +334,13 @@ class ProjectStrategy(_Base):
         sim = self.s
         del self.claims[request.request_id]
         outcome = sim.start_run(request)
-        if outcome in (StartOutcome.REFUSED_RUNS, StartOutcome.REFUSED_DPUS):
+        if outcome is StartOutcome.STARTED:
+            run = sim.active[request.request_id]
+            self.runs[request.request_id] = Holding(
+                f"run:{run.job}:{request.request_id}", run.job, run.dpus, run.ips, run.subnet, run.team,
+                request.request_id, run.launched_at_dt,
+            )  # fmt: skip
+        elif outcome in (StartOutcome.REFUSED_RUNS, StartOutcome.REFUSED_DPUS):
             self.requeueing = True  # the launcher puts it back to PENDING with the reason
             self.on_submit(request)
             self.requeueing = False
