@@ -1,12 +1,14 @@
 """Launch strategies, each modelled as documented, run against the same simulated Glue.
 
-* ``event-driven``: this project. Ticks on the schedule, on every run end (Glue's terminal
-  event -> ingest -> a tick) and on every submission (``glue-audit submit`` starts one), each
-  deduplicated per ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP
-  accounting: ENIs not yet visible, reserve) and the real ``policy.plan``.
+* ``event-driven``: this project as designed. Ticks on the schedule, on every run end (Glue's
+  terminal event -> ingest -> a tick) and on every submission, each deduplicated per
+  ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP accounting: ENIs not yet
+  visible, reserve) and the real ``policy.plan``. The deployed submit API does not start a tick
+  yet (issue 23: with it two scenarios in one emulator disagree), so this row is the design.
 * ``polling``: this project with the schedule only.
-* ``event-no-submit`` (a what-if, not in ``--compare``): as ``event-driven`` before submissions
-  started a tick (a request submitted to an idle system waited for the next scheduled tick).
+* ``event-no-submit`` (not in ``--compare``): this project as deployed today, ticks on the
+  schedule and on run ends only (a request submitted to an idle system waits for the next
+  scheduled tick).
 * ``aws-sample``: aws-samples/aws-glue-quota-audit-framework as its README describes it: a Step
   Functions run every 5 minutes, static limits from environment variables (the account quotas),
   one worker count for every job (G.1X sizing), free IPs computed from its own runs only (other
@@ -656,7 +658,7 @@ def make(name: str) -> _Base:
     if name == "event-driven":
         return ProjectStrategy(event_driven=True, tick_on_submit=True)
     if name == "event-no-submit":
-        # What if `glue-audit submit` did not start a tick (as before issue 23)?
+        # The product as deployed: the submit API starts no tick (see the module docstring).
         return ProjectStrategy(event_driven=True)
     if name == "polling":
         return ProjectStrategy(event_driven=False)
