@@ -133,9 +133,9 @@ def _accepted_by_ingest(entry: dict[str, Any]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_planned_rule_routes_exactly_what_ingest_accepts(stack: Stack, env: str) -> None:
-    rule = planned_resources(env, "aws_cloudwatch_event_rule")["module.ingest.aws_cloudwatch_event_rule.this"]
+def queue_of_planned_rule(stack: Stack, env: str, address: str) -> str:
+    """A new queue behind the emulator's copy of the rule at ``address`` in ``env``'s plan."""
+    rule = planned_resources(env, "aws_cloudwatch_event_rule")[address]
     name = f"planned-{uuid.uuid4().hex[:8]}"
     sqs, events = stack.client("sqs"), stack.client("events")
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -144,6 +144,12 @@ def test_planned_rule_routes_exactly_what_ingest_accepts(stack: Stack, env: str)
     ]
     events.put_rule(Name=name, EventPattern=rule["event_pattern"], State="ENABLED")
     events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return str(queue_url)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_planned_rule_routes_exactly_what_ingest_accepts(stack: Stack, env: str) -> None:
+    queue_url = queue_of_planned_rule(stack, env, "module.ingest.aws_cloudwatch_event_rule.this")
     accepted = sorted(entry["DetailType"] for entry in EVENTS if _accepted_by_ingest(entry))
     assert accepted == sorted(ROUTED)
     publish(stack, EVENTS)
@@ -164,17 +170,7 @@ API_CALLS = {"started": STARTED, "refused": REFUSED, "other-call": OTHER_CALL}
 def test_planned_starts_rule_routes_successful_start_calls_that_ingest_accepts(
     stack: Stack, env: str
 ) -> None:
-    rule = planned_resources(env, "aws_cloudwatch_event_rule")[
-        "module.ingest.aws_cloudwatch_event_rule.starts[0]"
-    ]
-    name = f"planned-starts-{uuid.uuid4().hex[:8]}"
-    sqs, events = stack.client("sqs"), stack.client("events")
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(Name=name, EventPattern=rule["event_pattern"], State="ENABLED")
-    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    queue_url = queue_of_planned_rule(stack, env, "module.ingest.aws_cloudwatch_event_rule.starts[0]")
     accepted = [kind for kind, entry in API_CALLS.items() if _accepted_by_ingest(entry)]
     assert accepted == ["started"]
     publish(stack, [*API_CALLS.values(), *EVENTS])
