@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
+from glue_audit.aws import ticks
 from glue_audit.aws.clients import client
 from glue_audit.aws.observability import logger, tracer
-from glue_audit.config.settings import get_settings, managed_jobs_from_env
+from glue_audit.config.settings import (
+    SettingsError,
+    get_settings,
+    managed_jobs_from_env,
+    tick_trigger_from_env,
+)
 from glue_audit.domain.clock import now as utcnow
 from glue_audit.flows import api
 from glue_audit.flows.teams import TEAMS_VARIABLE, Teams
@@ -51,7 +59,29 @@ def submit() -> Response[str]:
     caller, body = _request()
     result = service().submit(caller, body, utcnow())
     logger.info("submitted", extra={"request_ids": result["request_ids"], "team": result["team"]})
+    start_tick_on_submit(client("stepfunctions"), utcnow())
     return _json(201, result)
+
+
+def start_tick_on_submit(sfn: Any, now: datetime) -> bool:
+    """A tick now, deduplicated per window like ingest's (the execution name is the window), so a
+    request submitted to an idle system does not wait for the next scheduled tick. Never fails the
+    submit: the request is stored and the scheduled tick plans it anyway. True when a tick started."""
+    try:
+        trigger = tick_trigger_from_env()
+    except SettingsError as exc:
+        logger.warning("no tick on submit", extra={"error": str(exc)})
+        return False
+    if trigger is None:
+        return False
+    arn, window = trigger
+    try:
+        started = ticks.start_tick(sfn, arn, "submitted", now, window)
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("no tick on submit; the next scheduled tick plans it", extra={"error": str(exc)})
+        return False
+    logger.info("tick on submit", extra={"started": started})
+    return bool(started)
 
 
 @app.post("/requests/<request_id>/cancel")

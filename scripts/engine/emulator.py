@@ -95,6 +95,7 @@ class FakeLambdaContext:
 
 
 Handler = Callable[[dict[str, Any], Any], Any]
+HOLD_LIMIT_SECONDS = 300.0
 
 
 def load_handler(function: str) -> Handler:
@@ -117,6 +118,20 @@ class LambdaDispatcher:
         # the handler module's state (Powertools metrics and logger keys). One invocation per
         # function at a time keeps each invocation's metrics its own.
         self._running = {f: threading.Lock() for f in FUNCTIONS}
+        self._open = threading.Event()  # cleared while ``held``
+        self._open.set()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Invocations wait until the block ends (Step Functions' Lambda tasks included): a scenario
+        on a stepped clock makes everything of one instant happen before a function invoked at that
+        instant runs, however fast the process is. Nothing inside may wait for an invocation (one
+        held longer than HOLD_LIMIT_SECONDS fails, saying so)."""
+        self._open.clear()
+        try:
+            yield
+        finally:
+            self._open.set()
 
     def handler_for(self, function_name: str) -> tuple[str, Handler]:
         short = self._by_name.get(function_name.rsplit(":", 1)[-1])
@@ -128,6 +143,11 @@ class LambdaDispatcher:
         self, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
     ) -> bytes:
         short, handler = self.handler_for(function_name)
+        if not self._open.wait(HOLD_LIMIT_SECONDS):
+            raise TimeoutError(
+                f"invocation of {function_name} held for {HOLD_LIMIT_SECONDS:.0f} s: "
+                "something inside LambdaDispatcher.held waits for it"
+            )
         payload = json.loads(body) if body else {}
         with self._lock:
             self.calls.append((short, payload))

@@ -361,28 +361,35 @@ def _run(
         context = FakeLambdaContext(names.function("ingest"))
         payer = 0
         for minute in range(options.max_minutes + 1):
-            for job, priority, at_minute, count in plan:
-                if at_minute == minute:
-                    request_ids += submit_batch(names.ledger_table, job, priority, count, payer, Path(folder))
-                    payer += count
-            # Glue's part: runs start, run, and end; their ENIs come and go; events go out.
-            draw_fates(driver.discover(sim.now))
-            for run_ in driver.active():
-                minutes, final = durations[run_.run_id]
-                elapsed = (sim.now - run_.started_at) / timedelta(minutes=1)
-                if run_.state == "STARTING" and elapsed >= 1:
-                    driver.set_running(run_, sim.now)
-                if elapsed >= minutes:
-                    error = {
-                        "FAILED": "An error occurred while calling o95.pyWriteDynamicFrame",
-                        "TIMEOUT": None,
-                    }
-                    driver.finish(run_, final, sim.now, error=error.get(final))
-            drain(stack, ingest_as_lambda, context)  # starts event-driven ticks when runs ended
-            if minute % options.schedule_every_minutes == 0:
-                scheduler.stack.client("stepfunctions").start_execution(
-                    stateMachineArn=scheduler.state_machine_arn, name=f"schedule-{minute:04d}", input="{}"
-                )
+            # One instant of the stepped clock: the minute's submissions, run ends and events are
+            # all in before any tick of the minute plans (the tick a submission starts included),
+            # as in the simulator. Unheld, that tick ran on the wall clock: in a warm process it
+            # read the ledger between two batches of the same minute, in a cold one after them.
+            with dispatcher.held():
+                for job, priority, at_minute, count in plan:
+                    if at_minute == minute:
+                        request_ids += submit_batch(
+                            names.ledger_table, job, priority, count, payer, Path(folder)
+                        )
+                        payer += count
+                # Glue's part: runs start, run, and end; their ENIs come and go; events go out.
+                draw_fates(driver.discover(sim.now))
+                for run_ in driver.active():
+                    minutes, final = durations[run_.run_id]
+                    elapsed = (sim.now - run_.started_at) / timedelta(minutes=1)
+                    if run_.state == "STARTING" and elapsed >= 1:
+                        driver.set_running(run_, sim.now)
+                    if elapsed >= minutes:
+                        error = {
+                            "FAILED": "An error occurred while calling o95.pyWriteDynamicFrame",
+                            "TIMEOUT": None,
+                        }
+                        driver.finish(run_, final, sim.now, error=error.get(final))
+                drain(stack, ingest_as_lambda, context)  # starts event-driven ticks when runs ended
+                if minute % options.schedule_every_minutes == 0:
+                    scheduler.stack.client("stepfunctions").start_execution(
+                        stateMachineArn=scheduler.state_machine_arn, name=f"schedule-{minute:04d}", input="{}"
+                    )
             result.executions = wait_for_executions(scheduler)
             draw_fates(driver.discover(sim.now))  # the runs just launched take their ENIs now
             active = driver.active()

@@ -117,9 +117,12 @@ def test_function_role_grants_exactly_the_actions_its_code_declares(env: str, fu
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_only_ingest_starts_ticks_only_the_launcher_starts_runs_only_the_analyzer_reads_s3(env: str) -> None:
+def test_only_ingest_and_the_submit_api_start_ticks_only_the_launcher_starts_runs_only_the_analyzer_reads_s3(
+    env: str,
+) -> None:
     granted = {function: actions(function_policy(env, function)) for function in FUNCTIONS}
-    assert [f for f in FUNCTIONS if "states:StartExecution" in granted[f]] == ["ingest"]
+    # A run ended (ingest) or a request came in (the submit API): a tick now, deduplicated per window.
+    assert [f for f in FUNCTIONS if "states:StartExecution" in granted[f]] == ["ingest", "submit_api"]
     assert [f for f in FUNCTIONS if "glue:StartJobRun" in granted[f]] == ["launcher"]
     assert [f for f in FUNCTIONS if any(a.startswith("s3:") for a in granted[f])] == ["analyzer"]
     assert not any("dynamodb:DeleteItem" in actions_ for actions_ in granted.values())

@@ -1,10 +1,10 @@
 # The framework's schedules. The scheduler: a Step Functions state machine (scheduler.asl.json,
 # rendered with templatefile()) started on a schedule. It is also started by the ingest function
-# when a Glue run ends: that is the event-driven tick, deduplicated by execution name per
-# TICK_DEDUP_SECONDS window (a STANDARD state machine refuses a second execution with the same
-# name), so no separate rule for terminal Glue events is needed here. And the analyzer's schedule:
-# the analyzer function, invoked on its own rate, records the insights of runs that finished a few
-# minutes ago (Glue's job metrics arrive late).
+# when a Glue run ends and by the submit API when a request comes in: those are the event-driven
+# ticks, deduplicated by execution name per TICK_DEDUP_SECONDS window (a STANDARD state machine
+# refuses a second execution with the same name), so no separate rule for terminal Glue events is
+# needed here. And the analyzer's schedule: the analyzer function, invoked on its own rate, records
+# the insights of runs that finished a few minutes ago (Glue's job metrics arrive late).
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_338:retention is log_retention_days (30 by default) for cost; the durable audit record is the ledger

@@ -235,6 +235,25 @@ def managed_jobs_from_env(env: Mapping[str, str] | None = None) -> frozenset[str
     return _read(env, "MANAGED_JOBS", _job_names)
 
 
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
+
+
+def tick_trigger_from_env(env: Mapping[str, str] | None = None) -> tuple[str, int] | None:
+    """``SCHEDULER_STATE_MACHINE_ARN`` and ``TICK_DEDUP_SECONDS`` alone, for the submit API's tick on
+    submit: None when the ARN is not set; malformed raises SettingsError naming the variable."""
+    env = os.environ if env is None else env
+    arn = (env.get("SCHEDULER_STATE_MACHINE_ARN") or "").strip()
+    if not arn:
+        return None
+    raw = env.get("TICK_DEDUP_SECONDS")
+    window = (
+        _DEFAULTS["tick_dedup_seconds"]
+        if raw is None or raw.strip() == ""
+        else _read(env, "TICK_DEDUP_SECONDS", _positive_int)
+    )
+    return arn, int(window)
+
+
 # Every variable Settings.from_env reads (glue_audit/facts/environment.json: "wired" ones the
 # Terraform sets from other resources, "settings" ones from its settings object). The Terraform
 # functions module sets exactly these, plus the POWERTOOLS_* variables.
