@@ -3,12 +3,11 @@
 * ``event-driven``: this project as designed. Ticks on the schedule, on every run end (Glue's
   terminal event -> ingest -> a tick) and on every submission, each deduplicated per
   ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP accounting: ENIs not yet
-  visible, reserve) and the real ``policy.plan``. The deployed submit API does not start a tick
-  yet (issue 23: with it two scenarios in one emulator disagree), so this row is the design.
+  visible, reserve) and the real ``policy.plan``. Ticks are deduplicated per (reason, window), as
+  Step Functions deduplicates the product's execution names (``glue_audit.aws.ticks.tick_name``).
 * ``polling``: this project with the schedule only.
-* ``event-no-submit`` (not in ``--compare``): this project as deployed today, ticks on the
-  schedule and on run ends only (a request submitted to an idle system waits for the next
-  scheduled tick).
+* ``event-no-submit`` (a what-if, not in ``--compare``): as ``event-driven`` without the tick on
+  submit (a request submitted to an idle system waits for the next scheduled tick).
 * ``aws-sample``: aws-samples/aws-glue-quota-audit-framework as its README describes it: a Step
   Functions run every 5 minutes, static limits from environment variables (the account quotas),
   one worker count for every job (G.1X sizing), free IPs computed from its own runs only (other
@@ -164,7 +163,7 @@ class ProjectStrategy(_Base):
         """Pending requests by (job, team, priority), each list in rank order: see :meth:`_candidates`."""
         self._visible: tuple[tuple[str, int], ...] | None = None
         self._subnets: dict[str, SubnetInfo] = {}
-        self._windows: set[int] = set()
+        self._windows: set[tuple[str, int]] = set()
         self._unchecked: list[str] = []
         """Pending requests not yet checked for ``never_fits`` (the limits do not change here)."""
 
@@ -205,14 +204,14 @@ class ProjectStrategy(_Base):
         bisect.insort(members, (pending.submitted_at, pending.request_id, pending))
         self._unchecked.append(request.request_id)
         if self.tick_on_submit and not self.requeueing:
-            self._event_tick()
+            self._event_tick("submitted")
 
     requeueing = False
 
     def on_run_end(self, run: SimRun) -> None:
         self.runs.pop(run.request.request_id, None)
         if self.event_driven:
-            self._event_tick()
+            self._event_tick("run-finished")
 
     def _forget(self, request_id: str) -> policy.PendingRequest:
         """Take ``request_id`` out of the pending requests (launched, or never fits)."""
@@ -287,12 +286,14 @@ class ProjectStrategy(_Base):
                 take(members[room][2])
         return candidates
 
-    def _event_tick(self) -> None:
+    def _event_tick(self, reason: str) -> None:
         sim = self.s
         at = sim.now + sim.estate.timing.event_latency
         window = math.floor(at / sim.estate.timing.tick_dedup_seconds)
-        if window not in self._windows:  # Step Functions drops a second execution of the same name
-            self._windows.add(window)
+        # Step Functions drops a second execution of the same name; the name is the reason and the
+        # window (glue_audit.aws.ticks.tick_name), so a run end still ticks in a submission's window.
+        if (reason, window) not in self._windows:
+            self._windows.add((reason, window))
             sim.at(at, self.tick)
 
     def tick(self) -> None:
@@ -658,7 +659,7 @@ def make(name: str) -> _Base:
     if name == "event-driven":
         return ProjectStrategy(event_driven=True, tick_on_submit=True)
     if name == "event-no-submit":
-        # The product as deployed: the submit API starts no tick (see the module docstring).
+        # What if the submit API started no tick (as before issue 23)?
         return ProjectStrategy(event_driven=True)
     if name == "polling":
         return ProjectStrategy(event_driven=False)
