@@ -28,7 +28,7 @@ def settings() -> Settings:
 # Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
 @cache
 def tag_reader() -> TagReader:
-    return TagReader(client("resourcegroupstaggingapi"))
+    return TagReader()
 
 
 def emit_metrics(result: capacity.TickResult) -> None:

@@ -45,7 +45,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 # Kept across warm invocations: the jobs' tags are re-read every declarations.TAG_REFRESH.
 @cache
 def tag_reader() -> TagReader:
-    return TagReader(client("resourcegroupstaggingapi"))
+    return TagReader()
 
 
 def declarations() -> dict[str, JobDeclaration]:

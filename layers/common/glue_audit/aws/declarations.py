@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit import facts
+from glue_audit.aws.clients import client
 from glue_audit.aws.observability import logger
 from glue_audit.domain.errors import GlueAuditError
 from glue_audit.domain.policy import MAX_PRIORITY
@@ -45,6 +46,7 @@ STALE_LIMIT = 3 * TAG_REFRESH
 # GetResources takes ResourcesPerPage "a minimum of 1 and a maximum value of 100".
 RESOURCES_PER_PAGE = 100
 GLUE_JOB_TYPE = "glue:job"  # service:resourceType, as in the ARN
+TAGGING_SERVICE = "resourcegroupstaggingapi"
 PRIORITY = re.compile(r"[0-9]{1,3}", re.ASCII)  # int() would also take "٣", "1_0" and " +7"
 
 
@@ -165,8 +167,9 @@ class TagReader:
     depends on it waits (its schedule, an on-success chain). A failed refresh is not remembered:
     the next call tries again."""
 
-    def __init__(self, tagging: Any) -> None:
-        self.tagging = tagging  # a resourcegroupstaggingapi client
+    def __init__(self, tagging: Any = None) -> None:
+        # The Resource Groups Tagging API client; by default the functions' own (aws.clients).
+        self.tagging = tagging if tagging is not None else client(TAGGING_SERVICE)
         self._read_at: datetime | None = None
         self._tags: dict[str, dict[str, str]] = {}
         self.calls = 0  # GetResources pages read

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from glue_audit.aws import estate
-from glue_audit.aws.clients import client
 from glue_audit.aws.declarations import TagRead, TagReader
 from glue_audit.aws.observability import logger
 from glue_audit.aws.quotas import AccountQuotas, read_quotas
@@ -56,7 +55,6 @@ from glue_audit.tick.reconcile import ReconcileStats, adopt_unknown_runs, reconc
 from glue_audit.tick.usage import Holding, SubnetView, holding_of_claim, holding_of_run, measure, with_unheld
 
 REASON_REFRESH = timedelta(minutes=10)
-TAGGING = "resourcegroupstaggingapi"  # the jobs' tags, all at once (aws.declarations.TagReader)
 
 
 class TickSkipped(Exception):
@@ -72,7 +70,7 @@ class Clients:
 
     def __post_init__(self) -> None:
         if self.tags is None:
-            self.tags = TagReader(client(TAGGING))
+            self.tags = TagReader()
 
 
 @dataclass
