@@ -5,8 +5,7 @@ On the embedded emulator: six jobs (the sandbox's, ``output_job`` tagged downstr
 capacity snapshot a minute for the last 6 hours, and 50 pending requests. Each page is rendered
 ``--repeat`` times through Flask's test client (the whole request: the AWS reads, the template);
 the figures are the median and the slowest, the part of the median spent waiting for AWS calls
-(the emulator: moto answers a Query by going over the whole table, DynamoDB by the index, so this
-part is the emulator's, not what AWS would take) and the console's own part (Python, templates),
+(the emulator's: moto's cost per item returned, which DynamoDB does not have; see docs/console.md) and the console's own part (Python, templates),
 the HTML bytes, and the DynamoDB operations a render made (any Scan is reported: there must be
 none). The weight of a page adds its CSS and JS
 (plotly.min.js from the plotly package, sent gzipped, cached by the browser after the first page).
