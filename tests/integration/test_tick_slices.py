@@ -18,6 +18,7 @@ from glue_audit.ledger.models import LeaseItem
 from glue_audit.tick import coverage
 from glue_audit.tick import orchestrator as capacity
 from glue_audit.tick.lease import LEASE_NAME
+from scripts.engine.glue_driver import GlueDriver
 from scripts.engine.scenario import submit_requests
 from scripts.engine.stack import Stack, create_job
 from tests.conftest import NAMES
@@ -76,8 +77,12 @@ def clients(stack: Stack, glue: Any = None) -> capacity.Clients:
     )
 
 
+def tick_result(stack: Stack, now: datetime, glue: Any = None) -> capacity.TickResult:
+    return capacity.run_tick(SETTINGS, clients(stack, glue), now, f"t-{uuid.uuid4().hex[:8]}")
+
+
 def tick(stack: Stack, now: datetime, glue: Any = None) -> capacity.TickStats:
-    return capacity.run_tick(SETTINGS, clients(stack, glue), now, f"t-{uuid.uuid4().hex[:8]}").stats
+    return tick_result(stack, now, glue).stats
 
 
 @pytest.fixture
@@ -133,3 +138,19 @@ def test_a_tick_that_lost_its_lease_cannot_record_its_slice_read(stack: Stack, e
     assert lease.idle_slice_read is None  # ...but not recorded
     after = tick(stack, taken_over + timedelta(seconds=30))
     assert (after.idle_jobs_read, after.jobs_watched) == (50, 51)
+
+
+def test_an_outside_run_found_by_the_slice_holds_capacity_all_period(stack: Stack, estate: None) -> None:
+    """Only the jobs with activity are planned with their definitions, but a slice job found
+    running is sized (G.1X x 2: 2 DPUs) and counted, on the first tick and the later ones."""
+    with GlueDriver(stack):  # the run stays RUNNING
+        stack.client("glue").start_job_run(JobName="idle-03")
+        first = tick_result(stack, PERIOD + timedelta(seconds=10))
+        assert first.stats.adopted_runs == 1 and first.snapshot.external_runs == 1
+        assert first.snapshot.dpus.used == 2.0  # the outside run (orders is claimed by this tick)
+        assert sorted(first.snapshot.jobs) == ["idle-03", "orders"]  # not the 49 idle jobs
+        later = tick_result(stack, PERIOD + timedelta(seconds=40))
+        assert later.stats.idle_jobs_read == 0 and later.stats.jobs_watched == 2  # orders, idle-03
+        assert (
+            later.snapshot.external_runs == 1 and later.snapshot.dpus.used == 2.0 + 2.0
+        )  # and orders' claim

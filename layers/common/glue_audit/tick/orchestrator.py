@@ -165,7 +165,12 @@ def _plan_and_claim(
         busy, settings.managed_jobs, now, coverage.SliceRead.from_item(lease.idle_slice_read)
     )
     watched = cover.watched
-    jobs, views = coverage.read(clients.glue, cover, now)
+    definitions, views = coverage.read(clients.glue, cover, now)
+    # The tick plans with the definitions of the jobs with activity. A slice job's definition was
+    # loaded for its Timeout (the paging horizon: in the same BatchGetJobs call, 100 names a call);
+    # it sizes a run only if the job turns out to hold one (below), and its connection is not
+    # looked up (one GetConnection a connection) for a job that holds nothing.
+    jobs = {name: job for name, job in definitions.items() if name in busy}
     for view in views.values():
         if not view.readable:  # its ledger rows keep holding; its requests wait (usage unknown)
             stats.skip(view.job_name, f"GetJobRuns unreadable: {view.problem}")
@@ -197,9 +202,11 @@ def _plan_and_claim(
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
 
-    unloaded = {r.job_name for r in held_runs} - watched
+    holding = {r.job_name for r in held_runs} - set(jobs)
+    jobs |= {name: definitions[name] for name in holding & set(definitions)}
+    unloaded = holding - watched
     if unloaded:
-        jobs = {**jobs, **estate.load_jobs(clients.glue, unloaded)}
+        jobs |= estate.load_jobs(clients.glue, unloaded)
     unreadable_connections: dict[str, str] = {}
     subnet_of = estate.connection_subnets(
         clients.glue, [j.connection for j in jobs.values() if j.connection], unreadable_connections
