@@ -186,3 +186,40 @@ def test_the_rate_limiter_spaces_calls_on_its_clock() -> None:
     for _ in range(6):
         limiter.acquire()
     assert now[0] == 0.4  # two at once (the burst), then one every 100 ms
+
+
+def throttled_by_glue(burst: int, gaps: list[float]) -> int:
+    """Calls asked for ``gaps`` seconds apart, let go by a limiter of GLUE_READS_PER_SECOND and
+    ``burst``: how many a server bucket of GLUE_READS_PER_SECOND and GLUE_READ_BURST tokens (full at
+    the start, as the bench's Glue) would throttle."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = estate.RateLimiter(estate.GLUE_READS_PER_SECOND, burst, clock=lambda: now[0], sleep=sleep)
+    tokens, last, throttled = float(estate.GLUE_READ_BURST), 0.0, 0
+    for gap in gaps:
+        now[0] += gap
+        limiter.acquire()
+        tokens = min(float(estate.GLUE_READ_BURST), tokens + (now[0] - last) * estate.GLUE_READS_PER_SECOND)
+        last = now[0]
+        if tokens < 1 - 1e-9:
+            throttled += 1
+        else:
+            tokens -= 1
+    return throttled
+
+
+@settings(max_examples=80, deadline=None)
+@given(gaps=st.lists(st.floats(0.0, 0.5), min_size=1, max_size=120))
+def test_the_ticks_limiter_never_sends_more_than_glues_bucket_takes(gaps: list[float]) -> None:
+    """Calls asked for at any times (a tick's readers): what the tick's limiter lets go is never
+    throttled by a server bucket of the same rate and burst."""
+    assert throttled_by_glue(estate.GLUE_READ_BURST, gaps) == 0
+
+
+def test_a_client_burst_larger_than_glues_bucket_is_throttled() -> None:
+    """The control for the test above: one token more than Glue's bucket, asked for at once."""
+    assert throttled_by_glue(estate.GLUE_READ_BURST + 1, [0.0] * 30) == 1
+    assert throttled_by_glue(estate.GLUE_READ_BURST, [0.0] * 30) == 0

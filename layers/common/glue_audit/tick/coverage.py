@@ -125,12 +125,20 @@ def plan(
     return Coverage(frozenset(active) | idle, idle, key)
 
 
-def read(glue: Any, cover: Coverage, now: datetime) -> tuple[dict[str, JobSizing], dict[str, JobRuns]]:
-    """The definitions and the runs of the jobs ``cover`` watches. Definitions first: each job's
-    Timeout bounds how far back its runs are read (estate.horizon)."""
-    definitions = estate.load_jobs(glue, cover.watched)
+def read(
+    glue: Any, cover: Coverage, now: datetime, limiter: estate.RateLimiter | None = None
+) -> tuple[dict[str, JobSizing], dict[str, JobRuns]]:
+    """The definitions and the runs of the jobs ``cover`` watches, every call under ``limiter``
+    (default: a new ``estate.tick_limiter()``). Definitions first: each job's Timeout bounds how
+    far back its runs are read (``estate.horizon``)."""
+    limiter = limiter or estate.tick_limiter()
+    definitions = estate.load_jobs(glue, cover.watched, limiter)
     views = estate.read_runs_of_jobs(
-        glue, cover.watched, now=now, timeouts={n: j.timeout_minutes for n, j in definitions.items()}
+        glue,
+        cover.watched,
+        limiter=limiter,
+        now=now,
+        timeouts={n: j.timeout_minutes for n, j in definitions.items()},
     )
     return definitions, views
 

@@ -67,10 +67,15 @@ class Clients:
     ec2: Any
     service_quotas: Any
     tags: TagReader | None = None  # None: a reader of its own (a warm Lambda passes one it keeps)
+    # Every Glue read of the tick waits on it; None: a full one of its own (a warm Lambda passes
+    # one it keeps, so back-to-back ticks share the rate as they share Glue's bucket).
+    glue_limiter: estate.RateLimiter | None = None
 
     def __post_init__(self) -> None:
         if self.tags is None:
             self.tags = TagReader()
+        if self.glue_limiter is None:
+            self.glue_limiter = estate.tick_limiter()
 
 
 @dataclass
@@ -165,7 +170,7 @@ def _plan_and_claim(
         busy, settings.managed_jobs, now, coverage.SliceRead.from_item(lease.idle_slice_read)
     )
     watched = cover.watched
-    definitions, views = coverage.read(clients.glue, cover, now)
+    definitions, views = coverage.read(clients.glue, cover, now, clients.glue_limiter)
     # The tick plans with the definitions of the jobs with activity. A slice job's definition was
     # loaded for its Timeout (the paging horizon: in the same BatchGetJobs call, 100 names a call);
     # it sizes a run only if the job turns out to hold one (below), and its connection is not
@@ -206,10 +211,13 @@ def _plan_and_claim(
     jobs |= {name: definitions[name] for name in holding & set(definitions)}
     unloaded = holding - watched
     if unloaded:
-        jobs |= estate.load_jobs(clients.glue, unloaded)
+        jobs |= estate.load_jobs(clients.glue, unloaded, clients.glue_limiter)
     unreadable_connections: dict[str, str] = {}
     subnet_of = estate.connection_subnets(
-        clients.glue, [j.connection for j in jobs.values() if j.connection], unreadable_connections
+        clients.glue,
+        [j.connection for j in jobs.values() if j.connection],
+        unreadable_connections,
+        clients.glue_limiter,
     )
     holdings = _holdings(held_runs, claims, carried, views, jobs, subnet_of)
     subnets = estate.describe_subnets(
