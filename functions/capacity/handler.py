@@ -83,6 +83,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "deferred": result.snapshot.deferred,
             "items_read": result.stats.items_read,
             "glue_calls": result.stats.glue_calls,
+            "idle_jobs_read": result.stats.idle_jobs_read,
             "adopted_runs": result.stats.adopted_runs,
             "repaired_runs": result.stats.repaired_runs,
             "scheduled_requests": result.stats.scheduled_requests,

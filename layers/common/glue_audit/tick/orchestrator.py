@@ -84,9 +84,7 @@ class TickStats(ReconcileStats):
     failed_requests: int = 0
     glue_calls: int = 0  # GetJobRuns pages read to see what Glue runs
     jobs_watched: int = 0
-    idle_jobs_read: int = (
-        0  # jobs of the period's idle slice read this tick (0: a tick of the period read it)
-    )
+    idle_jobs_read: int = 0  # of the period's idle slice (0: an earlier tick of the period read it)
     scheduled_requests: int = 0  # submitted by schedules this tick
     missed_instants: int = 0  # schedule instants skipped by the catch-up rule
     chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
@@ -207,9 +205,11 @@ def _plan_and_claim(
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
 
-    holding = {r.job_name for r in held_runs} - set(jobs)
-    jobs |= {name: definitions[name] for name in holding & set(definitions)}
-    unloaded = holding - watched
+    # Also planned: the jobs holding a run (a slice job's outside run) and those of the requests
+    # submitted above (a chain's downstream job may have had no activity when the tick read Glue).
+    missing = {r.job_name for r in [*held_runs, *pending_items]} - set(jobs)
+    jobs |= {name: definitions[name] for name in missing & set(definitions)}
+    unloaded = missing - watched
     if unloaded:
         jobs |= estate.load_jobs(clients.glue, unloaded, clients.glue_limiter)
     unreadable_connections: dict[str, str] = {}
