@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from glue_audit.aws.clients import client
 from glue_audit.aws.declarations import TagReader
+from glue_audit.aws.estate import RateLimiter, tick_limiter
 from glue_audit.aws.observability import MetricUnit, emit, logger, metrics, tracer
 from glue_audit.config import metric_names
 from glue_audit.config.settings import Settings, get_settings
@@ -29,6 +30,12 @@ def settings() -> Settings:
 @cache
 def tag_reader() -> TagReader:
     return TagReader()
+
+
+# Kept across warm invocations: a tick right after another finds the rate's bucket as it was left.
+@cache
+def glue_limiter() -> RateLimiter:
+    return tick_limiter()
 
 
 def emit_metrics(result: capacity.TickResult) -> None:
@@ -54,7 +61,11 @@ def emit_metrics(result: capacity.TickResult) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     tick_id = f"tick-{context.aws_request_id}"
     clients = capacity.Clients(
-        glue=client("glue"), ec2=client("ec2"), service_quotas=client("service-quotas"), tags=tag_reader()
+        glue=client("glue"),
+        ec2=client("ec2"),
+        service_quotas=client("service-quotas"),
+        tags=tag_reader(),
+        glue_limiter=glue_limiter(),
     )
     try:
         result = capacity.run_tick(settings(), clients, utcnow(), tick_id)
@@ -72,6 +83,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "deferred": result.snapshot.deferred,
             "items_read": result.stats.items_read,
             "glue_calls": result.stats.glue_calls,
+            "idle_jobs_read": result.stats.idle_jobs_read,
             "adopted_runs": result.stats.adopted_runs,
             "repaired_runs": result.stats.repaired_runs,
             "scheduled_requests": result.stats.scheduled_requests,

@@ -1,8 +1,11 @@
 """``make bench``'s record: the issue-23 figures in ``build/bench/results.json``.
 
 Run: ``.venv/bin/python -m scripts.bench.results [--million]``. Keys: ``tick.jobs.<N>.glue_calls``
-and ``tick.jobs.<N>.seconds`` (N = 1, 10, 100, 1000; 5% active; 50 ms per Glue call),
-``tick.jobs.1000.throttled`` (Glue limited to 10 calls/s), ``tick.jobs.<N>.tag_calls_per_refresh`` and
+and ``tick.jobs.<N>.seconds`` (a steady tick: a later tick of a slice period; N = 1, 10, 100, 1000;
+5% active; 50 ms per Glue call), ``tick.jobs.<N>.first_tick_glue_calls`` and
+``tick.jobs.<N>.first_tick_seconds`` (the period's first tick, which reads the idle slice),
+``tick.jobs.1000.throttled`` and ``tick.jobs.1000.throttled_back_to_back`` (Glue a 10 calls/s bucket
+of 10 tokens), ``tick.jobs.<N>.tag_calls_per_refresh`` and
 ``tick.jobs.<N>.tag_refresh_seconds`` (one refresh of the jobs' tags: GetResources pages of 100),
 ``tick.jobs.1000.tag_calls_per_refresh_before`` (one GetTags a job, before issue 23 item 1), ``policy.pending_10000_ms`` and
 ``policy.pending_100000_ms`` (median CPU ms, 500 active runs), ``simulate.requests_100000_cpu_s``

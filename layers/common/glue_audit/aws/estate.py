@@ -28,11 +28,20 @@ AWS_RESERVED_IPS_PER_SUBNET = 5
 # GetJobRuns pages of this size (the API's maximum) and at most this many pages per job and tick.
 RUNS_PAGE_SIZE = 200
 MAX_RUN_PAGES = 5
-# GetJobRuns calls per second across a tick's parallel readers, and how many read at once. Glue
+# Glue read calls per second across a tick's parallel readers, and how many read at once. Glue
 # does not publish per-API rates; users report "Rate exceeded" on GetJobRun with modest polling,
-# so the tick stays at 10 a second (a 1,000-job estate at 5% active: about 100 calls, 10 s).
+# so the tick stays at 10 a second (a 1,000-job estate at 5% active: about 50 calls a tick, 100 on
+# the first tick of a slice period, tick/coverage.py).
 GLUE_READS_PER_SECOND = 10.0
 GLUE_READERS = 8
+# How many calls may go at once after a pause (the client bucket's size), as one second of the
+# rate. AWS throttles with token buckets whose size is at least a second of their refill ("the
+# token bucket size for DescribeHosts ... is 100 tokens ... refill rate is 20 tokens per second",
+# Amazon EC2 API, Request throttling), and a stream that a bucket (rate r, size b) lets through is
+# let through by every bucket of rate >= r and size >= b that starts full: so a server bucket of
+# 10 a second and 10 tokens never throttles the tick's own calls, whatever the burst buys.
+GLUE_READ_BURST_SECONDS = 1.0
+GLUE_READ_BURST = max(1, int(GLUE_READS_PER_SECOND * GLUE_READ_BURST_SECONDS))
 
 
 class RateLimiter:
@@ -40,6 +49,8 @@ class RateLimiter:
 
     Client-side, so that a tick's parallel reads stay under the rate instead of finding it through
     throttling (botocore's adaptive retry mode then only handles what others in the account use).
+    ``burst`` calls may go at once when the bucket is full (it starts full), then one every
+    ``1 / per_second`` seconds. :func:`tick_limiter` is the tick's.
     """
 
     def __init__(
@@ -67,6 +78,13 @@ class RateLimiter:
             self._sleep(at - now)
 
 
+def tick_limiter() -> RateLimiter:
+    """The limiter every Glue read of a tick waits on: ``GLUE_READS_PER_SECOND``, ``GLUE_READ_BURST``.
+    A warm Lambda keeps one across ticks, so a tick that follows another at once finds the
+    bucket as the last one left it (as Glue's bucket is), not full."""
+    return RateLimiter(GLUE_READS_PER_SECOND, GLUE_READ_BURST)
+
+
 # A job's Timeout when its definition gives none: "When the value is left blank, the timeout is
 # defaulted to 2880 minutes" (JobRun.Timeout, AWS Glue API reference; batch jobs may not exceed
 # 10080 minutes).
@@ -89,11 +107,14 @@ class JobSizing:
     timeout_minutes: int | None = None  # the definition's Timeout (None: Glue's default)
 
 
-def load_jobs(glue: Any, names: Iterable[str]) -> dict[str, JobSizing]:
-    """Size and concurrency of each job, with BatchGetJobs (100 names a call)."""
+def load_jobs(glue: Any, names: Iterable[str], limiter: RateLimiter | None = None) -> dict[str, JobSizing]:
+    """Size and concurrency of each job, with BatchGetJobs (100 names a call), each call waiting
+    for ``limiter`` first."""
     names = sorted(set(names))
     jobs: dict[str, JobSizing] = {}
     for start in range(0, len(names), 100):
+        if limiter is not None:
+            limiter.acquire()
         response = glue.batch_get_jobs(JobNames=names[start : start + 100])
         for job in response.get("Jobs", []):
             jobs[job["Name"]] = job_sizing(job)
@@ -128,12 +149,18 @@ def _job_sizing(job: Mapping[str, Any]) -> JobSizing:
 
 
 def connection_subnets(
-    glue: Any, connections: Iterable[str], unreadable: dict[str, str] | None = None
+    glue: Any,
+    connections: Iterable[str],
+    unreadable: dict[str, str] | None = None,
+    limiter: RateLimiter | None = None,
 ) -> dict[str, str | None]:
     """A VPC job runs in the subnet of its first connection. A connection that cannot be read is
-    left out and named in ``unreadable`` (its jobs wait this tick; the others go on)."""
+    left out and named in ``unreadable`` (its jobs wait this tick; the others go on). Each
+    GetConnection waits for ``limiter`` first."""
     subnets: dict[str, str | None] = {}
     for name in sorted(set(connections)):
+        if limiter is not None:
+            limiter.acquire()
         try:
             requirements = glue.get_connection(Name=name, HidePassword=True)["Connection"].get(
                 "PhysicalConnectionRequirements", {}
@@ -291,13 +318,13 @@ def read_runs_of_jobs(
     now: datetime | None = None,
     timeouts: Mapping[str, int | None] | None = None,
 ) -> dict[str, JobRuns]:
-    """Every job's runs, ``readers`` jobs at a time, all under one rate ``limiter`` (default:
-    ``GLUE_READS_PER_SECOND``); ``timeouts``: each job's Timeout in minutes, for its paging horizon.
+    """Every job's runs, ``readers`` jobs at a time, all under one rate ``limiter`` (default: a
+    new :func:`tick_limiter`); ``timeouts``: each job's Timeout in minutes, for its paging horizon.
     boto3 clients are safe to share between threads."""
     names = sorted(set(job_names))
     if not names:
         return {}
-    limiter = limiter or RateLimiter(GLUE_READS_PER_SECOND)
+    limiter = limiter or tick_limiter()
     timeouts = timeouts or {}
     now = now or clock.now()  # read here: the readers' threads see one instant
     if readers <= 1 or len(names) == 1:

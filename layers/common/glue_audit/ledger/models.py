@@ -401,6 +401,9 @@ class LeaseItem(LedgerItem, discriminator="lease"):
     # Schedules are evaluated up to this time (glue_audit.flows.chains): the next tick looks for the
     # instants after it.
     schedule_cursor = UTCDateTimeAttribute(null=True)
+    # The slice period whose idle jobs a tick read whole (glue_audit.tick.coverage.SliceRead): the
+    # later ticks of that period read only the jobs with activity.
+    idle_slice_read = JSONAttribute(null=True)
 
     @staticmethod
     def key(name: str) -> tuple[str, str]:

@@ -8,6 +8,10 @@ The lease item also carries the claims of the last ticks (``recent_claims``): th
 those requests with a strongly consistent get, so a claim counts even before the (eventually
 consistent) active index shows it, and stops counting as soon as its request is no longer
 CLAIMED (launched, refused, released or failed).
+
+It also carries what the ticks keep between them and write with the release (so a tick that lost
+the lease writes none of it): the schedule cursor, and the idle slice read this slice period
+(``idle_slice_read``, ``glue_audit.tick.coverage``).
 """
 
 from __future__ import annotations

@@ -67,10 +67,15 @@ class Clients:
     ec2: Any
     service_quotas: Any
     tags: TagReader | None = None  # None: a reader of its own (a warm Lambda passes one it keeps)
+    # Every Glue read of the tick waits on it; None: a full one of its own (a warm Lambda passes
+    # one it keeps, so back-to-back ticks share the rate as they share Glue's bucket).
+    glue_limiter: estate.RateLimiter | None = None
 
     def __post_init__(self) -> None:
         if self.tags is None:
             self.tags = TagReader()
+        if self.glue_limiter is None:
+            self.glue_limiter = estate.tick_limiter()
 
 
 @dataclass
@@ -79,6 +84,7 @@ class TickStats(ReconcileStats):
     failed_requests: int = 0
     glue_calls: int = 0  # GetJobRuns pages read to see what Glue runs
     jobs_watched: int = 0
+    idle_jobs_read: int = 0  # of the period's idle slice (0: an earlier tick of the period read it)
     scheduled_requests: int = 0  # submitted by schedules this tick
     missed_instants: int = 0  # schedule instants skipped by the catch-up rule
     chained_requests: int = 0  # submitted by on-success chains (runs repaired this tick)
@@ -153,20 +159,26 @@ def _plan_and_claim(
         item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
     ]
     # What Glue runs (one GetJobRuns page per job, usually, read in parallel under a rate limit):
-    # every job with activity, and this period's round-robin slice of the other managed jobs, so
-    # the tick's Glue cost follows activity (the bound on an unseen outside run: tick/coverage.py).
+    # every job with activity, and, once per slice period, that period's round-robin slice of the
+    # other managed jobs, so the tick's Glue cost follows activity (the bound on an unseen outside
+    # run: tick/coverage.py).
     busy = {r.job_name for r in [*runs, *claims, *pending_items]}
     busy |= {c["job_name"] for c in carried_claims(lease, now)}
-    watched = coverage.jobs_to_read(busy, settings.managed_jobs, now)
-    # Job definitions first: each job's Timeout bounds how far back its runs are read.
-    jobs = estate.load_jobs(clients.glue, watched)
-    views = estate.read_runs_of_jobs(
-        clients.glue, watched, now=now, timeouts={n: j.timeout_minutes for n, j in jobs.items()}
+    cover = coverage.plan(
+        busy, settings.managed_jobs, now, coverage.SliceRead.from_item(lease.idle_slice_read)
     )
+    watched = cover.watched
+    definitions, views = coverage.read(clients.glue, cover, now, clients.glue_limiter)
+    # The tick plans with the definitions of the jobs with activity. A slice job's definition was
+    # loaded for its Timeout (the paging horizon: in the same BatchGetJobs call, 100 names a call);
+    # it sizes a run only if the job turns out to hold one (below), and its connection is not
+    # looked up (one GetConnection a connection) for a job that holds nothing.
+    jobs = {name: job for name, job in definitions.items() if name in busy}
     for view in views.values():
         if not view.readable:  # its ledger rows keep holding; its requests wait (usage unknown)
             stats.skip(view.job_name, f"GetJobRuns unreadable: {view.problem}")
     stats.jobs_watched = len(views)
+    stats.idle_jobs_read = len(cover.idle)
     stats.glue_calls = sum(v.calls for v in views.values())
     settled = {r.request_id for r in [*claims, *pending_items]}
     settled |= {rid for view in views.values() for rid in view.request_ids}
@@ -177,6 +189,11 @@ def _plan_and_claim(
     claims, adopted = reconcile_claims(claims, views, clients.glue, now, settings, stats)
     known = {(r.job_name, r.run_id) for r in [*runs, *adopted]}
     held_runs += adopted + adopt_unknown_runs(views, known, now, stats)
+    # The slice read whole and its outside runs adopted: the period's later ticks skip it. Written
+    # with the lease's release (conditional on the lease version this tick took).
+    slice_read = cover.recorded(views)
+    if slice_read is not None:
+        lease.idle_slice_read = slice_read.to_item()
     # Chains of runs recorded SUCCEEDED (repaired above, or by an ingest that could not read the
     # tags or died): settled once every managed job's tags are readable, else next tick.
     if declarations is not None:
@@ -188,12 +205,19 @@ def _plan_and_claim(
             item for item in LedgerItem.pending_index.query(PENDING) if isinstance(item, RequestItem)
         ]
 
-    unloaded = {r.job_name for r in held_runs} - watched
+    # Also planned: the jobs holding a run (a slice job's outside run) and those of the requests
+    # submitted above (a chain's downstream job may have had no activity when the tick read Glue).
+    missing = {r.job_name for r in [*held_runs, *pending_items]} - set(jobs)
+    jobs |= {name: definitions[name] for name in missing & set(definitions)}
+    unloaded = missing - watched
     if unloaded:
-        jobs = {**jobs, **estate.load_jobs(clients.glue, unloaded)}
+        jobs |= estate.load_jobs(clients.glue, unloaded, clients.glue_limiter)
     unreadable_connections: dict[str, str] = {}
     subnet_of = estate.connection_subnets(
-        clients.glue, [j.connection for j in jobs.values() if j.connection], unreadable_connections
+        clients.glue,
+        [j.connection for j in jobs.values() if j.connection],
+        unreadable_connections,
+        clients.glue_limiter,
     )
     holdings = _holdings(held_runs, claims, carried, views, jobs, subnet_of)
     subnets = estate.describe_subnets(
