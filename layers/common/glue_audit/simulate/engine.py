@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
 from typing import Protocol
 
 from glue_audit.simulate.model import Estate, SimRequest, Workload
@@ -152,15 +153,39 @@ class Simulator:
         self._cap_runs, self._cap_dpus = self._caps["account_runs"], self._caps["dpus"]
         self._subnet_dims = {name: f"subnet_ips:{name}" for name in estate.subnets}
         self._job_limits = {name: estate.job_limit(name) for name in estate.jobs}
+        self._budget_runs, self._budget_dpus = estate.budget_runs, estate.budget_dpus
+        self._attach = estate.timing.eni_attach_seconds
+        self._free_truth = {
+            name: spec.total_usable - spec.other_enis for name, spec in estate.subnets.items()
+        }
+        """Per subnet: its usable IPs less other tenants' ENIs (free IPs before any run)."""
+        self.eni_changes = 0
+        """Counts changes of ``eni_visible``: a reader can tell that DescribeSubnets' answer may differ."""
+        self._dt: tuple[float, datetime] = (0.0, workload.start)
+        # The integrands of _advance that only change with the state.
+        self._capped_runs: float = 0
+        self._capped_dpus = 0.0
+        self._rates()
+        self._bound_rates: dict[str, float] = {}
+        """Per dimension: the demand bound capped at the budget (``_demand``'s keys and order)."""
+        self._ip_rows: dict[str, tuple[str, int, float]] = {}
+        """Per subnet with ENIs claimed so far (``eni_claimed``'s order): its dimension, the ENIs
+        claimed and the same capped at the budget."""
 
     # ------------------------------------------------------------ clock
 
     def at(self, when: float, action: Callable[[], None]) -> None:
         self._seq += 1
-        heapq.heappush(self._queue, (max(when, self.now), self._seq, action))
+        now = self.now
+        heapq.heappush(self._queue, (now if when < now else when, self._seq, action))
 
     def dt(self, seconds: float) -> datetime:
-        return self.workload.start + timedelta(seconds=seconds)
+        last = self._dt  # most calls are for the current time, several times over
+        if last[0] == seconds:
+            return last[1]
+        when = self.workload.start + timedelta(seconds=seconds)
+        self._dt = (seconds, when)
+        return when
 
     def run(self) -> Measures:
         # Submissions first: a request submitted at the same second as a tick is seen by that tick.
@@ -204,7 +229,8 @@ class Simulator:
 
     def _advance(self, when: float) -> None:
         # Runs at every event: the same sums in the same order as the plain formulas (byte-identical
-        # figures), with the dimension names made once and no call per term.
+        # figures). The capped rates are worked out when the state changes (see _rates, _outstanding,
+        # _claim_ips), not at every event.
         span = when - self._last_t
         if span > 0:
             m = self.m
@@ -212,33 +238,40 @@ class Simulator:
             area, capped = m.area, m.capped_area
             area["account_runs"] += runs * span
             area["dpus"] += dpus * span
-            cap_runs, cap_dpus = self._cap_runs, self._cap_dpus
-            capped["account_runs"] += (cap_runs if cap_runs < runs else runs) * span
-            capped["dpus"] += (cap_dpus if cap_dpus < dpus else dpus) * span
-            caps, dims = self._caps, self._subnet_dims
+            capped["account_runs"] += self._capped_runs * span
+            capped["dpus"] += self._capped_dpus * span
             bound = m.bound_area
-            for dim, demand in self._demand.items():
-                cap = caps[dim]
-                bound[dim] += (cap if cap < demand else demand) * span
-            back = m.backlog_area
+            for dim, rate in self._bound_rates.items():
+                bound[dim] += rate * span
             if self.waiting:
+                back = m.backlog_area
                 m.backlog_seconds += span
                 back["account_runs"] += runs * span
                 back["dpus"] += dpus * span
-                for subnet, used in self.eni_claimed.items():
-                    dim = dims[subnet]
+                for dim, used, held in self._ip_rows.values():
                     area[dim] += used * span
-                    cap = caps[dim]
-                    capped[dim] += (cap if cap < used else used) * span
+                    capped[dim] += held * span
                     back[dim] += used * span
             else:
-                for subnet, used in self.eni_claimed.items():
-                    dim = dims[subnet]
+                for dim, used, held in self._ip_rows.values():
                     area[dim] += used * span
-                    cap = caps[dim]
-                    capped[dim] += (cap if cap < used else used) * span
+                    capped[dim] += held * span
         self._last_t = when
         self.now = when
+
+    def _rates(self) -> None:
+        """The account's runs and DPUs capped at the budget, after either changed."""
+        runs, dpus, cap_runs, cap_dpus = self.runs, self.dpus, self._cap_runs, self._cap_dpus
+        self._capped_runs = cap_runs if cap_runs < runs else runs
+        self._capped_dpus = cap_dpus if cap_dpus < dpus else dpus
+
+    def _claim_ips(self, subnet: str, delta: int) -> None:
+        """ENIs claimed in ``subnet`` change by ``delta``; its row of the integrals with them."""
+        used = self.eni_claimed[subnet] + delta
+        self.eni_claimed[subnet] = used
+        dim = self._subnet_dims[subnet]
+        cap = self._caps[dim]
+        self._ip_rows[subnet] = (dim, used, cap if cap < used else used)
 
     # ------------------------------------------------------------ requests
 
@@ -261,12 +294,18 @@ class Simulator:
         change = min(limit, self.outstanding[job]) - before
         if change:
             size = self.sizes[job]
-            demand = self._demand
+            demand, rates, caps = self._demand, self._bound_rates, self._caps
+            dims = ["account_runs", "dpus"]
             demand["account_runs"] += change
             demand["dpus"] += change * size.dpus
             subnet = self.estate.jobs[job].subnet
             if subnet is not None:
-                demand[self._subnet_dims[subnet]] += change * size.ips
+                dim = self._subnet_dims[subnet]
+                demand[dim] += change * size.ips
+                dims.append(dim)
+            for dim in dims:
+                cap, value = caps[dim], demand[dim]
+                rates[dim] = cap if cap < value else value
 
     # ------------------------------------------------------------ Glue
 
@@ -276,8 +315,7 @@ class Simulator:
         return spec.total_usable - spec.other_enis - self.eni_visible[subnet]
 
     def free_ips_truth(self, subnet: str) -> int:
-        spec = self.estate.subnets[subnet]
-        return spec.total_usable - spec.other_enis - self.eni_claimed[subnet]
+        return self._free_truth[subnet] - self.eni_claimed[subnet]
 
     def check_quota(self, job: str) -> StartOutcome:
         """What StartJobRun would answer now on the account and job quotas (IPs aside)."""
@@ -290,69 +328,77 @@ class Simulator:
 
     def start_run(self, req: SimRequest, *, quota_checked: bool = False) -> StartOutcome:
         """StartJobRun now: refused on a quota, failed for IPs, or started (the wait is recorded)."""
-        job = self.estate.jobs[req.job]
-        outcome = StartOutcome.STARTED if quota_checked else self.check_quota(req.job)
-        if outcome is not StartOutcome.STARTED:
-            self.m.refused[outcome.value] += 1
-            return outcome
-        size = self.sizes[req.job]
-        if job.subnet is not None and self.free_ips_truth(job.subnet) < size.ips:
+        name = req.job
+        if not quota_checked:
+            outcome = self.check_quota(name)
+            if outcome is not StartOutcome.STARTED:
+                self.m.refused[outcome.value] += 1
+                return outcome
+        job = self.estate.jobs[name]
+        size = self.sizes[name]
+        subnet = job.subnet
+        dpus, ips, now = size.dpus, size.ips, self.now
+        if subnet is not None and self._free_truth[subnet] - self.eni_claimed[subnet] < ips:
             self.m.failed_ips += 1
             return StartOutcome.FAILED_IPS
         team = req.team or job.team
-        self._check_budgets(req.job, size.dpus, size.ips, team)
+        self._check_budgets(name, dpus, ips, team)
         run = SimRun(
-            req, req.job, size.dpus, size.ips, job.subnet, team, self.now,
-            self.now + self.durations[req.request_id], self.dt(self.now),
-        )  # fmt: skip
+            req, name, dpus, ips, subnet, team, now, now + self.durations[req.request_id], self.dt(now)
+        )
         self.active[req.request_id] = run
-        self.runs += 1
-        self.dpus += size.dpus
-        self.job_runs[req.job] += 1
+        runs = self.runs = self.runs + 1
+        total = self.dpus = self.dpus + dpus
+        self._rates()
+        self.job_runs[name] += 1
         if team is not None:
-            self.team_dpus[team] += size.dpus
-        if job.subnet is not None:
-            subnet = job.subnet
-            self.eni_claimed[subnet] += size.ips
-            self.at(
-                self.now + self.estate.timing.eni_attach_seconds, lambda: self._eni_visible(subnet, size.ips)
-            )
-            _raise_peak(self.m.peaks, self._subnet_dims[subnet], self.eni_claimed[subnet])
+            self.team_dpus[team] += dpus
+        m = self.m
+        peaks = m.peaks
+        if subnet is not None:
+            self._claim_ips(subnet, ips)
+            self.at(now + self._attach, partial(self._eni_visible, subnet, ips))
+            _raise_peak(peaks, self._subnet_dims[subnet], self.eni_claimed[subnet])
         self.waiting -= 1
-        self.m.waits[req.request_id] = self.now - req.submitted_at
-        _raise_peak(self.m.peaks, "account_runs", self.runs)
-        _raise_peak(self.m.peaks, "dpus", self.dpus)
-        self.at(run.ends_at, lambda: self._end(run))
-        self._sample()
+        m.waits[req.request_id] = now - req.submitted_at
+        if runs > peaks["account_runs"]:
+            peaks["account_runs"] = runs
+        if total > peaks["dpus"]:
+            peaks["dpus"] = total
+        self.at(run.ends_at, partial(self._end, run))
+        if self._record:
+            m.series.append((now, runs, total))
         return StartOutcome.STARTED
 
     def _check_budgets(self, job: str, dpus: float, ips: int, team: str | None) -> None:
-        estate = self.estate
         breaches = self.m.budget_breaches
-        if self.runs + 1 > estate.budget_runs:
+        if self.runs + 1 > self._budget_runs:
             breaches["account_runs"] += 1
-        if self.dpus + dpus > estate.budget_dpus + _EPS:
+        if self.dpus + dpus > self._budget_dpus + _EPS:
             breaches["dpus"] += 1
         if self.job_runs[job] + 1 > self._job_limits[job]:
             breaches["job_runs"] += 1
         budget = None if team is None else self._budgets.get(team)
         if budget is not None and team is not None and self.team_dpus[team] + dpus > budget + _EPS:
             breaches["team_dpus"] += 1
-        subnet = estate.jobs[job].subnet
-        if subnet is not None and self.free_ips_truth(subnet) - ips < estate.ip_reserve:
+        subnet = self.estate.jobs[job].subnet
+        if subnet is not None and self.free_ips_truth(subnet) - ips < self.estate.ip_reserve:
             breaches["subnet_ips"] += 1
 
     def _eni_visible(self, subnet: str, ips: int) -> None:
         self.eni_visible[subnet] += ips
+        self.eni_changes += 1
 
     def _eni_release(self, subnet: str, ips: int) -> None:
         self.eni_visible[subnet] -= ips
-        self.eni_claimed[subnet] -= ips
+        self.eni_changes += 1
+        self._claim_ips(subnet, -ips)
 
     def _end(self, run: SimRun) -> None:
         del self.active[run.request.request_id]
         self.runs -= 1
         self.dpus -= run.dpus
+        self._rates()
         self.job_runs[run.job] -= 1
         if run.team is not None:
             self.team_dpus[run.team] -= run.dpus
@@ -360,20 +406,18 @@ class Simulator:
             subnet, ips = run.subnet, run.ips
             linger = self.estate.timing.eni_linger_seconds
             if linger > 0:
-                self.at(self.now + linger, lambda: self._eni_release(subnet, ips))
+                self.at(self.now + linger, partial(self._eni_release, subnet, ips))
             else:
                 # Released with the end, not as an event queued behind the ticks already due at
                 # this instant: no tick sees the run gone while its ENIs still hold the subnet.
                 self._eni_release(subnet, ips)
         self.m.finished += 1
         self._outstanding(run.job, -1)
-        self.m.last_end = max(self.m.last_end, self.now)
-        self._sample()
-        self.strategy.on_run_end(run)
-
-    def _sample(self) -> None:
+        if self.now > self.m.last_end:
+            self.m.last_end = self.now
         if self._record:
             self.m.series.append((self.now, self.runs, self.dpus))
+        self.strategy.on_run_end(run)
 
 
 def _raise_peak(peaks: dict[str, float], dim: str, value: float) -> None:
