@@ -154,6 +154,10 @@ class Simulator:
         self._subnet_dims = {name: f"subnet_ips:{name}" for name in estate.subnets}
         self._job_limits = {name: estate.job_limit(name) for name in estate.jobs}
         self._budget_runs, self._budget_dpus = estate.budget_runs, estate.budget_dpus
+        self._job_dims = {
+            name: None if job.subnet is None else self._subnet_dims[job.subnet]
+            for name, job in estate.jobs.items()
+        }
         self._attach = estate.timing.eni_attach_seconds
         self._free_truth = {
             name: spec.total_usable - spec.other_enis for name, spec in estate.subnets.items()
@@ -180,11 +184,15 @@ class Simulator:
         heapq.heappush(self._queue, (now if when < now else when, self._seq, action))
 
     def dt(self, seconds: float) -> datetime:
-        last = self._dt  # most calls are for the current time, several times over
-        if last[0] == seconds:
+        return self.workload.start + timedelta(seconds=seconds)
+
+    def now_dt(self) -> datetime:
+        """``dt(now)``, made once per simulated instant (ticks and starts ask for it several times)."""
+        last = self._dt
+        if last[0] == self.now:
             return last[1]
-        when = self.workload.start + timedelta(seconds=seconds)
-        self._dt = (seconds, when)
+        when = self.workload.start + timedelta(seconds=self.now)
+        self._dt = (self.now, when)
         return when
 
     def run(self) -> Measures:
@@ -288,22 +296,22 @@ class Simulator:
         self.m.gave_up += 1
 
     def _outstanding(self, job: str, delta: int) -> None:
+        outstanding = self.outstanding
         limit = self._job_limits[job]
-        before = min(limit, self.outstanding[job])
-        self.outstanding[job] += delta
-        change = min(limit, self.outstanding[job]) - before
+        before = outstanding[job]
+        after = outstanding[job] = before + delta
+        change = (limit if limit < after else after) - (limit if limit < before else before)
         if change:
             size = self.sizes[job]
             demand, rates, caps = self._demand, self._bound_rates, self._caps
-            dims = ["account_runs", "dpus"]
             demand["account_runs"] += change
             demand["dpus"] += change * size.dpus
-            subnet = self.estate.jobs[job].subnet
-            if subnet is not None:
-                dim = self._subnet_dims[subnet]
+            for dim in ("account_runs", "dpus"):
+                cap, value = caps[dim], demand[dim]
+                rates[dim] = cap if cap < value else value
+            dim = self._job_dims[job]
+            if dim is not None:
                 demand[dim] += change * size.ips
-                dims.append(dim)
-            for dim in dims:
                 cap, value = caps[dim], demand[dim]
                 rates[dim] = cap if cap < value else value
 
@@ -344,7 +352,7 @@ class Simulator:
         team = req.team or job.team
         self._check_budgets(name, dpus, ips, team)
         run = SimRun(
-            req, name, dpus, ips, subnet, team, now, now + self.durations[req.request_id], self.dt(now)
+            req, name, dpus, ips, subnet, team, now, now + self.durations[req.request_id], self.now_dt()
         )
         self.active[req.request_id] = run
         runs = self.runs = self.runs + 1

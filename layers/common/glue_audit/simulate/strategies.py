@@ -156,6 +156,7 @@ class ProjectStrategy(_Base):
         self.name = ("event-driven" if tick_on_submit else "event-no-submit") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
+        """The pending requests' (a launched one is taken out, put back if Glue refuses it)."""
         self.claims: dict[str, _Held] = {}
         """Per launched request not started yet: what its claim holds."""
         self.runs: dict[str, _Held] = {}
@@ -167,7 +168,8 @@ class ProjectStrategy(_Base):
         """Pending requests by (job, team, priority), each list in rank order: see :meth:`_candidates`."""
         self._visible = -1
         self._subnets: dict[str, SubnetInfo] = {}
-        self._windows: set[tuple[str, int]] = set()
+        self._windows: dict[str, int] = {}
+        """Per tick reason, the dedup window it last ticked in."""
         self._unchecked: list[str] = []
         """Pending requests not yet checked for ``never_fits`` (the limits do not change here)."""
         # What ``usage.measure`` would sum from the holdings, kept up to date as holdings come and
@@ -332,8 +334,9 @@ class ProjectStrategy(_Base):
         window = math.floor(at / sim.estate.timing.tick_dedup_seconds)
         # Step Functions drops a second execution of the same name; the name is the reason and the
         # window (glue_audit.aws.ticks.tick_name), so a run end still ticks in a submission's window.
-        if (reason, window) not in self._windows:
-            self._windows.add((reason, window))
+        # Windows only move forward (``at`` does), so the last one per reason is all that can match.
+        if self._windows.get(reason) != window:
+            self._windows[reason] = window
             sim.at(at, self.tick)
 
     def tick(self) -> None:
@@ -341,7 +344,7 @@ class ProjectStrategy(_Base):
             return
         sim = self.s
         sim.m.ticks += 1
-        now = sim.dt(sim.now)
+        now = sim.now_dt()
         if self.reference or not self._exact:
             if sim.eni_changes != self._visible:  # DescribeSubnets' answer may have changed
                 self._visible = sim.eni_changes
@@ -362,7 +365,7 @@ class ProjectStrategy(_Base):
             if reason is not None:
                 self._forget(request_id)
                 sim.m.refused[f"never fits ({reason})"] += 1
-                sim.give_up(self.requests[request_id])
+                sim.give_up(self.requests.pop(request_id))
         self._unchecked.clear()
         if self.reference:
             candidates = list(self.pending.values())
@@ -379,7 +382,7 @@ class ProjectStrategy(_Base):
             self._hold(claim)
             if claim[3]:  # a claim's ENIs are not in the subnet's count yet
                 self._unseen[claim[3]] = self._unseen.get(claim[3], 0) + claim[2]
-            launched.append(self.requests[launch.request_id])
+            launched.append(self.requests.pop(launch.request_id))
         if launched:
             # One event for the tick's launches: as one event each, pushed one after the other, they
             # would run back to back at that instant (what they queue comes after the last).
