@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from glue_audit.simulate.model import Estate, SimRequest, Workload
 
@@ -170,11 +170,24 @@ class Simulator:
         self._capped_runs: float = 0
         self._capped_dpus = 0.0
         self._rates()
-        self._bound_rates: dict[str, float] = {}
-        """Per dimension: the demand bound capped at the budget (``_demand``'s keys and order)."""
-        self._ip_rows: dict[str, tuple[str, int, float]] = {}
-        """Per subnet with ENIs claimed so far (``eni_claimed``'s order): its dimension, the ENIs
-        claimed and the same capped at the budget."""
+        # The integrals, summed in lists at every event and copied into ``m`` when the run stops
+        # (list slots cost less than dictionary entries); the same additions in the same order.
+        self._sums = [0.0] * 7
+        """Area of runs and of DPUs, the same capped, the same while backlogged, backlog seconds."""
+        self._flags: list[Any] = [False] * 8
+        """Whether the account's runs and DPUs were integrated yet (index 0) and while backlogged (7)."""
+        self._bound_rows: dict[str, list[Any]] = {}
+        """Per dimension of the demand bound (``_demand``'s keys and order): [dimension, the demand
+        capped at the budget, its integral, integrated yet]."""
+        self._ip_rows: dict[str, list[Any]] = {}
+        """Per subnet with ENIs claimed so far (``eni_claimed``'s order): [dimension, ENIs claimed,
+        the same capped at the budget, their integral, the capped one's, the backlogged one's,
+        integrated yet, integrated while backlogged yet]."""
+        self._fresh: list[tuple[list[Any], int]] = [(self._flags, 0)]
+        """Rows made since the last event that integrated, with the index of their "integrated yet"
+        flag (their keys come into ``m`` from then); first the account's runs and DPUs."""
+        self._fresh_backlog: list[list[Any]] = [self._flags]
+        """The same for the integrals while backlogged (the flag at index 7)."""
 
     # ------------------------------------------------------------ clock
 
@@ -226,6 +239,7 @@ class Simulator:
                 break
             if self.waiting == 0 and not self.active and self._only_timers_left():
                 break
+        self._copy_integrals()
         self.m.end = self.now
         self.m.end_bound = {dim: min(demand, self._caps[dim]) for dim, demand in self._demand.items()}
         return self.m
@@ -241,31 +255,57 @@ class Simulator:
         # _claim_ips), not at every event.
         span = when - self._last_t
         if span > 0:
-            m = self.m
-            runs, dpus = self.runs, self.dpus
-            area, capped = m.area, m.capped_area
-            area["account_runs"] += runs * span
-            area["dpus"] += dpus * span
-            capped["account_runs"] += self._capped_runs * span
-            capped["dpus"] += self._capped_dpus * span
-            bound = m.bound_area
-            for dim, rate in self._bound_rates.items():
-                bound[dim] += rate * span
+            runs, dpus, sums = self.runs, self.dpus, self._sums
+            sums[0] += runs * span
+            sums[1] += dpus * span
+            sums[2] += self._capped_runs * span
+            sums[3] += self._capped_dpus * span
+            for row in self._bound_rows.values():
+                row[2] += row[1] * span
+            if self._fresh:  # rows made since the last integration: integrated from now on
+                for row, flag in self._fresh:
+                    row[flag] = True
+                self._fresh.clear()
             if self.waiting:
-                back = m.backlog_area
-                m.backlog_seconds += span
-                back["account_runs"] += runs * span
-                back["dpus"] += dpus * span
-                for dim, used, held in self._ip_rows.values():
-                    area[dim] += used * span
-                    capped[dim] += held * span
-                    back[dim] += used * span
+                sums[4] += runs * span
+                sums[5] += dpus * span
+                sums[6] += span
+                for row in self._ip_rows.values():
+                    used = row[1]
+                    row[3] += used * span
+                    row[4] += row[2] * span
+                    row[5] += used * span
+                if self._fresh_backlog:
+                    for row in self._fresh_backlog:
+                        row[7] = True
+                    self._fresh_backlog.clear()
             else:
-                for dim, used, held in self._ip_rows.values():
-                    area[dim] += used * span
-                    capped[dim] += held * span
+                for row in self._ip_rows.values():
+                    row[3] += row[1] * span
+                    row[4] += row[2] * span
         self._last_t = when
         self.now = when
+
+    def _copy_integrals(self) -> None:
+        """Into ``m``: each integral, under the keys and in the order the plain sums made them (a
+        dimension appears from the first event that integrated it)."""
+        m, sums = self.m, self._sums
+        area, capped, backlog = m.area, m.capped_area, m.backlog_area
+        if self._flags[0]:
+            area["account_runs"], area["dpus"] = sums[0], sums[1]
+            capped["account_runs"], capped["dpus"] = sums[2], sums[3]
+        if self._flags[7]:
+            backlog["account_runs"], backlog["dpus"] = sums[4], sums[5]
+        for dim, _, _, used, held, waiting, integrated, backlogged in self._ip_rows.values():
+            if integrated:
+                area[dim] = used
+                capped[dim] = held
+            if backlogged:
+                backlog[dim] = waiting
+        m.backlog_seconds = sums[6]
+        for dim, _, total, integrated in self._bound_rows.values():
+            if integrated:
+                m.bound_area[dim] = total
 
     def _rates(self) -> None:
         """The account's runs and DPUs capped at the budget, after either changed."""
@@ -277,9 +317,15 @@ class Simulator:
         """ENIs claimed in ``subnet`` change by ``delta``; its row of the integrals with them."""
         used = self.eni_claimed[subnet] + delta
         self.eni_claimed[subnet] = used
+        row = self._ip_rows.get(subnet)
         dim = self._subnet_dims[subnet]
+        if row is None:
+            row = self._ip_rows[subnet] = [dim, 0, 0, 0.0, 0.0, 0.0, False, False]
+            self._fresh.append((row, 6))
+            self._fresh_backlog.append(row)
         cap = self._caps[dim]
-        self._ip_rows[subnet] = (dim, used, cap if cap < used else used)
+        row[1] = used
+        row[2] = cap if cap < used else used
 
     # ------------------------------------------------------------ requests
 
@@ -303,17 +349,22 @@ class Simulator:
         change = (limit if limit < after else after) - (limit if limit < before else before)
         if change:
             size = self.sizes[job]
-            demand, rates, caps = self._demand, self._bound_rates, self._caps
+            demand, caps = self._demand, self._caps
             demand["account_runs"] += change
             demand["dpus"] += change * size.dpus
-            for dim in ("account_runs", "dpus"):
-                cap, value = caps[dim], demand[dim]
-                rates[dim] = cap if cap < value else value
+            dims: tuple[str, ...] = ("account_runs", "dpus")
             dim = self._job_dims[job]
             if dim is not None:
                 demand[dim] += change * size.ips
+                dims = ("account_runs", "dpus", dim)
+            rows = self._bound_rows
+            for dim in dims:
+                row = rows.get(dim)
+                if row is None:
+                    row = rows[dim] = [dim, 0.0, 0.0, False]
+                    self._fresh.append((row, 3))
                 cap, value = caps[dim], demand[dim]
-                rates[dim] = cap if cap < value else value
+                row[1] = cap if cap < value else value
 
     # ------------------------------------------------------------ Glue
 

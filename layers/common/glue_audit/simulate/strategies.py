@@ -2,9 +2,11 @@
 
 * ``event-driven``: this project as designed. Ticks on the schedule, on every run end (Glue's
   terminal event -> ingest -> a tick) and on every submission, each deduplicated per
-  ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP accounting: ENIs not yet
-  visible, reserve) and the real ``policy.plan``. Ticks are deduplicated per (reason, window), as
-  Step Functions deduplicates the product's execution names (``glue_audit.aws.ticks.tick_name``).
+  ``tick_dedup_seconds`` window; each tick the limits and usage of the real ``usage.measure`` (IP
+  accounting: ENIs not yet visible, reserve; kept up to date as claims and runs come and go, the
+  same figures as measuring every holding, which ``reference=True`` does) and the real
+  ``policy.plan``. Ticks are deduplicated per (reason, window), as Step Functions deduplicates the
+  product's execution names (``glue_audit.aws.ticks.tick_name``).
 * ``polling``: this project with the schedule only.
 * ``event-no-submit`` (a what-if, not in ``--compare``): as ``event-driven`` without the tick on
   submit (a request submitted to an idle system waits for the next scheduled tick).
@@ -151,8 +153,9 @@ class ProjectStrategy(_Base):
         self.event_driven = event_driven
         self.tick_on_submit = tick_on_submit
         self.reference = reference
-        """Plan every pending request each tick instead of :meth:`_candidates` (same launches, slower;
-        the tests compare the two)."""
+        """The slow and plainly right tick: ``measure`` over every claim and run, and ``plan`` over
+        every pending request (instead of :meth:`_tracked` and :meth:`_candidates`). The same
+        launches at the same times; the tests compare the two."""
         self.name = ("event-driven" if tick_on_submit else "event-no-submit") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
