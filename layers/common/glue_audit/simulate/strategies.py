@@ -78,6 +78,9 @@ SAMPLE_WORKERS_PER_JOB = 10
 #: and any slack only keeps more requests than needed.
 _DPU_SLACK = 1e-6
 
+#: At most this many limits kept by free IPs (a few thousand combinations occur in practice).
+_LIMITS_KEPT = 20_000
+
 _Held = tuple[str, float, int, str | None, str | None, datetime]
 """What a claim or a run holds: job, DPUs, IPs, subnet, team, when claimed or launched."""
 
@@ -185,8 +188,8 @@ class ProjectStrategy(_Base):
         self._recent: dict[str, _Held] = {}
         """Runs launched within ``ip_lag_seconds`` (of the last tick), oldest first."""
         self._fixed: policy.Limits | None = None
-        self._free: tuple[int, ...] | None = None
-        self._free_limits: policy.Limits | None = None
+        self._limits: dict[tuple[int, ...], policy.Limits] = {}
+        """The limits by each subnet's free IPs (the rest never changes), made once for each."""
 
     def attach(self, sim: Simulator) -> None:
         super().attach(sim)
@@ -413,7 +416,8 @@ class ProjectStrategy(_Base):
         free = tuple(
             [max(0, base - visible[name] - unseen_of(name, 0)) for name, base in self._base_free.items()]
         )
-        if free != self._free:
+        limits = self._limits.get(free)
+        if limits is None:
             if self._fixed is None:  # the limits but the free IPs, as measure makes them
                 subnets = {
                     name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
@@ -421,14 +425,13 @@ class ProjectStrategy(_Base):
                 }
                 self._fixed, _, _ = measure(self.settings, self.quotas, self.jobs, [], subnets, now)
             fixed = self._fixed
-            self._free = free
-            self._free_limits = policy.Limits(
+            if len(self._limits) >= _LIMITS_KEPT:
+                self._limits.clear()
+            limits = self._limits[free] = policy.Limits(
                 fixed.max_concurrent_runs, fixed.max_dpus, fixed.job_max_concurrent_runs,
                 dict(zip(self._base_free, free, strict=True)), fixed.ip_reserve, fixed.team_dpu_budgets,
                 fixed.subnet_total_ips,
             )  # fmt: skip
-        limits = self._free_limits
-        assert limits is not None
         usage = policy.Usage(
             len(self.runs) + len(self.claims), self._held_dpus, self._job_runs, self._team_dpus
         )
