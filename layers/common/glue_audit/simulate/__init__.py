@@ -1,8 +1,10 @@
 """Capacity planning: a discrete-event simulation of Glue under several launch strategies.
 
-Pure Python on a simulated clock, no AWS calls. This project's strategy runs the real
-``usage.measure`` and ``policy.plan``; see :mod:`glue_audit.simulate.strategies` for how each
-alternative is modelled and :mod:`glue_audit.simulate.engine` for Glue's part.
+Pure Python on a simulated clock, no AWS calls. This project's strategy plans with the real
+``policy.plan`` on the limits and usage of the real ``usage.measure`` (kept up to date as runs
+start and end rather than measured afresh each tick: the same figures); see
+:mod:`glue_audit.simulate.strategies` for how each alternative is modelled and
+:mod:`glue_audit.simulate.engine` for Glue's part.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol
 
 from glue_audit.simulate.model import Estate, SimRequest, Workload
 
@@ -152,15 +153,60 @@ class Simulator:
         self._cap_runs, self._cap_dpus = self._caps["account_runs"], self._caps["dpus"]
         self._subnet_dims = {name: f"subnet_ips:{name}" for name in estate.subnets}
         self._job_limits = {name: estate.job_limit(name) for name in estate.jobs}
+        self._budget_runs, self._budget_dpus = estate.budget_runs, estate.budget_dpus
+        self._job_dims = {
+            name: None if job.subnet is None else self._subnet_dims[job.subnet]
+            for name, job in estate.jobs.items()
+        }
+        self._attach = estate.timing.eni_attach_seconds
+        self._free_truth = {
+            name: spec.total_usable - spec.other_enis for name, spec in estate.subnets.items()
+        }
+        """Per subnet: its usable IPs less other tenants' ENIs (free IPs before any run)."""
+        self.eni_changes = 0
+        """Counts changes of ``eni_visible``: a reader can tell that DescribeSubnets' answer may differ."""
+        self._dt: tuple[float, datetime] = (0.0, workload.start)
+        # The integrands of _advance that only change with the state.
+        self._capped_runs: float = 0
+        self._capped_dpus = 0.0
+        self._rates()
+        # The integrals, summed in lists at every event and copied into ``m`` when the run stops
+        # (list slots cost less than dictionary entries); the same additions in the same order.
+        self._sums = [0.0] * 7
+        """Area of runs and of DPUs, the same capped, the same while backlogged, backlog seconds."""
+        self._flags: list[Any] = [False] * 8
+        """Whether the account's runs and DPUs were integrated yet (index 0) and while backlogged (7)."""
+        self._bound_rows: dict[str, list[Any]] = {}
+        """Per dimension of the demand bound (``_demand``'s keys and order): [dimension, the demand
+        capped at the budget, its integral, integrated yet]."""
+        self._ip_rows: dict[str, list[Any]] = {}
+        """Per subnet with ENIs claimed so far (``eni_claimed``'s order): [dimension, ENIs claimed,
+        the same capped at the budget, their integral, the capped one's, the backlogged one's,
+        integrated yet, integrated while backlogged yet]."""
+        self._fresh: list[tuple[list[Any], int]] = [(self._flags, 0)]
+        """Rows made since the last event that integrated, with the index of their "integrated yet"
+        flag (their keys come into ``m`` from then); first the account's runs and DPUs."""
+        self._fresh_backlog: list[list[Any]] = [self._flags]
+        """The same for the integrals while backlogged (the flag at index 7)."""
 
     # ------------------------------------------------------------ clock
 
     def at(self, when: float, action: Callable[[], None]) -> None:
         self._seq += 1
-        heapq.heappush(self._queue, (max(when, self.now), self._seq, action))
+        now = self.now
+        heapq.heappush(self._queue, (now if when < now else when, self._seq, action))
 
     def dt(self, seconds: float) -> datetime:
         return self.workload.start + timedelta(seconds=seconds)
+
+    def now_dt(self) -> datetime:
+        """``dt(now)``, made once per simulated instant (ticks and starts ask for it several times)."""
+        last = self._dt
+        if last[0] == self.now:
+            return last[1]
+        when = self.workload.start + timedelta(seconds=self.now)
+        self._dt = (self.now, when)
+        return when
 
     def run(self) -> Measures:
         # Submissions first: a request submitted at the same second as a tick is seen by that tick.
@@ -193,6 +239,7 @@ class Simulator:
                 break
             if self.waiting == 0 and not self.active and self._only_timers_left():
                 break
+        self._copy_integrals()
         self.m.end = self.now
         self.m.end_bound = {dim: min(demand, self._caps[dim]) for dim, demand in self._demand.items()}
         return self.m
@@ -204,41 +251,81 @@ class Simulator:
 
     def _advance(self, when: float) -> None:
         # Runs at every event: the same sums in the same order as the plain formulas (byte-identical
-        # figures), with the dimension names made once and no call per term.
+        # figures). The capped rates are worked out when the state changes (see _rates, _outstanding,
+        # _claim_ips), not at every event.
         span = when - self._last_t
         if span > 0:
-            m = self.m
-            runs, dpus = self.runs, self.dpus
-            area, capped = m.area, m.capped_area
-            area["account_runs"] += runs * span
-            area["dpus"] += dpus * span
-            cap_runs, cap_dpus = self._cap_runs, self._cap_dpus
-            capped["account_runs"] += (cap_runs if cap_runs < runs else runs) * span
-            capped["dpus"] += (cap_dpus if cap_dpus < dpus else dpus) * span
-            caps, dims = self._caps, self._subnet_dims
-            bound = m.bound_area
-            for dim, demand in self._demand.items():
-                cap = caps[dim]
-                bound[dim] += (cap if cap < demand else demand) * span
-            back = m.backlog_area
+            runs, dpus, sums = self.runs, self.dpus, self._sums
+            sums[0] += runs * span
+            sums[1] += dpus * span
+            sums[2] += self._capped_runs * span
+            sums[3] += self._capped_dpus * span
+            for row in self._bound_rows.values():
+                row[2] += row[1] * span
+            if self._fresh:  # rows made since the last integration: integrated from now on
+                for row, flag in self._fresh:
+                    row[flag] = True
+                self._fresh.clear()
             if self.waiting:
-                m.backlog_seconds += span
-                back["account_runs"] += runs * span
-                back["dpus"] += dpus * span
-                for subnet, used in self.eni_claimed.items():
-                    dim = dims[subnet]
-                    area[dim] += used * span
-                    cap = caps[dim]
-                    capped[dim] += (cap if cap < used else used) * span
-                    back[dim] += used * span
+                sums[4] += runs * span
+                sums[5] += dpus * span
+                sums[6] += span
+                for row in self._ip_rows.values():
+                    used = row[1]
+                    row[3] += used * span
+                    row[4] += row[2] * span
+                    row[5] += used * span
+                if self._fresh_backlog:
+                    for row in self._fresh_backlog:
+                        row[7] = True
+                    self._fresh_backlog.clear()
             else:
-                for subnet, used in self.eni_claimed.items():
-                    dim = dims[subnet]
-                    area[dim] += used * span
-                    cap = caps[dim]
-                    capped[dim] += (cap if cap < used else used) * span
+                for row in self._ip_rows.values():
+                    row[3] += row[1] * span
+                    row[4] += row[2] * span
         self._last_t = when
         self.now = when
+
+    def _copy_integrals(self) -> None:
+        """Into ``m``: each integral, under the keys and in the order the plain sums made them (a
+        dimension appears from the first event that integrated it)."""
+        m, sums = self.m, self._sums
+        area, capped, backlog = m.area, m.capped_area, m.backlog_area
+        if self._flags[0]:
+            area["account_runs"], area["dpus"] = sums[0], sums[1]
+            capped["account_runs"], capped["dpus"] = sums[2], sums[3]
+        if self._flags[7]:
+            backlog["account_runs"], backlog["dpus"] = sums[4], sums[5]
+        for dim, _, _, used, held, waiting, integrated, backlogged in self._ip_rows.values():
+            if integrated:
+                area[dim] = used
+                capped[dim] = held
+            if backlogged:
+                backlog[dim] = waiting
+        m.backlog_seconds = sums[6]
+        for dim, _, total, integrated in self._bound_rows.values():
+            if integrated:
+                m.bound_area[dim] = total
+
+    def _rates(self) -> None:
+        """The account's runs and DPUs capped at the budget, after either changed."""
+        runs, dpus, cap_runs, cap_dpus = self.runs, self.dpus, self._cap_runs, self._cap_dpus
+        self._capped_runs = cap_runs if cap_runs < runs else runs
+        self._capped_dpus = cap_dpus if cap_dpus < dpus else dpus
+
+    def _claim_ips(self, subnet: str, delta: int) -> None:
+        """ENIs claimed in ``subnet`` change by ``delta``; its row of the integrals with them."""
+        used = self.eni_claimed[subnet] + delta
+        self.eni_claimed[subnet] = used
+        row = self._ip_rows.get(subnet)
+        dim = self._subnet_dims[subnet]
+        if row is None:
+            row = self._ip_rows[subnet] = [dim, 0, 0, 0.0, 0.0, 0.0, False, False]
+            self._fresh.append((row, 6))
+            self._fresh_backlog.append(row)
+        cap = self._caps[dim]
+        row[1] = used
+        row[2] = cap if cap < used else used
 
     # ------------------------------------------------------------ requests
 
@@ -255,18 +342,29 @@ class Simulator:
         self.m.gave_up += 1
 
     def _outstanding(self, job: str, delta: int) -> None:
+        outstanding = self.outstanding
         limit = self._job_limits[job]
-        before = min(limit, self.outstanding[job])
-        self.outstanding[job] += delta
-        change = min(limit, self.outstanding[job]) - before
+        before = outstanding[job]
+        after = outstanding[job] = before + delta
+        change = (limit if limit < after else after) - (limit if limit < before else before)
         if change:
             size = self.sizes[job]
-            demand = self._demand
+            demand, caps = self._demand, self._caps
             demand["account_runs"] += change
             demand["dpus"] += change * size.dpus
-            subnet = self.estate.jobs[job].subnet
-            if subnet is not None:
-                demand[self._subnet_dims[subnet]] += change * size.ips
+            dims: tuple[str, ...] = ("account_runs", "dpus")
+            dim = self._job_dims[job]
+            if dim is not None:
+                demand[dim] += change * size.ips
+                dims = ("account_runs", "dpus", dim)
+            rows = self._bound_rows
+            for dim in dims:
+                row = rows.get(dim)
+                if row is None:
+                    row = rows[dim] = [dim, 0.0, 0.0, False]
+                    self._fresh.append((row, 3))
+                cap, value = caps[dim], demand[dim]
+                row[1] = cap if cap < value else value
 
     # ------------------------------------------------------------ Glue
 
@@ -276,8 +374,7 @@ class Simulator:
         return spec.total_usable - spec.other_enis - self.eni_visible[subnet]
 
     def free_ips_truth(self, subnet: str) -> int:
-        spec = self.estate.subnets[subnet]
-        return spec.total_usable - spec.other_enis - self.eni_claimed[subnet]
+        return self._free_truth[subnet] - self.eni_claimed[subnet]
 
     def check_quota(self, job: str) -> StartOutcome:
         """What StartJobRun would answer now on the account and job quotas (IPs aside)."""
@@ -290,69 +387,77 @@ class Simulator:
 
     def start_run(self, req: SimRequest, *, quota_checked: bool = False) -> StartOutcome:
         """StartJobRun now: refused on a quota, failed for IPs, or started (the wait is recorded)."""
-        job = self.estate.jobs[req.job]
-        outcome = StartOutcome.STARTED if quota_checked else self.check_quota(req.job)
-        if outcome is not StartOutcome.STARTED:
-            self.m.refused[outcome.value] += 1
-            return outcome
-        size = self.sizes[req.job]
-        if job.subnet is not None and self.free_ips_truth(job.subnet) < size.ips:
+        name = req.job
+        if not quota_checked:
+            outcome = self.check_quota(name)
+            if outcome is not StartOutcome.STARTED:
+                self.m.refused[outcome.value] += 1
+                return outcome
+        job = self.estate.jobs[name]
+        size = self.sizes[name]
+        subnet = job.subnet
+        dpus, ips, now = size.dpus, size.ips, self.now
+        if subnet is not None and self._free_truth[subnet] - self.eni_claimed[subnet] < ips:
             self.m.failed_ips += 1
             return StartOutcome.FAILED_IPS
         team = req.team or job.team
-        self._check_budgets(req.job, size.dpus, size.ips, team)
+        self._check_budgets(name, dpus, ips, team)
         run = SimRun(
-            req, req.job, size.dpus, size.ips, job.subnet, team, self.now,
-            self.now + self.durations[req.request_id], self.dt(self.now),
-        )  # fmt: skip
+            req, name, dpus, ips, subnet, team, now, now + self.durations[req.request_id], self.now_dt()
+        )
         self.active[req.request_id] = run
-        self.runs += 1
-        self.dpus += size.dpus
-        self.job_runs[req.job] += 1
+        runs = self.runs = self.runs + 1
+        total = self.dpus = self.dpus + dpus
+        self._rates()
+        self.job_runs[name] += 1
         if team is not None:
-            self.team_dpus[team] += size.dpus
-        if job.subnet is not None:
-            subnet = job.subnet
-            self.eni_claimed[subnet] += size.ips
-            self.at(
-                self.now + self.estate.timing.eni_attach_seconds, lambda: self._eni_visible(subnet, size.ips)
-            )
-            _raise_peak(self.m.peaks, self._subnet_dims[subnet], self.eni_claimed[subnet])
+            self.team_dpus[team] += dpus
+        m = self.m
+        peaks = m.peaks
+        if subnet is not None:
+            self._claim_ips(subnet, ips)
+            self.at(now + self._attach, partial(self._eni_visible, subnet, ips))
+            _raise_peak(peaks, self._subnet_dims[subnet], self.eni_claimed[subnet])
         self.waiting -= 1
-        self.m.waits[req.request_id] = self.now - req.submitted_at
-        _raise_peak(self.m.peaks, "account_runs", self.runs)
-        _raise_peak(self.m.peaks, "dpus", self.dpus)
-        self.at(run.ends_at, lambda: self._end(run))
-        self._sample()
+        m.waits[req.request_id] = now - req.submitted_at
+        if runs > peaks["account_runs"]:
+            peaks["account_runs"] = runs
+        if total > peaks["dpus"]:
+            peaks["dpus"] = total
+        self.at(run.ends_at, partial(self._end, run))
+        if self._record:
+            m.series.append((now, runs, total))
         return StartOutcome.STARTED
 
     def _check_budgets(self, job: str, dpus: float, ips: int, team: str | None) -> None:
-        estate = self.estate
         breaches = self.m.budget_breaches
-        if self.runs + 1 > estate.budget_runs:
+        if self.runs + 1 > self._budget_runs:
             breaches["account_runs"] += 1
-        if self.dpus + dpus > estate.budget_dpus + _EPS:
+        if self.dpus + dpus > self._budget_dpus + _EPS:
             breaches["dpus"] += 1
         if self.job_runs[job] + 1 > self._job_limits[job]:
             breaches["job_runs"] += 1
         budget = None if team is None else self._budgets.get(team)
         if budget is not None and team is not None and self.team_dpus[team] + dpus > budget + _EPS:
             breaches["team_dpus"] += 1
-        subnet = estate.jobs[job].subnet
-        if subnet is not None and self.free_ips_truth(subnet) - ips < estate.ip_reserve:
+        subnet = self.estate.jobs[job].subnet
+        if subnet is not None and self.free_ips_truth(subnet) - ips < self.estate.ip_reserve:
             breaches["subnet_ips"] += 1
 
     def _eni_visible(self, subnet: str, ips: int) -> None:
         self.eni_visible[subnet] += ips
+        self.eni_changes += 1
 
     def _eni_release(self, subnet: str, ips: int) -> None:
         self.eni_visible[subnet] -= ips
-        self.eni_claimed[subnet] -= ips
+        self.eni_changes += 1
+        self._claim_ips(subnet, -ips)
 
     def _end(self, run: SimRun) -> None:
         del self.active[run.request.request_id]
         self.runs -= 1
         self.dpus -= run.dpus
+        self._rates()
         self.job_runs[run.job] -= 1
         if run.team is not None:
             self.team_dpus[run.team] -= run.dpus
@@ -360,20 +465,18 @@ class Simulator:
             subnet, ips = run.subnet, run.ips
             linger = self.estate.timing.eni_linger_seconds
             if linger > 0:
-                self.at(self.now + linger, lambda: self._eni_release(subnet, ips))
+                self.at(self.now + linger, partial(self._eni_release, subnet, ips))
             else:
                 # Released with the end, not as an event queued behind the ticks already due at
                 # this instant: no tick sees the run gone while its ENIs still hold the subnet.
                 self._eni_release(subnet, ips)
         self.m.finished += 1
         self._outstanding(run.job, -1)
-        self.m.last_end = max(self.m.last_end, self.now)
-        self._sample()
-        self.strategy.on_run_end(run)
-
-    def _sample(self) -> None:
+        if self.now > self.m.last_end:
+            self.m.last_end = self.now
         if self._record:
             self.m.series.append((self.now, self.runs, self.dpus))
+        self.strategy.on_run_end(run)
 
 
 def _raise_peak(peaks: dict[str, float], dim: str, value: float) -> None:

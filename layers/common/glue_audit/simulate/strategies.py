@@ -2,9 +2,11 @@
 
 * ``event-driven``: this project as designed. Ticks on the schedule, on every run end (Glue's
   terminal event -> ingest -> a tick) and on every submission, each deduplicated per
-  ``tick_dedup_seconds`` window; each tick the real ``usage.measure`` (IP accounting: ENIs not yet
-  visible, reserve) and the real ``policy.plan``. Ticks are deduplicated per (reason, window), as
-  Step Functions deduplicates the product's execution names (``glue_audit.aws.ticks.tick_name``).
+  ``tick_dedup_seconds`` window; each tick the limits and usage of the real ``usage.measure`` (IP
+  accounting: ENIs not yet visible, reserve; kept up to date as claims and runs come and go, the
+  same figures as measuring every holding, which ``reference=True`` does) and the real
+  ``policy.plan``. Ticks are deduplicated per (reason, window), as Step Functions deduplicates the
+  product's execution names (``glue_audit.aws.ticks.tick_name``).
 * ``polling``: this project with the schedule only.
 * ``event-no-submit`` (a what-if, not in ``--compare``): as ``event-driven`` without the tick on
   submit (a request submitted to an idle system waits for the next scheduled tick).
@@ -75,6 +77,12 @@ SAMPLE_WORKERS_PER_JOB = 10
 #: Slack on the DPU bounds of ``ProjectStrategy._candidates``: far above float rounding of DPU sums,
 #: and any slack only keeps more requests than needed.
 _DPU_SLACK = 1e-6
+
+#: At most this many limits kept by free IPs (a few thousand combinations occur in practice).
+_LIMITS_KEPT = 20_000
+
+_Held = tuple[str, float, int, str | None, str | None, datetime]
+"""What a claim or a run holds: job, DPUs, IPs, subnet, team, when claimed or launched."""
 
 
 class _Base:
@@ -148,24 +156,40 @@ class ProjectStrategy(_Base):
         self.event_driven = event_driven
         self.tick_on_submit = tick_on_submit
         self.reference = reference
-        """Plan every pending request each tick instead of :meth:`_candidates` (same launches, slower;
-        the tests compare the two)."""
+        """The slow and plainly right tick: ``measure`` over every claim and run, and ``plan`` over
+        every pending request (instead of :meth:`_tracked` and :meth:`_candidates`). The same
+        launches at the same times; the tests compare the two."""
         self.name = ("event-driven" if tick_on_submit else "event-no-submit") if event_driven else "polling"
         self.pending: dict[str, policy.PendingRequest] = {}
         self.requests: dict[str, SimRequest] = {}
-        self.claims: dict[str, Holding] = {}
-        self.runs: dict[str, Holding] = {}
-        """A holding per active run, made once at its start, in ``sim.active``'s order (the float sums
-        of ``measure`` depend on the order)."""
+        """The pending requests' (a launched one is taken out, put back if Glue refuses it)."""
+        self.claims: dict[str, _Held] = {}
+        """Per launched request not started yet: what its claim holds."""
+        self.runs: dict[str, _Held] = {}
+        """Per active run, in ``sim.active``'s order (the float sums of ``measure`` depend on the
+        order): what it holds."""
         self._classes: dict[
             tuple[str, str | None, int], list[tuple[datetime, str, policy.PendingRequest]]
         ] = {}
         """Pending requests by (job, team, priority), each list in rank order: see :meth:`_candidates`."""
-        self._visible: tuple[tuple[str, int], ...] | None = None
+        self._visible = -1
         self._subnets: dict[str, SubnetInfo] = {}
-        self._windows: set[tuple[str, int]] = set()
+        self._windows: dict[str, int] = {}
+        """Per tick reason, the dedup window it last ticked in."""
         self._unchecked: list[str] = []
         """Pending requests not yet checked for ``never_fits`` (the limits do not change here)."""
+        # What ``usage.measure`` would sum from the holdings, kept up to date as holdings come and
+        # go (see :meth:`_tracked`): the account's runs and DPUs, each job's runs, each team's DPUs,
+        # and per subnet the IPs of the claims and of the runs launched within ``ip_lag_seconds``.
+        self._held_dpus = 0.0
+        self._job_runs: dict[str, int] = {}
+        self._team_dpus: dict[str, float] = {}
+        self._unseen: dict[str, int] = {}
+        self._recent: dict[str, _Held] = {}
+        """Runs launched within ``ip_lag_seconds`` (of the last tick), oldest first."""
+        self._fixed: policy.Limits | None = None
+        self._limits: dict[tuple[int, ...], policy.Limits] = {}
+        """The limits by each subnet's free IPs (the rest never changes), made once for each."""
 
     def attach(self, sim: Simulator) -> None:
         super().attach(sim)
@@ -182,6 +206,16 @@ class ProjectStrategy(_Base):
             )
             for name, job in estate.jobs.items()
         }
+        self._lag = timedelta(seconds=self.settings.ip_lag_seconds)
+        # Held DPUs are added and taken away one holding at a time rather than summed afresh each
+        # tick. The same figure as ``measure``'s sum when every size is a whole number of
+        # 1/1024 DPU below 2**20: every partial sum is then exact in a float, in any order. An
+        # estate with other sizes measures every tick, as the reference does.
+        self._exact = all(
+            size.dpus < 2**20 and math.ldexp(size.dpus, 10).is_integer() for size in sim.sizes.values()
+        )
+        self._base_free = {name: spec.total_usable - spec.other_enis for name, spec in estate.subnets.items()}
+        """Per subnet: what DescribeSubnets shows free with no run's ENIs in it."""
         self._every(estate.timing.schedule_rate_minutes * 60.0, self.tick)
 
     def on_submit(self, request: SimRequest) -> None:
@@ -209,7 +243,11 @@ class ProjectStrategy(_Base):
     requeueing = False
 
     def on_run_end(self, run: SimRun) -> None:
-        self.runs.pop(run.request.request_id, None)
+        held = self.runs.pop(run.request.request_id, None)
+        if held is not None:
+            self._release(held)
+            if self._recent.pop(run.request.request_id, None) is not None and held[3]:
+                self._unseen[held[3]] -= held[2]
         if self.event_driven:
             self._event_tick("run-finished")
 
@@ -241,7 +279,8 @@ class ProjectStrategy(_Base):
         members are kept. The next one matters only as the holder of the reservation, so only if it
         has waited ``reserve_after`` (the members after it rank lower and are younger). A class
         whose job has no free slot, or whose subnet's free IPs are unknown, keeps none: it can
-        neither launch nor hold the reservation.
+        neither launch nor hold the reservation. When no class's first member fits on the usage
+        alone (DPUs with the slack), nothing launches whoever holds the reservation: no candidate.
         """
         job_limit_of = limits.job_max_concurrent_runs.get
         job_used_of = usage.job_runs.get
@@ -254,6 +293,7 @@ class ProjectStrategy(_Base):
         old_enough = now - self.config.reserve_after
         candidates: list[policy.PendingRequest] = []
         take = candidates.append
+        launchable = False
         for (job, team, _), members in self._classes.items():
             room = job_limit_of(job, policy.DEFAULT_JOB_MAX_CONCURRENT_RUNS) - job_used_of(job, 0)
             if room <= 0:
@@ -273,10 +313,16 @@ class ProjectStrategy(_Base):
                 if fits < room:
                     room = fits
                 budget = None if team is None else budget_of(team)
+                team_free = math.inf
                 if team is not None and budget is not None:
-                    fits = math.floor((budget - team_used_of(team, 0.0) + _DPU_SLACK) / need) + 1
+                    team_free = budget - team_used_of(team, 0.0) + _DPU_SLACK
+                    fits = math.floor(team_free / need) + 1
                     if fits < room:
                         room = fits
+                if room > 0 and dpus_free >= need and team_free >= need:
+                    launchable = True
+            elif room > 0:
+                launchable = True
             if room > 0:
                 for member in members[:room]:
                     take(member[2])
@@ -284,7 +330,9 @@ class ProjectStrategy(_Base):
                 room = 0
             if room < len(members) and members[room][0] <= old_enough:
                 take(members[room][2])
-        return candidates
+        # Nothing launches unless the first member of some class fits on the usage alone (the pass's
+        # totals start there and grow only with launches): the plan would launch nothing.
+        return candidates if launchable else []
 
     def _event_tick(self, reason: str) -> None:
         sim = self.s
@@ -292,8 +340,9 @@ class ProjectStrategy(_Base):
         window = math.floor(at / sim.estate.timing.tick_dedup_seconds)
         # Step Functions drops a second execution of the same name; the name is the reason and the
         # window (glue_audit.aws.ticks.tick_name), so a run end still ticks in a submission's window.
-        if (reason, window) not in self._windows:
-            self._windows.add((reason, window))
+        # Windows only move forward (``at`` does), so the last one per reason is all that can match.
+        if self._windows.get(reason) != window:
+            self._windows[reason] = window
             sim.at(at, self.tick)
 
     def tick(self) -> None:
@@ -301,16 +350,19 @@ class ProjectStrategy(_Base):
             return
         sim = self.s
         sim.m.ticks += 1
-        now = sim.dt(sim.now)
-        holdings = [*self.runs.values(), *self.claims.values()]
-        visible = tuple(sim.eni_visible.items())
-        if visible != self._visible:  # DescribeSubnets' answer changed since the last tick
-            self._visible = visible
-            self._subnets = {
-                name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
-                for name, spec in sim.estate.subnets.items()
-            }
-        limits, usage, _ = measure(self.settings, self.quotas, self.jobs, holdings, self._subnets, now)
+        now = sim.now_dt()
+        if self.reference or not self._exact:
+            if sim.eni_changes != self._visible:  # DescribeSubnets' answer may have changed
+                self._visible = sim.eni_changes
+                self._subnets = {
+                    name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
+                    for name, spec in sim.estate.subnets.items()
+                }
+            limits, usage, _ = measure(
+                self.settings, self.quotas, self.jobs, self._holdings(), self._subnets, now
+            )
+        else:
+            limits, usage = self._tracked(now)
         # A request that would wait forever: report it, stop planning it. The plan would defer it as
         # never_fits; checking each request once here spares reading every tick's deferrals.
         for request_id in self._unchecked:
@@ -319,30 +371,121 @@ class ProjectStrategy(_Base):
             if reason is not None:
                 self._forget(request_id)
                 sim.m.refused[f"never fits ({reason})"] += 1
-                sim.give_up(self.requests[request_id])
+                sim.give_up(self.requests.pop(request_id))
         self._unchecked.clear()
-        candidates = list(self.pending.values()) if self.reference else self._candidates(limits, usage, now)
+        if self.reference:
+            candidates = list(self.pending.values())
+        else:
+            candidates = self._candidates(limits, usage, now)
+            if not candidates:
+                return
         decided = policy.plan(limits, usage, candidates, now, self.config)
-        latency = sim.estate.timing.launch_latency
+        launched = []
         for launch in decided.launches[: self.settings.max_launches_per_tick]:
             pending = self._forget(launch.request_id)
-            self.claims[launch.request_id] = Holding(
-                f"claim:{launch.request_id}", launch.job_name, launch.dpus, launch.ips,
-                launch.subnet_id, pending.team, launch.request_id, now,
+            claim = (launch.job_name, launch.dpus, launch.ips, launch.subnet_id, pending.team, now)
+            self.claims[launch.request_id] = claim
+            self._hold(claim)
+            if claim[3]:  # a claim's ENIs are not in the subnet's count yet
+                self._unseen[claim[3]] = self._unseen.get(claim[3], 0) + claim[2]
+            launched.append(self.requests.pop(launch.request_id))
+        if launched:
+            # One event for the tick's launches: as one event each, pushed one after the other, they
+            # would run back to back at that instant (what they queue comes after the last).
+            sim.at(sim.now + sim.estate.timing.launch_latency, partial(self._launch_all, launched))
+
+    def _launch_all(self, requests: list[SimRequest]) -> None:
+        for request in requests:
+            self._launch(request)
+
+    def _tracked(self, now: datetime) -> tuple[policy.Limits, policy.Usage]:
+        """What ``measure`` gives for the holdings, from the sums kept as claims and runs come and
+        go: the same limits and usage (the tests compare with the reference, which measures)."""
+        # A run's ENIs count as unseen while it was launched at or after the lag horizon (runs enter
+        # _recent in launch order, so the oldest are first).
+        horizon = now - self._lag
+        recent, unseen = self._recent, self._unseen
+        while recent:
+            rid, held = next(iter(recent.items()))
+            if held[5] >= horizon:
+                break
+            unseen[held[3]] -= held[2]  # type: ignore[index]  # only runs with a subnet are recent
+            del recent[rid]
+        sim = self.s
+        visible, unseen_of = sim.eni_visible, unseen.get
+        free = tuple(
+            [max(0, base - visible[name] - unseen_of(name, 0)) for name, base in self._base_free.items()]
+        )
+        limits = self._limits.get(free)
+        if limits is None:
+            if self._fixed is None:  # the limits but the free IPs, as measure makes them
+                subnets = {
+                    name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
+                    for name, spec in sim.estate.subnets.items()
+                }
+                self._fixed, _, _ = measure(self.settings, self.quotas, self.jobs, [], subnets, now)
+            fixed = self._fixed
+            if len(self._limits) >= _LIMITS_KEPT:
+                self._limits.clear()
+            limits = self._limits[free] = policy.Limits(
+                fixed.max_concurrent_runs, fixed.max_dpus, fixed.job_max_concurrent_runs,
+                dict(zip(self._base_free, free, strict=True)), fixed.ip_reserve, fixed.team_dpu_budgets,
+                fixed.subnet_total_ips,
             )  # fmt: skip
-            request = self.requests[launch.request_id]
-            sim.at(sim.now + latency, partial(self._launch, request))
+        usage = policy.Usage(
+            len(self.runs) + len(self.claims), self._held_dpus, self._job_runs, self._team_dpus
+        )
+        return limits, usage
+
+    def _holdings(self) -> list[Holding]:
+        """The holdings ``measure`` reads: the runs, then the claims (the order of its float sums)."""
+        runs = [
+            Holding(f"run:{job}:{rid}", job, dpus, ips, subnet, team, rid, launched_at)
+            for rid, (job, dpus, ips, subnet, team, launched_at) in self.runs.items()
+        ]
+        return runs + [
+            Holding(f"claim:{rid}", job, dpus, ips, subnet, team, rid, claimed_at)
+            for rid, (job, dpus, ips, subnet, team, claimed_at) in self.claims.items()
+        ]
+
+    def _hold(self, held: _Held) -> None:
+        """Add a claim or a run to the sums :meth:`_tracked` reads (its IPs aside)."""
+        job, dpus, _, _, team, _ = held
+        self._held_dpus += dpus
+        job_runs = self._job_runs
+        job_runs[job] = job_runs.get(job, 0) + 1
+        if team:
+            self._team_dpus[team] = self._team_dpus.get(team, 0.0) + dpus
+
+    def _release(self, held: _Held) -> None:
+        """Take a claim or a run away from the sums :meth:`_tracked` reads (its IPs aside)."""
+        job, dpus, _, _, team, _ = held
+        self._held_dpus -= dpus
+        job_runs = self._job_runs
+        runs = job_runs[job] - 1
+        if runs:
+            job_runs[job] = runs
+        else:
+            del job_runs[job]
+        if team:
+            self._team_dpus[team] -= dpus
 
     def _launch(self, request: SimRequest) -> None:
         sim = self.s
-        del self.claims[request.request_id]
+        rid = request.request_id
+        claim = self.claims.pop(rid)
+        self._release(claim)
+        if claim[3]:
+            self._unseen[claim[3]] -= claim[2]
         outcome = sim.start_run(request)
         if outcome is StartOutcome.STARTED:
-            run = sim.active[request.request_id]
-            self.runs[request.request_id] = Holding(
-                f"run:{run.job}:{request.request_id}", run.job, run.dpus, run.ips, run.subnet, run.team,
-                request.request_id, run.launched_at_dt,
-            )  # fmt: skip
+            run = sim.active[rid]
+            held = (run.job, run.dpus, run.ips, run.subnet, run.team, run.launched_at_dt)
+            self.runs[rid] = held
+            self._hold(held)
+            if run.subnet:  # its ENIs may not show for ip_lag_seconds (see _tracked)
+                self._recent[rid] = held
+                self._unseen[run.subnet] = self._unseen.get(run.subnet, 0) + run.ips
         elif outcome in (StartOutcome.REFUSED_RUNS, StartOutcome.REFUSED_DPUS):
             self.requeueing = True  # the launcher puts it back to PENDING with the reason
             self.on_submit(request)
