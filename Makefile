@@ -102,6 +102,7 @@ bench: venv
 	$(PY) -m scripts.bench.capacity
 	$(PY) -m scripts.bench.ingest
 	$(PY) -m scripts.bench.simulate
+	$(PY) -m scripts.bench.bound_gap --what-ifs
 	$(PY) -m scripts.bench.chains
 	$(PY) -m scripts.bench.submit_api
 	$(PY) -m scripts.bench.tick
