@@ -113,7 +113,7 @@ def _waiting_jobs(strategy: Any) -> list[tuple[str, str]]:
 def _plan_now(sim: Simulator, strategy: ProjectStrategy) -> tuple[policy.Plan, policy.Limits, policy.Usage]:
     """What this project's tick would decide now, over every waiting request."""
     now = sim.dt(sim.now)
-    holdings = [*strategy.runs.values(), *strategy.claims.values()]
+    holdings = strategy._holdings()
     subnets = {
         name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
         for name, spec in sim.estate.subnets.items()
@@ -174,7 +174,7 @@ def _record_ticks(strategy: ProjectStrategy, sim: Simulator, reasons: TickReason
         timing = sim.estate.timing
         window = math.floor((sim.now + timing.event_latency) / timing.tick_dedup_seconds)
         reasons.kicks += 1
-        if (reason, window) in strategy._windows and strategy.pending:
+        if strategy._windows.get(reason) == window and strategy.pending:
             dropped_at.append(sim.now)
         kick(reason)
 
