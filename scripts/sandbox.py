@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -71,6 +72,15 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _endpoint(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise argparse.ArgumentTypeError(
+            f"--dynamodb-endpoint {text!r} is not a URL like http://127.0.0.1:8000"
+        )
+    return text.rstrip("/")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = SandboxArgumentParser(
         prog="sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,6 +107,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"port of the console (default {DEFAULT_CONSOLE_PORT}, or any free one with --port 0)",
     )
     parser.add_argument("--no-console", action="store_true", help="do not start glue-audit console")
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        type=_endpoint,
+        help="keep the ledger on this DynamoDB (e.g. DynamoDB Local: http://127.0.0.1:8000) instead of the emulator",
+    )
     args = parser.parse_args(argv)
     if args.console_port is None:
         args.console_port = DEFAULT_CONSOLE_PORT if args.port else 0
@@ -207,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from scripts.engine import sandbox
 
-    options = sandbox.SandboxOptions(speed=args.speed, seed=args.seed)
+    options = sandbox.SandboxOptions(
+        speed=args.speed, seed=args.seed, dynamodb_endpoint=args.dynamodb_endpoint
+    )
     emulator = sandbox.SandboxEmulator(args.port)
     emulator.start()
     console: subprocess.Popen[bytes] | None = None

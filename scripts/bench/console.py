@@ -10,7 +10,11 @@ the HTML bytes, and the DynamoDB operations a render made (any Scan is reported:
 none). The weight of a page adds its CSS and JS
 (plotly.min.js from the plotly package, sent gzipped, cached by the browser after the first page).
 
-    .venv/bin/python -m scripts.bench.console [--runs 10000] [--repeat 5]
+    .venv/bin/python -m scripts.bench.console [--runs 10000] [--repeat 5] [--dynamodb-endpoint URL]
+
+``--dynamodb-endpoint`` puts the ledger on another DynamoDB (DynamoDB Local, LocalStack) while the
+rest stays on the emulator: the same pages against an engine that reads a partition by its index
+(``AWS_ENDPOINT_URL_DYNAMODB``, which botocore prefers to the emulator's ``AWS_ENDPOINT_URL``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 from botocore.client import BaseClient
 
 from glue_audit.aws.observability import logger
@@ -38,7 +43,7 @@ from glue_audit.ledger import models
 from glue_audit.ledger.models import RequestItem, RequestStatus, SnapshotItem
 from glue_audit.ledger.writes import new_run
 from scripts.engine.emulator import Emulator
-from scripts.engine.stack import Stack, create_job, provision
+from scripts.engine.stack import Stack, create_job, create_ledger_table, provision
 
 NAMES = ResourceNames("glue-audit-bench")
 os.environ.setdefault("LEDGER_TABLE", NAMES.ledger_table)
@@ -179,10 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--dynamodb-endpoint", help="the ledger's DynamoDB, e.g. DynamoDB Local's URL")
     args = parser.parse_args(argv)
     emulator = Emulator().start()
+    if args.dynamodb_endpoint:
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb_endpoint
     try:
         stack = provision(NAMES)
+        if args.dynamodb_endpoint:  # provision's clients name the emulator; the ledger's table goes there
+            create_ledger_table(boto3.client("dynamodb"), NAMES.ledger_table)
         models.configure(NAMES.ledger_table)
         now = datetime.now(UTC)
         began = time.perf_counter()
@@ -238,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             + f" (plotly.min.js gzipped; {plotly_js_path().stat().st_size / 1024:.0f} KiB as shipped)"
         )
     finally:
+        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
         emulator.stop()
     return 0
 

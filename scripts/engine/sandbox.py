@@ -46,6 +46,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.exceptions import EndpointConnectionError
 from moto.server import ThreadedMotoServer
 
 from glue_audit.aws.declarations import ON_SUCCESS_TAG
@@ -81,13 +83,16 @@ from scripts.engine.simulation import (
 from scripts.engine.simulation import JOBS as DEMO_JOBS
 from scripts.engine.spark_run import GROUPED, REPARTITION_ONE, Job, SimulatedRun
 from scripts.engine.spark_run import simulate as simulate_spark
-from scripts.engine.stack import Stack, drain, provision
+from scripts.engine.stack import Stack, create_ledger_table, drain, provision
 
 NAMES = ResourceNames("glue-audit-sandbox")
 HELD_JOB = JobSpec(
     "nightly_export", "G.1X", 2, "a", max_concurrent_runs=1, tags={"glue-audit:team": "finance"}
 )
 JOBS = (*DEMO_JOBS, HELD_JOB)
+
+
+DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 
 
 def without_chains(job: JobSpec) -> JobSpec:
@@ -143,6 +148,7 @@ class SandboxOptions:
     step_seconds: float = 0.25  # how often the loop looks at Glue and the queue (wall clock)
     history_hours: int = 4  # how far back the seed chain's history starts
     api_port: int = 0  # the submit API's function URL on 127.0.0.1 (0: a free port)
+    dynamodb_endpoint: str | None = None  # the ledger on another DynamoDB (DynamoDB Local), not moto
 
     @property
     def tick_seconds(self) -> float:
@@ -200,6 +206,8 @@ class Sandbox:
         with ExitStack() as stack:
             stack.enter_context(LambdaDispatcher(self.names).installed())
             self.stack = provision(self.names)
+            if self.options.dynamodb_endpoint:
+                stack.enter_context(ledger_at(self.options.dynamodb_endpoint, self.names.ledger_table))
             self.estate = build_estate(self.stack, self._cidrs(), [without_chains(job) for job in JOBS])
             self._put_examples()
             self.scheduler = provision_scheduler(self.stack, self.names, max_concurrency=10)
@@ -511,6 +519,32 @@ def _attributes(item: RequestItem, request_id: str) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def ledger_at(endpoint: str, table: str) -> Iterator[None]:
+    """The ledger on the DynamoDB at ``endpoint`` (the rest stays on the emulator): every client made
+    meanwhile takes it from ``AWS_ENDPOINT_URL_DYNAMODB``, which botocore prefers to
+    ``AWS_ENDPOINT_URL``. A table left there by an earlier sandbox is refused, never overwritten."""
+    saved = os.environ.get(DYNAMODB_ENDPOINT_VARIABLE)
+    os.environ[DYNAMODB_ENDPOINT_VARIABLE] = endpoint
+    try:
+        dynamodb = boto3.client("dynamodb")
+        try:
+            create_ledger_table(dynamodb, table)
+        except dynamodb.exceptions.ResourceInUseException:
+            raise SystemExit(
+                f"sandbox: error: table {table} already exists at {endpoint} (an earlier sandbox's?): "
+                "delete it or restart that DynamoDB"
+            ) from None
+        except EndpointConnectionError:
+            raise SystemExit(f"sandbox: error: no DynamoDB answers at {endpoint}: start it first") from None
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(DYNAMODB_ENDPOINT_VARIABLE, None)
+        else:
+            os.environ[DYNAMODB_ENDPOINT_VARIABLE] = saved
+
+
 class SandboxEmulator(Emulator):
     """The engine's emulator on a chosen port (0: a free one, as the engine's own picks)."""
 
@@ -528,6 +562,11 @@ def env_lines(emulator: Emulator, api_url: str, identity: Identity = HELD_SUBMIT
     env = emulator.environment()
     values = {
         "AWS_ENDPOINT_URL": env["AWS_ENDPOINT_URL"],
+        **(
+            {DYNAMODB_ENDPOINT_VARIABLE: endpoint}
+            if (endpoint := os.environ.get(DYNAMODB_ENDPOINT_VARIABLE))
+            else {}
+        ),
         "AWS_DEFAULT_REGION": env["AWS_DEFAULT_REGION"],
         **identity.export_lines(),
         "LEDGER_TABLE": NAMES.ledger_table,
