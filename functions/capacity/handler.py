@@ -51,6 +51,7 @@ def emit_metrics(result: capacity.TickResult) -> None:
     metrics.add_metric(metric_names.STUCK_CLAIMS, MetricUnit.Count, result.stats.released_claims)
     metrics.add_metric(metric_names.JOBS_SKIPPED, MetricUnit.Count, len(result.stats.skipped_jobs))
     metrics.add_metric(metric_names.BAD_JOB_TAGS, MetricUnit.Count, result.stats.bad_declarations)
+    metrics.add_metric(metric_names.STALE_TAG_SECONDS, MetricUnit.Seconds, result.stats.stale_tags_seconds)
     for reason, count in snapshot.deferred.items():  # one Deferred metric, by binding dimension
         emit(metric_names.DEFERRED, MetricUnit.Count, count, {metric_names.REASON: reason})
 

@@ -93,10 +93,12 @@ def test_a_failed_refresh_keeps_the_last_read_until_the_stale_limit_then_every_j
     caplog.set_level(logging.WARNING)
     tagging = ScriptedTagging([[mapping("a", **{SCHEDULE_TAG: "rate(1 hour)"})]])
     reader = TagReader(tagging)
-    assert reader.read(["a", "b"], T0).unreadable == {}
+    fresh = reader.read(["a", "b"], T0)
+    assert fresh.unreadable == {} and fresh.stale_seconds == 0
     tagging.fail_at, tagging.code = 0, "AccessDeniedException"
     stale = reader.read(["a", "b"], T0 + STALE_LIMIT - timedelta(seconds=1))
     assert stale.unreadable == {} and stale.declarations["a"].schedule is not None
+    assert stale.stale_seconds == (STALE_LIMIT - timedelta(seconds=1)).total_seconds()  # the metric's value
     assert any(
         r.getMessage() == "could not refresh the jobs' tags; using the last read" for r in caplog.records
     )
@@ -106,7 +108,8 @@ def test_a_failed_refresh_keeps_the_last_read_until_the_stale_limit_then_every_j
     with pytest.raises(TagsUnreadable, match="AccessDeniedException"):
         reader.declarations(["a"], T0 + STALE_LIMIT)
     tagging.fail_at = None  # the next call tries again: a failure is not remembered
-    assert reader.read(["a"], T0 + STALE_LIMIT + timedelta(seconds=1)).unreadable == {}
+    recovered = reader.read(["a"], T0 + STALE_LIMIT + timedelta(seconds=1))
+    assert recovered.unreadable == {} and recovered.stale_seconds == 0
 
 
 def test_a_first_read_that_fails_leaves_every_job_unreadable() -> None:

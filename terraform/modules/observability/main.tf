@@ -171,6 +171,7 @@ locals {
             [local.ns, local.metric.TICKS_SKIPPED, "service", local.svc, { label = "Ticks skipped (lease held)" }],
             [local.ns, local.metric.JOBS_SKIPPED, "service", local.svc, { label = "Jobs skipped (unreadable answer)" }],
             [local.ns, local.metric.BAD_JOB_TAGS, "service", local.svc, { label = "Jobs with a bad tag" }],
+            [local.ns, local.metric.STALE_TAG_SECONDS, "service", local.svc, { label = "Age of stale tags in use (s)", stat = "Maximum" }],
           ]
         }
       },

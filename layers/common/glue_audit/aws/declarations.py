@@ -171,6 +171,7 @@ class TagReader:
         # The Resource Groups Tagging API client; by default the functions' own (aws.clients).
         self.tagging = tagging if tagging is not None else client(TAGGING_SERVICE)
         self._read_at: datetime | None = None
+        self._stale = False  # the last refresh failed: the read of _read_at stands in
         self._tags: dict[str, dict[str, str]] = {}
         self.calls = 0  # GetResources pages read
 
@@ -186,8 +187,15 @@ class TagReader:
                 "could not refresh the jobs' tags; using the last read",
                 extra={"read_at": self._read_at.isoformat(), "error": f"{type(exc).__name__}: {exc}"[:300]},
             )
+            self._stale = True
             return
-        self._tags, self._read_at = tags, now
+        self._tags, self._read_at, self._stale = tags, now, False
+
+    def stale_seconds(self, now: datetime) -> float:
+        """How old the tags in use are when a refresh failed and the last read stands in; else 0."""
+        if not self._stale or self._read_at is None:
+            return 0.0
+        return (now - self._read_at).total_seconds()
 
     def _read_all(self) -> dict[str, dict[str, str]]:
         found: dict[str, dict[str, str]] = {}
@@ -223,7 +231,7 @@ class TagReader:
             reason = f"{type(exc).__name__}: {exc}"[:300]
             return TagRead({}, dict.fromkeys(names, reason))
         found = {name: declaration(name, self._tags.get(name, {})) for name in names}
-        return TagRead(without_cycles(found))
+        return TagRead(without_cycles(found), stale_seconds=self.stale_seconds(now))
 
     def declarations(self, job_names: Iterable[str], now: datetime) -> dict[str, JobDeclaration]:
         """Every job's declaration; ``TagsUnreadable`` when the tags cannot be read (for what
@@ -248,3 +256,4 @@ def job_name_of(arn: str) -> str | None:
 class TagRead:
     declarations: dict[str, JobDeclaration]
     unreadable: dict[str, str] = field(default_factory=dict)  # job name -> why its tags were not read
+    stale_seconds: float = 0.0  # > 0: the refresh failed and a read this old stands in

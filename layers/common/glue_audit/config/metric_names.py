@@ -44,6 +44,7 @@ RECONCILED_RUNS = _name("RECONCILED_RUNS")
 TICKS_SKIPPED = _name("TICKS_SKIPPED")  # another tick held the lease: this one planned nothing
 JOBS_SKIPPED = _name("JOBS_SKIPPED")  # jobs left for the next tick: an answer about them was unusable
 BAD_JOB_TAGS = _name("BAD_JOB_TAGS")  # jobs with a tag that could not be used (that part ignored)
+STALE_TAG_SECONDS = _name("STALE_TAG_SECONDS")  # age of the tags in use when a refresh failed (0: fresh)
 
 # Launcher.
 RUNS_STARTED = _name("RUNS_STARTED")

@@ -92,6 +92,7 @@ class TickStats(ReconcileStats):
     lease_lost: bool = False  # the lease was taken over mid-tick: claiming stopped, nothing more written
     bad_declarations: int = 0  # jobs whose schedule/chain tags could not be used
     unreadable_tags: int = 0  # jobs whose tags could not be read this tick
+    stale_tags_seconds: float = 0.0  # > 0: the tags' refresh failed; the tick used a read this old
 
 
 @dataclass
@@ -343,6 +344,7 @@ def _declarations(clients: Clients, settings: Settings, now: datetime, stats: Ti
             logger.warning("bad job tag", extra={"job_name": decl.job_name, "problem": problem})
     stats.bad_declarations = sum(1 for d in read.declarations.values() if d.problems)
     stats.unreadable_tags = len(read.unreadable)
+    stats.stale_tags_seconds = read.stale_seconds
     return read
 
 
