@@ -186,7 +186,7 @@ def _plan_and_claim(
     carried = _carried_requests(lease, now, settled)
     stats.items_read += len(active_items) + len(pending_items) + len(carried) + 1  # + the lease
 
-    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats)
+    held_runs = reconcile_runs(runs, views, clients.glue, now, settings, stats, clients.glue_limiter)
     claims, adopted = reconcile_claims(claims, views, clients.glue, now, settings, stats)
     known = {(r.job_name, r.run_id) for r in [*runs, *adopted]}
     held_runs += adopted + adopt_unknown_runs(views, known, now, stats)

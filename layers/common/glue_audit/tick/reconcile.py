@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from glue_audit.aws import glue as glue_access
 from glue_audit.aws.clients import error_code
-from glue_audit.aws.estate import JobRuns
+from glue_audit.aws.estate import JobRuns, RateLimiter
 from glue_audit.aws.observability import logger
 from glue_audit.config.settings import Settings
 from glue_audit.domain.states import RunState, is_active, is_terminal
@@ -74,6 +74,7 @@ def reconcile_runs(
     now: datetime,
     settings: Settings,
     stats: ReconcileStats,
+    limiter: RateLimiter | None = None,
 ) -> list[RunItem]:
     """The ledger's active runs that still hold capacity: those Glue lists as active, and those
     Glue's listing did not cover and that are still active (looked up once the ledger has not heard
@@ -104,6 +105,8 @@ def reconcile_runs(
         if run.updated_at >= stale_before:
             holding.append(run)
             continue
+        if limiter is not None:  # the tick's other Glue reads share this rate
+            limiter.acquire()
         try:
             found: glue_access.RunDetails | None = glue_access.get_job_run(glue, run.job_name, run.run_id)
         except ONE_JOB_FAULTS as exc:
