@@ -45,7 +45,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from glue_audit.aws.estate import SubnetInfo
 from glue_audit.domain import policy
 from glue_audit.simulate.engine import Simulator, draw_durations
 from glue_audit.simulate.model import Estate, Workload
@@ -113,12 +112,14 @@ def _waiting_jobs(strategy: Any) -> list[tuple[str, str]]:
 def _plan_now(sim: Simulator, strategy: ProjectStrategy) -> tuple[policy.Plan, policy.Limits, policy.Usage]:
     """What this project's tick would decide now, over every waiting request."""
     now = sim.dt(sim.now)
-    holdings = strategy._holdings()
-    subnets = {
-        name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
-        for name, spec in sim.estate.subnets.items()
-    }
-    limits, usage, _ = measure(strategy.settings, strategy.quotas, strategy.jobs, holdings, subnets, now)
+    limits, usage, _ = measure(
+        strategy.settings,
+        strategy.quotas,
+        strategy.jobs,
+        strategy._holdings(),
+        strategy._described_subnets(),
+        now,
+    )
     return policy.plan(limits, usage, list(strategy.pending.values()), now, strategy.config), limits, usage
 
 

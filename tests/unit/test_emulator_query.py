@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
-from scripts.engine import emulator
+from scripts.engine import moto_dynamodb
 
 TABLE = "query-check"
 PARTITIONS = ("p0", "p1", "p2")
@@ -55,11 +55,20 @@ query_strategy = st.fixed_dictionaries(
 def moto_walk() -> Iterator[None]:
     """moto's own Query for the duration: the whole table sorted and walked."""
     patched = Table.query, Table.all_items
-    Table.query, Table.all_items = emulator._QUERY, emulator._ALL_ITEMS  # type: ignore[method-assign]
+    Table.query, Table.all_items = moto_dynamodb._QUERY, moto_dynamodb._ALL_ITEMS  # type: ignore[method-assign]
     try:
         yield
     finally:
         Table.query, Table.all_items = patched  # type: ignore[method-assign]
+
+
+@contextmanager
+def new_table() -> Iterator[Any]:
+    """A DynamoDB client of an in-process moto with the test's table made."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client)
+        yield client
 
 
 def create_table(client: Any) -> None:
@@ -158,9 +167,7 @@ def pages(client: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_query_page_is_the_same_as_moto_walking_the_table(
     items: list[dict[str, Any]], queries: list[dict[str, Any]], moved: int
 ) -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client)
+    with new_table() as client:
         for item in items:
             put(client, item)
         for query in queries:
@@ -194,9 +201,7 @@ def test_every_query_page_is_the_same_as_moto_walking_the_table(
 
 
 def test_a_query_of_a_partition_reads_it_without_walking_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client)
+    with new_table() as client:
         for n in range(30):
             put(
                 client,
@@ -213,7 +218,7 @@ def test_a_query_of_a_partition_reads_it_without_walking_the_table(monkeypatch: 
         def no_walk(self: Table) -> list[Any]:
             raise AssertionError("the whole table was sorted for a Query")
 
-        monkeypatch.setattr(emulator, "_ALL_ITEMS", no_walk)
+        monkeypatch.setattr(moto_dynamodb, "_ALL_ITEMS", no_walk)
         base = client.query(
             TableName=TABLE,
             KeyConditionExpression="pk = :k",
@@ -235,9 +240,7 @@ def test_a_sort_key_range_is_paged_as_moto_pages_it(index: str | None) -> None:
     """30 items in one partition: a BETWEEN reads its 8; a page that ends on the last match still
     carries a LastEvaluatedKey when other items follow, and the next page is empty, as in moto."""
     prefix = "s" if index is None else ""
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client)
+    with new_table() as client:
         for n in range(30):
             put(
                 client,

@@ -134,11 +134,11 @@ def test_a_steady_tick_of_1000_jobs_5_percent_active_reads_at_most_100_jobs() ->
     names = [f"job-{i:04d}" for i in range(1000)]
     active = names[::20]
     for minutes in range(0, 200, 5):
-        read = coverage.jobs_to_read(active, names, T0 + timedelta(minutes=minutes))
+        read = coverage.plan(active, names, T0 + timedelta(minutes=minutes)).watched
         assert set(active) <= read and len(read) <= 100
     assert coverage.unseen_bound_seconds(1000) == 105 * 60
     # A small estate is one slice: read whole on the period's first tick, as before.
-    assert coverage.jobs_to_read([], names[:30], T0) == frozenset(names[:30])
+    assert coverage.plan([], names[:30], T0).watched == frozenset(names[:30])
 
 
 class CountingGlue:

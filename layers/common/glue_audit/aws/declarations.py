@@ -171,7 +171,6 @@ class TagReader:
         # The Resource Groups Tagging API client; by default the functions' own (aws.clients).
         self.tagging = tagging if tagging is not None else client(TAGGING_SERVICE)
         self._read_at: datetime | None = None
-        self._stale = False  # the last refresh failed: the read of _read_at stands in
         self._tags: dict[str, dict[str, str]] = {}
         self.calls = 0  # GetResources pages read
 
@@ -187,13 +186,13 @@ class TagReader:
                 "could not refresh the jobs' tags; using the last read",
                 extra={"read_at": self._read_at.isoformat(), "error": f"{type(exc).__name__}: {exc}"[:300]},
             )
-            self._stale = True
             return
-        self._tags, self._read_at, self._stale = tags, now, False
+        self._tags, self._read_at = tags, now
 
     def stale_seconds(self, now: datetime) -> float:
-        """How old the tags in use are when a refresh failed and the last read stands in; else 0."""
-        if not self._stale or self._read_at is None:
+        """How old the tags in use are when a refresh failed and the last read stands in; else 0.
+        After :meth:`_refresh`, a read older than ``TAG_REFRESH`` is one whose refresh failed."""
+        if self._read_at is None or now - self._read_at < TAG_REFRESH:
             return 0.0
         return (now - self._read_at).total_seconds()
 

@@ -354,10 +354,7 @@ class ProjectStrategy(_Base):
         if self.reference or not self._exact:
             if sim.eni_changes != self._visible:  # DescribeSubnets' answer may have changed
                 self._visible = sim.eni_changes
-                self._subnets = {
-                    name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
-                    for name, spec in sim.estate.subnets.items()
-                }
+                self._subnets = self._described_subnets()
             limits, usage, _ = measure(
                 self.settings, self.quotas, self.jobs, self._holdings(), self._subnets, now
             )
@@ -419,11 +416,9 @@ class ProjectStrategy(_Base):
         limits = self._limits.get(free)
         if limits is None:
             if self._fixed is None:  # the limits but the free IPs, as measure makes them
-                subnets = {
-                    name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
-                    for name, spec in sim.estate.subnets.items()
-                }
-                self._fixed, _, _ = measure(self.settings, self.quotas, self.jobs, [], subnets, now)
+                self._fixed, _, _ = measure(
+                    self.settings, self.quotas, self.jobs, [], self._described_subnets(), now
+                )
             fixed = self._fixed
             if len(self._limits) >= _LIMITS_KEPT:
                 self._limits.clear()
@@ -436,6 +431,14 @@ class ProjectStrategy(_Base):
             len(self.runs) + len(self.claims), self._held_dpus, self._job_runs, self._team_dpus
         )
         return limits, usage
+
+    def _described_subnets(self) -> dict[str, SubnetInfo]:
+        """What DescribeSubnets answers now: each subnet's free IPs, as the ENIs shown leave them."""
+        sim = self.s
+        return {
+            name: SubnetInfo(available=sim.free_ips_visible(name), total_usable=spec.total_usable)
+            for name, spec in sim.estate.subnets.items()
+        }
 
     def _holdings(self) -> list[Holding]:
         """The holdings ``measure`` reads: the runs, then the claims (the order of its float sums)."""

@@ -143,18 +143,6 @@ def read(
     return definitions, views
 
 
-def jobs_to_read(
-    active: Iterable[str],
-    managed: Iterable[str],
-    now: datetime,
-    read: SliceRead | None = None,
-    per_tick: int = IDLE_JOBS_PER_TICK,
-    period_seconds: int = SLICE_PERIOD_SECONDS,
-) -> frozenset[str]:
-    """The jobs with activity, and this period's slice unless a tick of the period read it."""
-    return plan(active, managed, now, read, per_tick, period_seconds).watched
-
-
 def unseen_bound_seconds(
     managed: int, per_tick: int = IDLE_JOBS_PER_TICK, period_seconds: int = SLICE_PERIOD_SECONDS
 ) -> int:
